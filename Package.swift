@@ -1,0 +1,99 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "unlearnd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "unlearnd", targets: ["unlearnd"]),
+        .executable(name: "unlearnctl", targets: ["unlearnctl"]),
+        .library(name: "UnlearningCore", targets: ["UnlearningCore"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+
+        // Libraries.
+        .target(
+            name: "UnlearningCore",
+            dependencies: ["COpenBLAS"]
+        ),
+        .target(
+            name: "Checkpoints",
+            dependencies: ["CZstd", "UnlearningCore"]
+        ),
+        .target(
+            name: "KafkaLog",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "UnlearnDaemon",
+            dependencies: [
+                "UnlearningCore", "Checkpoints", "KafkaLog",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Executables: thin mains over the libraries.
+        .executableTarget(
+            name: "unlearnd",
+            dependencies: [
+                "UnlearnDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "unlearnctl",
+            dependencies: [
+                "UnlearningCore", "Checkpoints", "KafkaLog", "UnlearnDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Tests mirror the library targets; EndToEndTests run the built binaries.
+        .testTarget(
+            name: "UnlearningCoreTests",
+            dependencies: [
+                "UnlearningCore",
+                .product(name: "Numerics", package: "swift-numerics"),
+            ]
+        ),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore"]),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["UnlearningCore", "Checkpoints"]),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    // https://github.com/apple/swift-evolution/blob/main/proposals/0335-existential-any.md
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

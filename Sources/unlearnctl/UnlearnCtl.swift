@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `unlearnctl`: the operator's and data scientist's tool around the `unlearnd` daemon.
+@main
+struct UnlearnCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlearnctl",
+        abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
+        subcommands: [
+            Train.self,
+        ]
+    )
+}
