@@ -95,5 +95,10 @@ for target in package.targets where target.type != .system {
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     // https://github.com/swiftlang/swift-evolution/blob/main/proposals/0444-member-import-visibility.md
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    // The numerical and codec targets are optimised even in debug builds: their inner loops (nearest-neighbour
+    // search, checksums) are 10-100x slower at -Onone, which would make the test suite crawl.
+    if ["UnlearningCore", "Checkpoints"].contains(target.name) {
+        settings.append(.unsafeFlags(["-O"]))
+    }
     target.swiftSettings = settings
 }
