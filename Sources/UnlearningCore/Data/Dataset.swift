@@ -1,0 +1,98 @@
+/// Labelled rows the model is trained on, with a stable id per row and an optional subject (identity).
+public struct Dataset: Sendable, Equatable {
+    /// n x d features.
+    public var features: Matrix
+    /// Class label of each row, in 0..<classes.
+    public var labels: [Int]
+    /// Stable, unique id of each row.
+    public var sampleIDs: [String]
+    /// Identity each row belongs to (nil when unknown).
+    public var subjects: [String?]
+    public var featureNames: [String]
+
+    public init(features: Matrix, labels: [Int], sampleIDs: [String], subjects: [String?], featureNames: [String]) {
+        precondition(labels.count == features.rows && sampleIDs.count == features.rows && subjects.count == features.rows)
+        precondition(featureNames.count == features.cols)
+        self.features = features
+        self.labels = labels
+        self.sampleIDs = sampleIDs
+        self.subjects = subjects
+        self.featureNames = featureNames
+    }
+
+    public var count: Int { labels.count }
+
+    /// The rows at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Dataset {
+        Dataset(
+            features: features.selectingRows(indices),
+            labels: indices.map { labels[$0] },
+            sampleIDs: indices.map { sampleIDs[$0] },
+            subjects: indices.map { subjects[$0] },
+            featureNames: featureNames
+        )
+    }
+
+    /// Splits by subject so that no identity appears on both sides: whole subjects (rows without a subject count
+    /// as singletons) are drawn into validation in a seeded random order until it holds `fraction` of the rows.
+    public func splitBySubject(validationFraction fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        for i in 0..<count {
+            let key = subjects[i].map { "s:" + $0 } ?? "r:\(i)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(i)
+        }
+        var rng = SeededGenerator(seed: seed)
+        order.shuffle(using: &rng)
+        let target = Int((Double(count) * fraction).rounded())
+        var validation: [Int] = []
+        var train: [Int] = []
+        for key in order {
+            if validation.count < target { validation += groups[key]! } else { train += groups[key]! }
+        }
+        return (subset(train.sorted()), subset(validation.sorted()))
+    }
+}
+
+/// Per-feature affine standardisation x' = (x - mean) / std, fitted on the training rows.
+/// Constant features get std = 1 so they map to 0 instead of dividing by zero.
+public struct Standardization: Codable, Sendable, Equatable {
+    public var mean: [Double]
+    public var std: [Double]
+
+    public init(mean: [Double], std: [Double]) {
+        precondition(mean.count == std.count)
+        self.mean = mean
+        self.std = std
+    }
+
+    public init(fitting x: Matrix) {
+        let n = Double(max(x.rows, 1))
+        var mean = x.columnSums()
+        Vector.scale(&mean, by: 1 / n)
+        var variance = [Double](repeating: 0, count: x.cols)
+        for i in 0..<x.rows {
+            for j in 0..<x.cols {
+                let d = x[i, j] - mean[j]
+                variance[j] += d * d
+            }
+        }
+        self.mean = mean
+        self.std = variance.map { v in
+            let s = (v / n).squareRoot()
+            return s > 1e-12 ? s : 1
+        }
+    }
+
+    public func apply(_ x: Matrix) -> Matrix {
+        precondition(x.cols == mean.count, "standardisation is for \(mean.count) features, data has \(x.cols)")
+        var out = x
+        for i in 0..<x.rows {
+            for j in 0..<x.cols {
+                out[i, j] = (x[i, j] - mean[j]) / std[j]
+            }
+        }
+        return out
+    }
+}

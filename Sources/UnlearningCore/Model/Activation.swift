@@ -1,0 +1,32 @@
+import Foundation
+
+/// Element-wise activation of a dense layer.
+public enum Activation: String, Codable, Sendable, CaseIterable {
+    case relu
+    case tanh
+    case identity
+
+    /// Applies the activation in place.
+    func apply(_ values: inout [Double]) {
+        switch self {
+        case .relu:
+            for i in values.indices where values[i] < 0 { values[i] = 0 }
+        case .tanh:
+            for i in values.indices { values[i] = Foundation.tanh(values[i]) }
+        case .identity:
+            break
+        }
+    }
+
+    /// Multiplies `delta` element-wise by the derivative at the pre-activations `z` (with `a = act(z)`).
+    func multiplyByDerivative(_ delta: inout [Double], preActivation z: [Double], activation a: [Double]) {
+        switch self {
+        case .relu:
+            for i in delta.indices where z[i] <= 0 { delta[i] = 0 }
+        case .tanh:
+            for i in delta.indices { delta[i] *= 1 - a[i] * a[i] }
+        case .identity:
+            break
+        }
+    }
+}
