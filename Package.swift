@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "UnlearningCoreTests",
             dependencies: [
-                "UnlearningCore",
+                "UnlearningCore", "Checkpoints",
                 .product(name: "Numerics", package: "swift-numerics"),
             ]
         ),
