@@ -11,7 +11,7 @@ public struct TrainingProgress: Sendable {
 }
 
 /// What a training run did.
-public struct TrainingReport: Sendable, Codable {
+public struct TrainingReport: Sendable, Codable, Equatable {
     public var method: String
     public var steps: Int
     public var objective: Double

@@ -1,0 +1,198 @@
+import Dispatch
+import Foundation
+
+/// The L-FOCI block Newton unlearning update (Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via
+/// Randomized Conditionally Independent Hessians", CVPR 2022), as specified in DESIGN.md section 4.
+public enum Unlearner {
+    /// Forgets the training rows `rows` (one batch: a subject's or a class's rows) from `state`.
+    ///
+    /// On a thrown error the state is untouched. Otherwise the rows are tombstoned and, unless a limit was hit or
+    /// the accuracy guard rolled it back, the noisy block Newton step is applied and the release is accounted.
+    public static func forget(
+        rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
+        policy: BudgetPolicy = BudgetPolicy()
+    ) throws(UnlearningError) -> UpdateReport {
+        try validate(rows, state)
+        let model = state.model
+        let m = rows.count
+        let n = state.residualCount
+        let batchX = state.trainFeatures.selectingRows(rows)
+        let batchY = rows.map { state.trainLabels[$0] }
+        var report = UpdateReport(outcome: .recordedOnly, rows: m, selection: options.selection)
+        report.validationAccuracyBefore = state.validationFeatures.rows > 0
+            ? model.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        let lossBefore = model.perRowLoss(batchX, labels: batchY)
+        report.forgottenLossBefore = mean(lossBefore)
+        report.forgottenAccuracyBefore = model.accuracy(batchX, labels: batchY)
+
+        if state.budget.retrainRequired {
+            // Stop applying approximate updates; keep recording so the retrain can exclude these rows.
+            state.tombstone(rows)
+            report.residualRowsAfter = state.residualCount
+            report.forgottenLossAfter = report.forgottenLossBefore
+            report.forgottenAccuracyAfter = report.forgottenAccuracyBefore
+            report.validationAccuracyAfter = report.validationAccuracyBefore
+            return report
+        }
+
+        var rng = SeededGenerator(seed: options.seed)
+        var clock = PhaseClock()
+
+        // 1-2. Slice selection.
+        let slices: [Slice]
+        switch options.selection {
+        case .full:
+            slices = model.architecture.allSlices
+        case .lfoci, .random, .top1:
+            let statistics = PerturbationStatistics.sample(
+                model: model, batch: batchX, labels: batchY, options: options, rng: &rng
+            )
+            clock.lap("perturb")
+            let selected = try select(statistics: statistics, model: model, options: options, rng: &rng)
+            slices = selected.slices
+            report.selectionScores = selected.scores
+            clock.lap("select")
+        }
+        report.slices = slices
+        report.blockSize = model.blockSize(slices)
+
+        // 3. Block Newton step: theta_S += H_S^-1 g_S / (n - m), with g = sum_B grad_S f and
+        //    H = mean residual Hessian over S + lambda I.
+        var g = model.lossGradientSum(batchX, labels: batchY, slices: slices)
+        Vector.axpy(Double(m) * model.lambda, model.gather(model.theta, slices: slices), &g)
+        clock.lap("gradient")
+        let removing = Set(rows)
+        let residualAfter = state.residualIndices.filter { !removing.contains($0) }
+        let hessianIndices: [Int]
+        if let limit = options.hessianRows, limit < residualAfter.count {
+            var sample = residualAfter
+            sample.shuffle(using: &rng)
+            hessianIndices = Array(sample.prefix(limit)).sorted()
+        } else {
+            hessianIndices = residualAfter
+        }
+        var h = model.hessianBlock(state.trainFeatures.selectingRows(hessianIndices), slices: slices)
+        for i in 0..<h.rows { h[i, i] += model.lambda }
+        clock.lap("hessian")
+        let solution: Cholesky.Solution
+        do {
+            solution = try Cholesky.solve(h, g)
+        } catch {
+            throw UnlearningError(.numericalFailure, "the Hessian block (\(h.rows) parameters) could not be factorised: \(error)")
+        }
+        report.damping = solution.damping
+        var updated = model
+        var step = solution.x
+        Vector.scale(&step, by: 1 / Double(n - m))
+        updated.addToBlock(step, slices: slices)
+        clock.lap("solve")
+
+        // 4. Residual bound: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity).
+        let residualX = state.trainFeatures.selectingRows(residualAfter)
+        let residualY = residualAfter.map { state.trainLabels[$0] }
+        report.gradientResidual = Vector.norm(updated.objectiveGradient(residualX, labels: residualY))
+        report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
+        clock.lap("residual")
+
+        // 5. Gaussian mechanism: sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step, floored.
+        var raised: [RetrainReason] = []
+        if options.noise {
+            let sigma = max(
+                report.residualBound * (2 * log(1.25 / policy.delta)).squareRoot() / policy.epsilonStep,
+                policy.sigmaFloor
+            )
+            report.sigma = sigma
+            if !(sigma <= policy.sigmaMax) {
+                raised.append(.removalLimit)
+            } else if sigma > 0 {
+                let after = state.budget.accountant.epsilon(delta: policy.delta, afterRelease: report.residualBound, sigma: sigma)
+                if after > policy.epsilonBudget { raised.append(.privacyBudget) }
+            }
+            if raised.isEmpty && sigma > 0 {
+                var noiseRNG = options.noiseSeed.map { SeededGenerator(seed: $0) }
+                    ?? SeededGenerator(seed: UInt64.random(in: .min ... .max))
+                switch options.noiseScope {
+                case .all:
+                    for i in updated.theta.indices { updated.theta[i] += sigma * noiseRNG.nextGaussian() }
+                case .block:
+                    for s in slices {
+                        for i in updated.architecture.parameterRange(of: s) { updated.theta[i] += sigma * noiseRNG.nextGaussian() }
+                    }
+                }
+            }
+            report.certified = model.architecture.isConvex && options.noiseScope == .all && raised.isEmpty
+        }
+        clock.lap("noise")
+
+        // 6. Guard: validation accuracy versus the epoch's base model.
+        if raised.isEmpty, let base = state.budget.baseValidationAccuracy, state.validationFeatures.rows > 0 {
+            let after = updated.accuracy(state.validationFeatures, labels: state.validationLabels)
+            if after < base - policy.maxAccuracyDrop { raised.append(.accuracyDrop) }
+        }
+        clock.lap("validate")
+
+        state.tombstone(rows)
+        if raised.isEmpty {
+            state.model = updated
+            state.budget.appliedUpdates += 1
+            if options.noise && report.sigma > 0 {
+                state.budget.accountant.record(sensitivity: report.residualBound, sigma: report.sigma)
+            }
+            report.outcome = .applied
+            if let cap = policy.maxRemovals, state.budget.removedRows >= cap { raised.append(.maxRemovals) }
+        } else {
+            report.outcome = raised.contains(.accuracyDrop) ? .rolledBack : .recordedOnly
+        }
+        for reason in raised { state.budget.raise(reason) }
+        report.reasonsRaised = raised
+        report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
+        report.residualRowsAfter = state.residualCount
+        let final = state.model
+        report.forgottenLossAfter = mean(final.perRowLoss(batchX, labels: batchY))
+        report.forgottenAccuracyAfter = final.accuracy(batchX, labels: batchY)
+        report.validationAccuracyAfter = state.validationFeatures.rows > 0
+            ? final.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.seconds = clock.laps
+        return report
+    }
+
+    static func validate(_ rows: [Int], _ state: UnlearningState) throws(UnlearningError) {
+        guard !rows.isEmpty else {
+            throw UnlearningError(.emptyBatch, "the batch holds no rows; a deletion must select at least one training row")
+        }
+        var seen = Set<Int>()
+        for r in rows {
+            guard r >= 0 && r < state.originalCount else {
+                throw UnlearningError(.unknownRow, "row \(r) is not a training row (0..<\(state.originalCount))")
+            }
+            guard seen.insert(r).inserted else {
+                throw UnlearningError(.duplicateRow, "row \(r) appears twice in the batch")
+            }
+            guard !state.removed[r] else {
+                throw UnlearningError(.alreadyRemoved, "row \(r) was already removed; it cannot be removed twice")
+            }
+        }
+        guard rows.count < state.residualCount else {
+            throw UnlearningError(
+                .batchTooLarge,
+                "the batch removes \(rows.count) rows but only \(state.residualCount) remain; at least one must stay (retrain instead)"
+            )
+        }
+    }
+
+    static func mean(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
+    }
+}
+
+/// Wall-clock laps of the update's phases.
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var laps: [String: Double] = [:]
+
+    mutating func lap(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        laps[name, default: 0] += Double(now - last) / 1e9
+        last = now
+    }
+}

@@ -1,0 +1,65 @@
+/// What one unlearning update did (one record per update in the snapshot manifest).
+public struct UpdateReport: Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable {
+        /// The step (and noise) was applied to the weights.
+        case applied
+        /// The step was computed but rolled back by the accuracy guard; rows stay tombstoned.
+        case rolledBack = "rolled_back"
+        /// A limit was hit (now or earlier): rows are tombstoned, the weights are unchanged.
+        case recordedOnly = "recorded_only"
+    }
+
+    public var outcome: Outcome
+    /// Limits raised by this update (empty when none).
+    public var reasonsRaised: [RetrainReason] = []
+    public var rows: Int
+    public var selection: UnlearningOptions.Selection
+    public var slices: [Slice] = []
+    /// L-FOCI scores T(Y, Z_j | selected) at each step, when L-FOCI ran.
+    public var selectionScores: [Double] = []
+    public var blockSize: Int = 0
+    /// Damping added to the Hessian block to make it positive definite (0: none needed).
+    public var damping: Double = 0
+    /// ||grad F_residual(theta')|| over all parameters and residual rows, after the step, before noise.
+    public var gradientResidual: Double = 0
+    /// Delta = gradientResidual / lambda: bound on the distance to the retrained optimum (convex models).
+    public var residualBound: Double = 0
+    /// True when Delta is a proven bound and the noise covers it: convex model, noise on, scope `all`.
+    public var certified: Bool = false
+    public var sigma: Double = 0
+    public var epsilonSpent: Double = 0
+    public var validationAccuracyBefore: Double?
+    public var validationAccuracyAfter: Double?
+    /// Mean loss on the forgotten rows before and after the update.
+    public var forgottenLossBefore: Double = 0
+    public var forgottenLossAfter: Double = 0
+    public var forgottenAccuracyBefore: Double = 0
+    public var forgottenAccuracyAfter: Double = 0
+    public var residualRowsAfter: Int = 0
+    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve, residual, noise, validate.
+    public var seconds: [String: Double] = [:]
+
+    public var totalSeconds: Double { seconds.values.reduce(0, +) }
+}
+
+/// A request the engine refuses; the model is left untouched.
+public struct UnlearningError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: String, Sendable {
+        case emptyBatch = "empty_batch"
+        case unknownRow = "unknown_row"
+        case alreadyRemoved = "already_removed"
+        case duplicateRow = "duplicate_row"
+        case batchTooLarge = "batch_too_large"
+        case numericalFailure = "numerical_failure"
+    }
+
+    public var code: Code
+    public var reason: String
+
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(code.rawValue): \(reason)" }
+}

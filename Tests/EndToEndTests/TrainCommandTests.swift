@@ -1,0 +1,58 @@
+import Checkpoints
+import Foundation
+import Testing
+import UnlearningCore
+
+/// `unlearnctl train` run as a real process.
+@Suite("unlearnctl train", .serialized)
+struct TrainCommandTests {
+    @Test("trains logistic regression on the bundled digits and writes a loadable bundle")
+    func trainsDigits() throws {
+        let dir = try Binaries.temporaryDirectory("train")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("bundle").path
+        let result = try Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst", "--hidden", "0", "--lambda", "0.01", "--out", out])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        // Not a terminal: exactly one summary line, no progress redraws.
+        #expect(result.stdout.split(separator: "\n").count == 1)
+        #expect(!result.stderr.contains("\r"))
+        let bundle = try ModelBundle.read(from: out)
+        #expect(bundle.train.count + bundle.validation.count == 1797)
+        #expect(Set(bundle.train.subjects).isDisjoint(with: Set(bundle.validation.subjects)))
+        let accuracy = bundle.model.accuracy(bundle.validationFeatures, labels: bundle.validation.labels)
+        #expect(accuracy >= 0.95)
+        #expect(bundle.descriptor.training?.gradientNorm ?? 1 < 1e-8)
+    }
+
+    static let header = "sample_id,subject,label,x0,x1,x2\n"
+
+    /// Each bad file, and what the one-line error must name (file, line, column).
+    static let badInputs: [(name: String, csv: String?, expected: [String])] = [
+        ("missing", nil, ["does not exist"]),
+        ("ragged", header + "a,s1,0,1,2,3\nb,s1,1,1,2\n", [":3", "5 cells", "header has 6"]),
+        ("non-numeric", header + "a,s1,0,1,2,3\nb,s2,1,1,two,3\n", [":3:5", "x1", "not a number"]),
+        ("label", header + "a,s1,0,1,2,3\nb,s2,12,1,2,3\n", [":3:3", "label", "out of range"]),
+        ("nan", header + "a,s1,0,1,2,3\nb,s2,1,1,2,NaN\n", [":3:6", "x2", "finite"]),
+    ]
+
+    @Test("bad input ends with a one-line error naming file, row and column, and leaves no bundle", arguments: 0..<5)
+    func badInput(index: Int) throws {
+        let (name, csv, expected) = Self.badInputs[index]
+        let dir = try Binaries.temporaryDirectory("bad-\(name)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("\(name).csv").path
+        if let csv { try csv.write(toFile: data, atomically: true, encoding: .utf8) }
+        let out = dir.appendingPathComponent("bundle").path
+        let result = try Binaries.run("unlearnctl", ["train", "--data", data, "--classes", "10", "--out", out])
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(data))
+        for fragment in expected {
+            #expect(result.stderr.contains(fragment), "missing \"\(fragment)\" in: \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("bundle") }
+        #expect(leftovers.isEmpty, "partial bundle left behind: \(leftovers)")
+    }
+}
