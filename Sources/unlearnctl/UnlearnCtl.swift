@@ -8,6 +8,7 @@ struct UnlearnCtl: AsyncParsableCommand {
         abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
         subcommands: [
             Train.self,
+            DevBroker.self,
         ]
     )
 }
