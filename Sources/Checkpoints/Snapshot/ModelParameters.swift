@@ -1,0 +1,146 @@
+import Foundation
+
+/// A model's parameters in a neutral form: the architecture, one flat parameter vector and the optional input
+/// standardisation.
+///
+/// Flat layout (the same as UnlearningCore's `MLP.theta`): for each layer `l` in order, for each output unit `j`,
+/// the unit's `fanIn(l)` incoming weights followed by its bias. In safetensors the parameters are stored per layer
+/// in PyTorch `nn.Linear` naming: `layers.{l}.weight` F64 `[units, fanIn]` (row `j` = unit `j`'s weights) and
+/// `layers.{l}.bias` F64 `[units]`; the standardisation as `input.mean` and `input.std` F64 `[inputs]` (features
+/// are used as `(x - mean) / std`).
+public struct ModelParameters: Sendable, Equatable {
+    public var architecture: SnapshotArchitecture
+    public var theta: [Double]
+    public var inputMean: [Double]?
+    public var inputStd: [Double]?
+
+    /// Checks that `theta` has `architecture.parameterCount` values and mean/std (both or neither) `inputs` each.
+    public init(architecture: SnapshotArchitecture, theta: [Double], inputMean: [Double]? = nil, inputStd: [Double]? = nil) throws {
+        try architecture.validate()
+        guard theta.count == architecture.parameterCount else {
+            throw CheckpointError(
+                .shapeMismatch,
+                "architecture \(architecture.summary) has \(architecture.parameterCount) parameters, theta has \(theta.count)")
+        }
+        guard (inputMean == nil) == (inputStd == nil) else {
+            throw CheckpointError(.shapeMismatch, "input standardisation needs both mean and std, or neither")
+        }
+        if let inputMean, let inputStd {
+            guard inputMean.count == architecture.inputs, inputStd.count == architecture.inputs else {
+                throw CheckpointError(
+                    .shapeMismatch,
+                    "input mean/std have \(inputMean.count)/\(inputStd.count) values; the model has \(architecture.inputs) inputs")
+            }
+        }
+        self.architecture = architecture
+        self.theta = theta
+        self.inputMean = inputMean
+        self.inputStd = inputStd
+    }
+
+    public static func weightName(_ l: Int) -> String { "layers.\(l).weight" }
+    public static func biasName(_ l: Int) -> String { "layers.\(l).bias" }
+    public static let meanName = "input.mean"
+    public static let stdName = "input.std"
+
+    /// The parameters as safetensors tensors (see the type's documentation for names and shapes).
+    public func tensors() throws -> [String: SafetensorsTensor] {
+        var result = [String: SafetensorsTensor]()
+        var offset = 0
+        for (l, layer) in architecture.layers.enumerated() {
+            let fanIn = architecture.fanIn(l)
+            var weights = [Double]()
+            weights.reserveCapacity(layer.units * fanIn)
+            var biases = [Double]()
+            biases.reserveCapacity(layer.units)
+            theta.withUnsafeBufferPointer { theta in
+                for unit in 0..<layer.units {
+                    let start = offset + unit * (fanIn + 1)
+                    weights.append(contentsOf: theta[start..<(start + fanIn)])
+                    biases.append(theta[start + fanIn])
+                }
+            }
+            offset += layer.units * (fanIn + 1)
+            result[Self.weightName(l)] = try SafetensorsTensor(float64: weights, shape: [layer.units, fanIn])
+            result[Self.biasName(l)] = try SafetensorsTensor(float64: biases, shape: [layer.units])
+        }
+        if let inputMean, let inputStd {
+            result[Self.meanName] = try SafetensorsTensor(float64: inputMean, shape: [architecture.inputs])
+            result[Self.stdName] = try SafetensorsTensor(float64: inputStd, shape: [architecture.inputs])
+        }
+        return result
+    }
+
+    /// Rebuilds the parameters from tensors named and shaped as ``tensors()`` writes them; any other tensor, a
+    /// missing one, a wrong dtype or shape is rejected.
+    public init(architecture: SnapshotArchitecture, tensors: [String: SafetensorsTensor]) throws {
+        try architecture.validate()
+        var expected = Set<String>()
+        var theta = [Double]()
+        theta.reserveCapacity(architecture.parameterCount)
+        for (l, layer) in architecture.layers.enumerated() {
+            let fanIn = architecture.fanIn(l)
+            let weights = try Self.values(tensors, Self.weightName(l), shape: [layer.units, fanIn])
+            let biases = try Self.values(tensors, Self.biasName(l), shape: [layer.units])
+            expected.insert(Self.weightName(l))
+            expected.insert(Self.biasName(l))
+            for unit in 0..<layer.units {
+                theta.append(contentsOf: weights[(unit * fanIn)..<((unit + 1) * fanIn)])
+                theta.append(biases[unit])
+            }
+        }
+        var mean: [Double]?
+        var std: [Double]?
+        if tensors[Self.meanName] != nil || tensors[Self.stdName] != nil {
+            mean = try Self.values(tensors, Self.meanName, shape: [architecture.inputs])
+            std = try Self.values(tensors, Self.stdName, shape: [architecture.inputs])
+            expected.insert(Self.meanName)
+            expected.insert(Self.stdName)
+        }
+        if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
+            throw CheckpointError(.shapeMismatch, "unexpected tensor \"\(extra)\" for architecture \(architecture.summary)")
+        }
+        try self.init(architecture: architecture, theta: theta, inputMean: mean, inputStd: std)
+    }
+
+    private static func values(_ tensors: [String: SafetensorsTensor], _ name: String, shape: [Int]) throws -> [Double] {
+        guard let tensor = tensors[name] else {
+            throw CheckpointError(.shapeMismatch, "tensor \"\(name)\" is missing")
+        }
+        guard tensor.shape == shape else {
+            throw CheckpointError(.shapeMismatch, "tensor \"\(name)\" has shape \(tensor.shape), expected \(shape)")
+        }
+        guard tensor.dtype == .float64 || tensor.dtype == .float32 else {
+            throw CheckpointError(.shapeMismatch, "tensor \"\(name)\" is \(tensor.dtype.rawValue); expected F64 (or F32)")
+        }
+        // F32 is accepted for imports from PyTorch, whose default dtype is float32; it widens exactly.
+        return tensor.dtype == .float64 ? try tensor.float64Values() : try tensor.float32Values().map(Double.init)
+    }
+
+    /// Class scores for one raw input row (standardised first when mean/std are present); used by tests and
+    /// `unlearnctl import` to check a model end to end without UnlearningCore.
+    public func logits(_ x: [Double]) -> [Double] {
+        var activation = x
+        if let inputMean, let inputStd {
+            for i in activation.indices { activation[i] = (activation[i] - inputMean[i]) / inputStd[i] }
+        }
+        var offset = 0
+        for (l, layer) in architecture.layers.enumerated() {
+            let fanIn = architecture.fanIn(l)
+            var next = [Double](repeating: 0, count: layer.units)
+            for unit in 0..<layer.units {
+                let start = offset + unit * (fanIn + 1)
+                var sum = theta[start + fanIn]
+                for i in 0..<fanIn { sum += theta[start + i] * activation[i] }
+                switch layer.activation {
+                case "relu": next[unit] = max(0, sum)
+                case "tanh": next[unit] = Foundation.tanh(sum)
+                default: next[unit] = sum
+                }
+            }
+            offset += layer.units * (fanIn + 1)
+            activation = next
+        }
+        return activation
+    }
+}

@@ -1,0 +1,63 @@
+import Checkpoints
+
+/// Snapshots and tensors with known contents.
+enum Fixtures {
+    /// SplitMix64: a deterministic stream of 64-bit values.
+    struct Mixer {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+        /// Uniform in [-scale, scale).
+        mutating func double(_ scale: Double = 1) -> Double {
+            (Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
+        }
+    }
+
+    static let small = SnapshotArchitecture(
+        inputs: 6, layers: [.init(units: 5, activation: "relu"), .init(units: 4, activation: "tanh"), .init(units: 3, activation: "identity")])
+
+    static let mnist = SnapshotArchitecture(
+        inputs: 784, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
+
+    static func parameters(_ architecture: SnapshotArchitecture, seed: UInt64, standardised: Bool = true) throws -> ModelParameters {
+        var mixer = Mixer(state: seed)
+        let theta = (0..<architecture.parameterCount).map { _ in mixer.double(0.1) }
+        let mean = standardised ? (0..<architecture.inputs).map { _ in mixer.double(100) } : nil
+        let std = standardised ? (0..<architecture.inputs).map { _ in 1 + abs(mixer.double(10)) } : nil
+        return try ModelParameters(architecture: architecture, theta: theta, inputMean: mean, inputStd: std)
+    }
+
+    static func manifest(
+        _ architecture: SnapshotArchitecture, version: UInt64, parent: UInt64?, parentSHA: String? = nil, base: UInt64 = 1
+    ) -> SnapshotManifest {
+        var manifest = SnapshotManifest(
+            modelId: "mnist-mlp", version: version, parentVersion: parent, parentSHA256: parentSHA, budgetEpoch: 1,
+            baseVersion: base, createdAt: "2026-11-27T12:00:00Z", architecture: architecture, lambda: 1e-4, n0: 5000,
+            residualN: 5000 - 3 * Int(version - base))
+        manifest.tombstones = RowSet((0..<(3 * Int(version - base))).map { $0 * 7 })
+        manifest.kafkaOffsets = [.init(topic: "unlearn.deletions", partition: 0, nextOffset: Int64(version) * 10)]
+        manifest.appliedRequestIds = (1..<version).map { "req-\($0)" }
+        manifest.budget = .object(["epsilon_spent": .number(0.25 * Double(version - base)), "epsilon_budget": .number(10)])
+        manifest.updates = (1..<version).map { index in
+            .init(
+                time: "2026-11-27T12:00:0\(index % 10)Z", requestIds: ["req-\(index)"], rowsRemoved: 3,
+                selectedSlices: [.init(layer: 1, unit: Int(index % 10))], blockSize: 129, noiseSigma: 0.01,
+                residualBound: 0.002, certified: false, epsilonSpent: 0.25, validationAccuracy: 0.91)
+        }
+        return manifest
+    }
+
+    static func snapshot(
+        _ architecture: SnapshotArchitecture = small, version: UInt64 = 1, parent: UInt64? = nil, seed: UInt64? = nil
+    ) throws -> Snapshot {
+        try Snapshot(
+            manifest: manifest(architecture, version: version, parent: parent),
+            parameters: parameters(architecture, seed: seed ?? version))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Checkpoints
+
+@Suite("SHA-256")
+struct SHA256Tests {
+    /// FIPS 180-4 / NIST CSRC example vectors.
+    @Test("NIST vectors", arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+    ])
+    func nistVectors(message: String, expected: String) {
+        #expect(SHA256.hash(Array(message.utf8)).hex == expected)
+    }
+
+    @Test("NIST one million 'a', fed in uneven chunks")
+    func millionA() {
+        let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        var hasher = SHA256()
+        var offset = 0
+        var chunk = 1
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + chunk)
+            hasher.update(Array(bytes[offset..<end]))
+            offset = end
+            chunk = chunk * 3 % 997 + 1
+        }
+        #expect(hasher.finalize().hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.hash(bytes).hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test("agrees with Python hashlib on every length 0...300 and a large buffer")
+    func agreesWithHashlib() throws {
+        guard let python = TestSupport.which("python3") else {
+            print("skipped: python3 is not on PATH; the NIST vectors still ran")
+            return
+        }
+        var lines = [String]()
+        var inputs = [[UInt8]]()
+        for length in Array(0...300) + [1 << 20] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ length) }
+            inputs.append(bytes)
+            lines.append(Data(bytes).base64EncodedString())
+        }
+        let script = "import sys,hashlib,base64\nfor l in sys.stdin.read().split('\\n'):\n print(hashlib.sha256(base64.b64decode(l)).hexdigest())"
+        let (status, out, err) = try TestSupport.run(python, ["-c", script], stdin: Data(lines.joined(separator: "\n").utf8))
+        #expect(status == 0, "\(err)")
+        let expected = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(expected.count == inputs.count)
+        for (bytes, hex) in zip(inputs, expected) {
+            #expect(SHA256.hash(bytes).hex == hex, "length \(bytes.count)")
+        }
+    }
+
+    @Test("digest hex parsing")
+    func hexParsing() throws {
+        let digest = SHA256.hash(Array("abc".utf8))
+        #expect(SHA256.Digest(hex: digest.hex) == digest)
+        #expect(SHA256.Digest(hex: digest.hex.uppercased()) == digest)
+        #expect(SHA256.Digest(hex: "xyz") == nil)
+        #expect(SHA256.Digest(hex: String(repeating: "g", count: 64)) == nil)
+    }
+}
