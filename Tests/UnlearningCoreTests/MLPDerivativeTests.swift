@@ -62,12 +62,13 @@ struct MLPDerivativeTests {
         #expect(block.count == 7 + 6)
     }
 
-    @Test("output-layer Hessian block equals finite differences of the gradient")
-    func outputHessian() throws {
+    /// Covers the reduced factorisation (a block over k < K output units) and the full one (all K units).
+    @Test("output-layer Hessian block equals finite differences of the gradient", arguments: [[3, 0, 1], [2], [0, 1, 2, 3]])
+    func outputHessian(units: [Int]) throws {
         for hidden in [[Int](), [6]] {
             let (model, x, labels) = try Self.randomProblem(hidden: hidden, activation: .tanh)
             let out = model.architecture.layers.count - 1
-            let slices = [Slice(layer: out, unit: 3), Slice(layer: out, unit: 0), Slice(layer: out, unit: 1)]
+            let slices = units.map { Slice(layer: out, unit: $0) }
             let analytic = model.hessianBlock(x, slices: slices)
             let p = model.blockSize(slices)
             var numeric = Matrix(rows: p, cols: p)

@@ -29,7 +29,13 @@ extension MLP {
             c += arch.fanIn(s.layer) + 1
         }
 
-        let chunkRows = max(1, min(x.rows, maxChunkElements / max(1, k * p)))
+        let outputUnits: [Int]? = {
+            guard lowest == outputLayer else { return nil }
+            let units = Set(slices.map(\.unit)).sorted()
+            return units.count < k ? units : nil
+        }()
+        let rowsPerSample = outputUnits?.count ?? k
+        let chunkRows = max(1, min(x.rows, maxChunkElements / max(1, rowsPerSample * p)))
         var first = true
         var start = 0
         while start < x.rows {
@@ -38,18 +44,31 @@ extension MLP {
             let chunk = x.selectingRows(start..<end)
             let pass = forward(chunk)
 
-            // U_L: row i*K + r is sqrt(p_ir) (e_r - p_i).
-            var u = Matrix(rows: rows * k, cols: k)
-            for i in 0..<rows {
-                for r in 0..<k {
-                    let s = pass.probabilities[i, r].squareRoot()
-                    for j in 0..<k {
-                        u[i * k + r, j] = -s * pass.probabilities[i, j]
+            // U_L: row i*K + r is sqrt(p_ir) (e_r - p_i), i.e. A_i.
+            // When the block lies in the output layer and covers only k < K units S, the K rows per sample shrink to
+            // k: H_z[S,S] = diag(p_S) - p_S p_S^T = R^T R with R = (I - c q q^T) diag(sqrt p_S), q = sqrt(p_S),
+            // c = (1 - sqrt(1 - s)) / s, s = sum_S p (from (I - c q q^T)^2 = I - q q^T), so row r of R is
+            // sqrt(p_r) (e_r - c p) restricted to S: fewer rows in G and a k/K cheaper dsyrk.
+            let outputFactor = Matrix(rows: rows * rowsPerSample, cols: k, storage: {
+                var storage = [Double](repeating: 0, count: rows * rowsPerSample * k)
+                for i in 0..<rows {
+                    var c = 1.0
+                    if let outputUnits {
+                        let sum = outputUnits.reduce(0.0) { $0 + pass.probabilities[i, $1] }
+                        c = sum > 1e-12 ? (1 - max(0, 1 - sum).squareRoot()) / sum : 0.5
                     }
-                    u[i * k + r, r] += s
+                    for (q, r) in (outputUnits ?? Array(0..<k)).enumerated() {
+                        let pr = pass.probabilities[i, r]
+                        let sr = pr.squareRoot()
+                        let base = (i * rowsPerSample + q) * k
+                        for j in 0..<k { storage[base + j] = -sr * c * pass.probabilities[i, j] }
+                        storage[base + r] += sr
+                    }
                 }
-            }
-            var perLayer: [Int: Matrix] = [outputLayer: u]
+                return storage
+            }())
+            var perLayer: [Int: Matrix] = [outputLayer: outputFactor]
+            var u = outputFactor
             if lowest < outputLayer {
                 theta.withUnsafeBufferPointer { th in
                     for l in stride(from: outputLayer, to: lowest, by: -1) {
@@ -88,8 +107,8 @@ extension MLP {
                 }
             }
 
-            // G (rows*K x p): the slice of unit `s.unit` gets U_l[:, unit] (x) [a_{l-1}, 1].
-            var g = Matrix(rows: rows * k, cols: p)
+            // G (rows*K x p, or rows*k for a reduced output block): the slice of unit `s.unit` gets U_l[:, unit] (x) [a_{l-1}, 1].
+            var g = Matrix(rows: rows * rowsPerSample, cols: p)
             g.storage.withUnsafeMutableBufferPointer { gp in
                 for (index, s) in slices.enumerated() {
                     let ul = perLayer[s.layer]!
@@ -100,8 +119,8 @@ extension MLP {
                         ul.storage.withUnsafeBufferPointer { uq in
                             for i in 0..<rows {
                                 let aRow = ap.baseAddress! + i * fanIn
-                                for r in 0..<k {
-                                    let row = i * k + r
+                                for r in 0..<rowsPerSample {
+                                    let row = i * rowsPerSample + r
                                     let scale = uq[row * ul.cols + s.unit]
                                     if scale == 0 { continue }
                                     let dst = gp.baseAddress! + row * p + col

@@ -6,7 +6,8 @@ extension Unlearner {
 
     /// Step 2: chooses the slices of the block from the perturbation statistics.
     static func select(
-        statistics: PerturbationStatistics, model: MLP, options: UnlearningOptions, rng: inout SeededGenerator
+        statistics: PerturbationStatistics, model: MLP, batch: (x: Matrix, labels: [Int]), options: UnlearningOptions,
+        rng: inout SeededGenerator
     ) throws(UnlearningError) -> SelectedBlock {
         let arch = model.architecture
         let costs = statistics.slices.map { arch.fanIn($0.layer) + 1 }
@@ -14,7 +15,15 @@ extension Unlearner {
         case .full:
             return SelectedBlock(slices: arch.allSlices, scores: [])
         case .lfoci, .top1, .random:
-            let lfoci = try runLFOCI(statistics: statistics, costs: costs, options: options, maxSlices: options.selection == .top1 ? 1 : options.maxSlices, rng: &rng)
+            var lfoci = try runLFOCI(
+                statistics: statistics, costs: costs, options: options,
+                maxSlices: options.selection == .top1 ? 1 : options.maxSlices, rng: &rng
+            )
+            if lfoci.slices.isEmpty, let fallback = largestGradientSlice(model: model, batch: batch, costs: costs, cap: options.maxBlockParameters) {
+                // No activation carries information about the loss on this sample (every score <= 0): fall back to
+                // the slice with the largest batch gradient, so the update still moves the model.
+                lfoci.slices = [fallback]
+            }
             if options.selection != .random { return lfoci }
             let count = options.randomSlices ?? max(lfoci.slices.count, 1)
             // As many random slices as L-FOCI chose, drawn uniformly without replacement under the same block cap.
@@ -31,9 +40,35 @@ extension Unlearner {
         }
     }
 
+    static func largestGradientSlice(model: MLP, batch: (x: Matrix, labels: [Int]), costs: [Int], cap: Int) -> Slice? {
+        let gradient = model.lossGradientSum(batch.x, labels: batch.labels)
+        let slices = model.architecture.allSlices
+        var best: (slice: Slice, norm: Double)?
+        for (i, s) in slices.enumerated() where costs[i] <= cap {
+            let norm = Vector.norm(Array(gradient[model.architecture.parameterRange(of: s)]))
+            if best == nil || norm > best!.norm { best = (s, norm) }
+        }
+        return best?.slice
+    }
+
+    /// Runs L-FOCI over (activations, Y) with the block-size cap as the cost budget (DESIGN.md section 4, step 2).
     static func runLFOCI(
         statistics: PerturbationStatistics, costs: [Int], options: UnlearningOptions, maxSlices: Int, rng: inout SeededGenerator
     ) throws(UnlearningError) -> SelectedBlock {
-        throw UnlearningError(.numericalFailure, "L-FOCI selection is not wired in yet; use selection full")
+        let configuration = LFOCI.Configuration(
+            maxSelected: max(1, maxSlices),
+            costCap: LFOCI.CostCap(costs: costs, budget: options.maxBlockParameters),
+            tieBreaking: .noise(fraction: options.tieNoiseFraction),
+            seed: rng.next()
+        )
+        do {
+            let selection = try LFOCI.select(
+                response: statistics.loss, candidates: CandidateMatrix(variablesAsRows: statistics.activations),
+                configuration: configuration
+            )
+            return SelectedBlock(slices: selection.candidates.map { statistics.slices[$0] }, scores: selection.scores)
+        } catch {
+            throw UnlearningError(.numericalFailure, "slice selection failed: \(error)")
+        }
     }
 }

@@ -48,7 +48,7 @@ public enum Unlearner {
                 model: model, batch: batchX, labels: batchY, options: options, rng: &rng
             )
             clock.lap("perturb")
-            let selected = try select(statistics: statistics, model: model, options: options, rng: &rng)
+            let selected = try select(statistics: statistics, model: model, batch: (batchX, batchY), options: options, rng: &rng)
             slices = selected.slices
             report.selectionScores = selected.scores
             clock.lap("select")

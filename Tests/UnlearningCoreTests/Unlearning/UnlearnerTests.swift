@@ -65,3 +65,46 @@ struct UnlearnerTests {
         #expect(state.residualCount == n - 2)
     }
 }
+
+extension UnlearnerTests {
+    /// Acceptance 2 of issue 5. With noise scope `block` and noise on, the parameters outside the block must be
+    /// bit-identical; the distance ratio and the forgotten-row loss are checked without noise.
+    @Test("L-FOCI mode: closer to retrained for >= 8 of 10 subjects, forgotten loss rises, rest bit-identical")
+    func lfociMode() throws {
+        let (base, train) = UnlearningFixtures.digitsLogReg
+        var closer = 0
+        var ratios: [Double] = []
+        var sizes: [Int] = []
+        for subject in UnlearningFixtures.subjects(train, count: 10) {
+            var state = base
+            let report = try Unlearner.forget(rows: subject.rows, in: &state, options: Self.noiseless(.lfoci))
+            let retrained = UnlearningFixtures.retrained(base, without: subject.rows)
+            let ratio = Vector.distance(state.model.theta, retrained.theta) / Vector.distance(base.model.theta, retrained.theta)
+            ratios.append(ratio)
+            sizes.append(report.blockSize)
+            if ratio < 1 { closer += 1 }
+            #expect(report.forgottenLossAfter > report.forgottenLossBefore, "subject \(subject.name)")
+            #expect(!report.slices.isEmpty)
+            #expect(report.blockSize < base.model.parameterCount || report.slices.count == 10)
+
+            var noisy = base
+            var options = UnlearningOptions()
+            options.noiseScope = .block
+            options.noiseSeed = 11
+            var policy = BudgetPolicy()
+            policy.sigmaMax = .infinity
+            policy.epsilonBudget = .infinity
+            policy.maxAccuracyDrop = 1
+            let noisyReport = try Unlearner.forget(rows: subject.rows, in: &noisy, options: options, policy: policy)
+            #expect(noisyReport.outcome == .applied)
+            #expect(noisyReport.sigma > 0)
+            #expect(!noisyReport.certified)  // block-scoped noise does not cover the whole model
+            let inside = Set(noisyReport.slices.flatMap { Array(base.model.architecture.parameterRange(of: $0)) })
+            for i in base.model.theta.indices where !inside.contains(i) {
+                #expect(noisy.model.theta[i].bitPattern == base.model.theta[i].bitPattern)
+            }
+        }
+        print("L-FOCI distance ratios: \(ratios.map { ($0 * 1e3).rounded() / 1e3 }), block sizes: \(sizes)")
+        #expect(closer >= 8)
+    }
+}
