@@ -1,0 +1,134 @@
+import Foundation
+import KafkaLog
+import Logging
+import Synchronization
+
+/// Log records kept in memory, so tests can check what reached swift-log.
+final class LogCapture: Sendable {
+    struct Record: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let records = Mutex<[Record]>([])
+
+    var all: [Record] { records.withLock { $0 } }
+
+    func append(_ record: Record) { records.withLock { $0.append(record) } }
+
+    /// A logger writing here (and to stderr when KAFKALOG_TEST_VERBOSE is set).
+    func logger(_ label: String = "KafkaLogTests", level: Logger.Level = .debug) -> Logger {
+        let verbose = ProcessInfo.processInfo.environment["KAFKALOG_TEST_VERBOSE"] != nil
+        var logger = Logger(label: label) { label in
+            let capturing = CapturingHandler(capture: self)
+            guard verbose else { return capturing }
+            return MultiplexLogHandler([capturing, StreamLogHandler.standardError(label: label)])
+        }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+private struct CapturingHandler: LogHandler {
+    let capture: LogCapture
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        event.metadata?.forEach { merged[$0.key] = $0.value }
+        capture.append(
+            LogCapture.Record(
+                level: event.level,
+                message: "\(event.message)",
+                metadata: merged.mapValues { "\($0)" }
+            )
+        )
+    }
+}
+
+/// A logger for tests that do not inspect logs: quiet unless KAFKALOG_TEST_VERBOSE is set.
+func testLogger(_ label: String = "KafkaLogTests") -> Logger {
+    LogCapture().logger(label, level: .info)
+}
+
+/// Consumer settings for tests: short session timeout so a member that went away is noticed quickly.
+func consumerConfiguration(_ bootstrap: String, _ extra: [String: String] = [:]) -> KafkaConfiguration {
+    var properties = [
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "500",
+        "topic.metadata.refresh.interval.ms": "1000",
+    ]
+    properties.merge(extra) { $1 }
+    return KafkaConfiguration(bootstrapServers: bootstrap, properties)
+}
+
+func producerConfiguration(_ bootstrap: String, _ extra: [String: String] = [:]) -> KafkaConfiguration {
+    var properties = ["linger.ms": "0"]
+    properties.merge(extra) { $1 }
+    return KafkaConfiguration(bootstrapServers: bootstrap, properties)
+}
+
+extension KafkaConsumer {
+    /// Polls until `done` holds for everything collected so far, or throws at the deadline.
+    @discardableResult
+    func poll(
+        timeout: Duration = .seconds(45),
+        until what: String,
+        _ done: ([KafkaConsumerEvent]) -> Bool
+    ) async throws -> [KafkaConsumerEvent] {
+        var collected: [KafkaConsumerEvent] = []
+        let deadline = ContinuousClock.now + timeout
+        while !done(collected) {
+            guard ContinuousClock.now < deadline else {
+                throw DevBrokerProcess.Failure(
+                    description: "timed out after \(timeout) waiting for \(what); got \(collected.summary)"
+                )
+            }
+            collected += try await poll(timeout: .milliseconds(200))
+        }
+        return collected
+    }
+
+    /// Polls until `count` messages arrived; returns them.
+    func messages(_ count: Int, timeout: Duration = .seconds(45)) async throws -> [KafkaMessage] {
+        try await poll(timeout: timeout, until: "\(count) messages") { $0.messages.count >= count }.messages
+    }
+}
+
+extension [KafkaConsumerEvent] {
+    var messages: [KafkaMessage] {
+        compactMap { if case .message(let message) = $0 { message } else { nil } }
+    }
+
+    var assignments: [[KafkaTopicPartitionOffset]] {
+        compactMap { if case .assigned(let partitions) = $0 { partitions } else { nil } }
+    }
+
+    var revocations: [[KafkaTopicPartition]] {
+        compactMap { if case .revoked(let partitions) = $0 { partitions } else { nil } }
+    }
+
+    var statistics: [KafkaStatistics] {
+        compactMap { if case .statistics(let statistics) = $0 { statistics } else { nil } }
+    }
+
+    var summary: String {
+        "\(messages.count) messages, assignments \(assignments), revocations \(revocations), "
+            + "\(statistics.count) statistics"
+    }
+}
+
+extension String {
+    var bytes: [UInt8] { Array(utf8) }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    var text: String? { map { String(decoding: $0, as: UTF8.self) } }
+}
