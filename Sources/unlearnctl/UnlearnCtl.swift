@@ -8,6 +8,11 @@ struct UnlearnCtl: AsyncParsableCommand {
         abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
         subcommands: [
             Train.self,
+            Inspect.self,
+            Verify.self,
+            Export.self,
+            Import.self,
+            SnapshotWriterTool.self,
             DevBroker.self,
         ]
     )
