@@ -1,0 +1,207 @@
+import ArgumentParser
+import Checkpoints
+import Foundation
+import UnlearningCore
+
+extension Bench {
+    /// `unlearnctl bench update`: per-request time and quality of the selection modes against retraining.
+    struct UpdateBenchmark: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "update",
+            abstract: "Per-request unlearning time and quality of lfoci / random / top1 / full versus retraining.",
+            discussion: """
+                Trains each model on the MNIST extract (logistic regression with L-BFGS to |grad F| < 1e-9; MLPs \
+                with Adam), then forgets the first --subjects subjects one at a time (each from the same base, \
+                noise off) with every selection mode, and retrains from scratch without each subject (same seed) as \
+                the reference. `full` runs only where its Hessian fits in --full-memory-limit.
+                """
+        )
+
+        @Option(help: "Training-set CSV.")
+        var data: String = "data/mnist5k.csv.zst"
+
+        @Option(help: "Models, comma-separated: logreg, mlp<width> (e.g. mlp64,mlp256,mlp1024).")
+        var models: String = "logreg"
+
+        @Option(help: "Subjects forgotten per model and mode.")
+        var subjects: Int = 5
+
+        @Option(help: "Subjects forgotten with the (slow) full mode; its per-request time is the median over these.")
+        var fullSubjects: Int = 2
+
+        @Option(help: "Residual rows used for the Hessian of MLP blocks (0: all).")
+        var mlpHessianRows: Int = 1000
+
+        @Option(help: "Largest Hessian (bytes) the full mode may allocate.")
+        var fullMemoryLimit: Double = 4 * 1024 * 1024 * 1024
+
+        @Option(help: "Adam epochs for MLPs (base and retrained models).")
+        var epochs: Int = 20
+
+        @Option(help: "Where to write the JSON result.")
+        var json: String = "/tmp/unlearnd-bench-update.json"
+
+        struct ModeResult: Codable {
+            var mode: String
+            var feasible: Bool
+            var note: String?
+            var secondsPerRequest: [Double] = []
+            var blockSizes: [Int] = []
+            var forgottenAccuracy: [Double] = []
+            var validationAccuracy: [Double] = []
+            var distanceRatio: [Double] = []
+        }
+
+        struct ModelResult: Codable {
+            var model: String
+            var parameters: Int
+            var trainSeconds: Double
+            var baseValidationAccuracy: Double
+            var baseForgottenAccuracy: [Double]
+            var retrainedForgottenAccuracy: [Double]
+            var retrainSeconds: [Double]
+            var modes: [ModeResult]
+        }
+
+        func run() throws {
+            print("unlearnctl bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
+            let dataset = try TrainingSetFile.read(data, classes: 10)
+            var (train, validation) = dataset.splitBySubject(validationFraction: 0.2, seed: 1)
+            let standardization = Standardization(fitting: train.features)
+            train.features = standardization.apply(train.features)
+            validation.features = standardization.apply(validation.features)
+            var subjectRows: [String: [Int]] = [:]
+            for (i, s) in train.subjects.enumerated() { if let s { subjectRows[s, default: []].append(i) } }
+            let chosen = subjectRows.keys.sorted().prefix(subjects).map { subjectRows[$0]! }
+            print("data: \(data), \(train.count) training rows, \(validation.count) validation rows; "
+                + "forgetting \(chosen.count) subjects of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows")
+
+            var results: [ModelResult] = []
+            for name in models.split(separator: ",").map(String.init) {
+                results.append(try benchmark(name, train: train, validation: validation, subjects: chosen))
+            }
+            try BenchTools.writeJSON(results, to: json)
+        }
+
+        func architecture(_ name: String) throws -> (Architecture, Double) {
+            if name == "logreg" { return (Architecture(inputs: 784, hidden: [], classes: 10), 0.01) }
+            guard name.hasPrefix("mlp"), let width = Int(name.dropFirst(3)), width > 0 else {
+                throw ValidationError("unknown model \"\(name)\"; use logreg or mlp<width>, e.g. mlp256")
+            }
+            return (Architecture(inputs: 784, hidden: [width], classes: 10), 1e-3)
+        }
+
+        func fit(_ arch: Architecture, lambda: Double, x: Matrix, labels: [Int]) throws -> (MLP, Double) {
+            var model = try MLP(architecture: arch, lambda: lambda, seed: 1)
+            if arch.isConvex {
+                var options = Trainer.LBFGSOptions()
+                options.gradientTolerance = 1e-9
+                let report = Trainer.lbfgs(&model, x: x, labels: labels, options: options)
+                return (model, report.seconds)
+            }
+            var options = Trainer.AdamOptions()
+            options.epochs = epochs
+            let report = Trainer.adam(&model, x: x, labels: labels, options: options)
+            return (model, report.seconds)
+        }
+
+        func benchmark(_ name: String, train: Dataset, validation: Dataset, subjects: [[Int]]) throws -> ModelResult {
+            let (arch, lambda) = try architecture(name)
+            print("\n== \(name): \(arch.parameterCount) parameters, lambda \(lambda)")
+            let (model, trainSeconds) = try fit(arch, lambda: lambda, x: train.features, labels: train.labels)
+            let base = UnlearningState(
+                model: model, trainFeatures: train.features, trainLabels: train.labels,
+                validationFeatures: validation.features, validationLabels: validation.labels
+            )
+            let baseAccuracy = model.accuracy(validation.features, labels: validation.labels)
+            print("    trained in \(BenchTools.fmt(trainSeconds, 1)) s, validation accuracy \(BenchTools.fmt(100 * baseAccuracy, 1))%")
+
+            var retrained: [MLP] = []
+            var retrainSeconds: [Double] = []
+            for rows in subjects {
+                let drop = Set(rows)
+                let keep = (0..<train.count).filter { !drop.contains($0) }
+                let (m, s) = try fit(arch, lambda: lambda, x: train.features.selectingRows(keep), labels: keep.map { train.labels[$0] })
+                retrained.append(m)
+                retrainSeconds.append(s)
+            }
+            func forgottenAccuracy(_ m: MLP, _ rows: [Int]) -> Double {
+                m.accuracy(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] })
+            }
+            let baseForgotten = subjects.map { forgottenAccuracy(model, $0) }
+            let retrainedForgotten = zip(retrained, subjects).map { forgottenAccuracy($0, $1) }
+
+            var modes: [ModeResult] = []
+            for mode in [UnlearningOptions.Selection.lfoci, .random, .top1, .full] {
+                var result = ModeResult(mode: mode.rawValue, feasible: true)
+                if mode == .full {
+                    let bytes = Double(arch.parameterCount) * Double(arch.parameterCount) * 8
+                    if bytes > fullMemoryLimit {
+                        result.feasible = false
+                        result.note = "infeasible: the \(arch.parameterCount)^2 Hessian needs \(BenchTools.bytes(bytes))"
+                        modes.append(result)
+                        continue
+                    }
+                }
+                var lfociCounts: [Int] = []
+                for (k, rows) in subjects.enumerated() {
+                    if mode == .full && k >= fullSubjects { break }
+                    var options = UnlearningOptions()
+                    options.selection = mode
+                    options.noise = false
+                    options.seed = UInt64(k + 1)
+                    if !arch.isConvex && mlpHessianRows > 0 { options.hessianRows = mlpHessianRows }
+                    if mode == .random, k < lfociCounts.count { options.randomSlices = lfociCounts[k] }
+                    var state = base
+                    let (report, seconds) = try BenchTools.timed { try Unlearner.forget(rows: rows, in: &state, options: options) }
+                    if mode == .lfoci { lfociCounts.append(report.slices.count) }
+                    result.secondsPerRequest.append(seconds)
+                    result.blockSizes.append(report.blockSize)
+                    result.forgottenAccuracy.append(report.forgottenAccuracyAfter)
+                    result.validationAccuracy.append(report.validationAccuracyAfter ?? .nan)
+                    let before = Vector.distance(model.theta, retrained[k].theta)
+                    result.distanceRatio.append(Vector.distance(state.model.theta, retrained[k].theta) / before)
+                }
+                modes.append(result)
+            }
+
+            let fullTime = modes.first { $0.mode == "full" && $0.feasible }.map { BenchTools.median($0.secondsPerRequest) }
+            var rows: [[String]] = []
+            for m in modes {
+                guard m.feasible else {
+                    rows.append([m.mode, "-", "-", "-", "-", "-", m.note ?? ""])
+                    continue
+                }
+                let t = BenchTools.median(m.secondsPerRequest)
+                rows.append([
+                    m.mode,
+                    "\(Int(BenchTools.median(m.blockSizes.map(Double.init))))",
+                    BenchTools.fmt(t, 4),
+                    fullTime.map { BenchTools.fmt($0 / t, 1) + "x" } ?? "n/a",
+                    BenchTools.fmt(100 * BenchTools.mean(m.forgottenAccuracy), 1) + (m.forgottenAccuracy.count < subjects.count ? " (\(m.forgottenAccuracy.count) subj.)" : ""),
+                    BenchTools.fmt(100 * BenchTools.mean(m.validationAccuracy), 1),
+                    BenchTools.fmt(BenchTools.median(m.distanceRatio), 3),
+                ])
+            }
+            BenchTools.printTable(
+                ["mode", "block (median)", "s/request (median)", "speed-up vs full", "forgotten acc %", "validation acc %", "dist ratio (median)"],
+                rows
+            )
+            print("    reference: base model forgotten-row accuracy \(BenchTools.fmt(100 * BenchTools.mean(baseForgotten), 1))%, "
+                + "retrained \(BenchTools.fmt(100 * BenchTools.mean(retrainedForgotten), 1))%; "
+                + "retraining takes \(BenchTools.fmt(BenchTools.median(retrainSeconds), 2)) s per request (median)")
+            print("    dist ratio = ||theta_unlearned - theta_retrained|| / ||theta_base - theta_retrained|| (< 1: closer to retraining)")
+            if arch.isConvex, let fullTime, let lfoci = modes.first(where: { $0.mode == "lfoci" }) {
+                let speedup = fullTime / BenchTools.median(lfoci.secondsPerRequest)
+                let gap = abs(BenchTools.mean(lfoci.forgottenAccuracy) - BenchTools.mean(retrainedForgotten)) * 100
+                print("    target (issue 5/8): lfoci >= 20x faster than full: \(speedup >= 20 ? "met" : "NOT met") (\(BenchTools.fmt(speedup, 1))x); "
+                    + "forgotten-row accuracy within 5 points of retraining: \(gap <= 5 ? "met" : "NOT met") (\(BenchTools.fmt(gap, 1)) points)")
+            }
+            return ModelResult(
+                model: name, parameters: arch.parameterCount, trainSeconds: trainSeconds, baseValidationAccuracy: baseAccuracy,
+                baseForgottenAccuracy: baseForgotten, retrainedForgottenAccuracy: retrainedForgotten,
+                retrainSeconds: retrainSeconds, modes: modes
+            )
+        }
+    }
+}
