@@ -16,6 +16,10 @@ struct DevBroker: AsyncParsableCommand {
             error <api> <error> [count], clear <api>, topics, bootstrap, help, quit. Logs go to stderr. \
             Exits 0 on quit, SIGTERM, SIGINT, or end of stdin (unless --ignore-eof). \
             For development and tests only: no authentication, no persistence beyond the process.
+
+            Consumer groups: librdkafka 2.0.2's mock coordinator waits (session.timeout.ms - 1 s) before \
+            completing a rebalance after a member left or died, so clients of this broker should set a short \
+            session.timeout.ms (e.g. 6000); with the default 45 s every consumer restart costs about 44 s.
             """
     )
 
@@ -72,6 +76,16 @@ struct DevBroker: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         // A reader that went away must not kill the broker with SIGPIPE; writes then fail and are logged.
         signal(SIGPIPE, SIG_IGN)
+        // Signals are caught before the bootstrap line goes out, so a SIGTERM right after it still exits cleanly.
+        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        let signalSources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(.signal(number)) }
+            source.resume()
+            return source
+        }
+        defer { signalSources.forEach { $0.cancel() } }
 
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         for topic in topicNames {
@@ -93,15 +107,6 @@ struct DevBroker: AsyncParsableCommand {
             ]
         )
 
-        let (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
-        let signalSources = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { continuation.yield(.signal(number)) }
-            source.resume()
-            return source
-        }
-        defer { signalSources.forEach { $0.cancel() } }
         // readLine blocks, so it gets its own thread rather than a cooperative-pool one.
         Thread.detachNewThread {
             while let line = readLine(strippingNewline: true) { continuation.yield(.line(line)) }
