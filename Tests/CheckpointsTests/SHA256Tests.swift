@@ -4,8 +4,17 @@ import Testing
 
 @Suite("SHA-256")
 struct SHA256Tests {
+    /// Every block function this machine can run (software always; SHA-NI where compiled in and supported).
+    static let implementations = SHA256.Implementation.allCases.filter(\.isAvailable)
+
+    @Test("SHA-NI is used where available")
+    func implementationChoice() {
+        print("SHA-256 implementations available here: \(Self.implementations.map(\.rawValue)); preferred: \(SHA256.Implementation.preferred.rawValue)")
+        #expect(Self.implementations.contains(.software))
+    }
+
     /// FIPS 180-4 / NIST CSRC example vectors.
-    @Test("NIST vectors", arguments: [
+    @Test("NIST vectors", arguments: implementations, [
         ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
         ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
         ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
@@ -13,14 +22,14 @@ struct SHA256Tests {
         ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
          "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
     ])
-    func nistVectors(message: String, expected: String) {
-        #expect(SHA256.hash(Array(message.utf8)).hex == expected)
+    func nistVectors(implementation: SHA256.Implementation, vector: (message: String, expected: String)) {
+        #expect(SHA256.hash(Array(vector.message.utf8), implementation: implementation).hex == vector.expected)
     }
 
-    @Test("NIST one million 'a', fed in uneven chunks")
-    func millionA() {
+    @Test("NIST one million 'a', fed in uneven chunks", arguments: implementations)
+    func millionA(implementation: SHA256.Implementation) {
         let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        var hasher = SHA256()
+        var hasher = SHA256(implementation: implementation)
         var offset = 0
         var chunk = 1
         while offset < bytes.count {
@@ -30,7 +39,7 @@ struct SHA256Tests {
             chunk = chunk * 3 % 997 + 1
         }
         #expect(hasher.finalize().hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-        #expect(SHA256.hash(bytes).hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.hash(bytes, implementation: implementation).hex == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     @Test("agrees with Python hashlib on every length 0...300 and a large buffer")
@@ -52,7 +61,9 @@ struct SHA256Tests {
         let expected = String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
         #expect(expected.count == inputs.count)
         for (bytes, hex) in zip(inputs, expected) {
-            #expect(SHA256.hash(bytes).hex == hex, "length \(bytes.count)")
+            for implementation in Self.implementations {
+                #expect(SHA256.hash(bytes, implementation: implementation).hex == hex, "\(implementation) length \(bytes.count)")
+            }
         }
     }
 

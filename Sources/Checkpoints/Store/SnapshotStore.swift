@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// The versions of one model's snapshots in one directory, written crash-safely.
@@ -264,8 +265,23 @@ public final class SnapshotStore: Sendable {
             try? PosixIO.removeFile(tempSnapshot)
             try? PosixIO.removeFile(tempRecord)
         }
-        try PosixIO.writeNewFile(tempSnapshot, encoded.file)
-        try PosixIO.writeNewFile(tempRecord, try record.encoded())
+        // Both files are written and fsynced on two threads: the two fsyncs overlap (often one journal commit).
+        let recordBytes = try record.encoded()
+        nonisolated(unsafe) var failures: [(any Error)?] = [nil, nil]
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            do {
+                if index == 0 {
+                    try PosixIO.writeNewFile(tempSnapshot, encoded.file)
+                } else {
+                    try PosixIO.writeNewFile(tempRecord, recordBytes)
+                }
+            } catch {
+                failures[index] = error
+            }
+        }
+        // An fsync failure wins over any other error: it is the fatal one.
+        if let fatal = failures.compactMap({ $0 as? CheckpointError }).first(where: { $0.code == .fsyncFailed }) { throw fatal }
+        if let failure = failures.compactMap({ $0 }).first { throw failure }
         // The record's name is the claim on the version number: link(2) never replaces an existing name.
         guard try PosixIO.linkNoReplace(tempRecord, recordPath(version)) else {
             throw CheckpointError(.stale, "version \(version) was written by another writer meanwhile: reload and retry")
