@@ -14,6 +14,7 @@ struct UnlearnCtl: AsyncParsableCommand {
             Import.self,
             SnapshotWriterTool.self,
             DevBroker.self,
+            Bench.self,
         ]
     )
 }

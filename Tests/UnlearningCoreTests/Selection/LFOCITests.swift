@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+@testable import UnlearningCore
+
+@Suite("L-FOCI selection")
+struct LFOCITests {
+    // Issue 3, acceptance 1.
+    @Test("Y = X1 + X2^2 + noise among 20 distractors: exactly {X1, X2} in at least 95 of 100 seeded runs")
+    func knownAnswer() throws {
+        var exact = 0
+        var failures: [String] = []
+        for seed in 0..<100 as Range<UInt64> {
+            let data = SelectionTestData.additive(m: 1000, distractors: 20, seed: seed)
+            let result = try LFOCI.select(
+                response: data.y, candidates: data.candidates, configuration: .init(seed: seed)
+            )
+            if Set(result.candidates) == [data.x1, data.x2] && result.candidates.count == 2 {
+                exact += 1
+            } else {
+                failures.append("seed \(seed): \(result.candidates) (truth \(data.x1), \(data.x2))")
+            }
+        }
+        #expect(exact >= 95, "exact in \(exact)/100; \(failures)")
+    }
+
+    // With Y independent of every candidate the scores are pure estimation noise: O(1/sqrt(m)), about
+    // sigma_m = sqrt(2/(5m)) = 0.02 at m = 1000 for the unconditional T (see CODECTests.independence); the
+    // first step takes the best of 20 such values, about 2 sigma_m. Every score must stay below 5 sigma_m.
+    //
+    // The issue also asks for "at most one variable". FOCI does not guarantee that: a conditional score under
+    // independence is centred at 0 (sd measured 0.05 at m = 1000), so the best of 19 is often positive; only the
+    // winner's curse of step 1 (its neighbour sum is inflated by the selection) biases step 2 downwards.
+    // Measured over 100 seeds: 1 variable in 48, 2 in 33, 3 in 13, 4 to 6 in 6. Kept as a known issue, reported.
+    @Test("Y independent of all candidates: every selected score is near 0")
+    func independentResponse() throws {
+        let m = 1000
+        let sigma = (0.4 / Double(m)).squareRoot()
+        var counts: [Int] = []
+        for seed in 0..<20 as Range<UInt64> {
+            var rng = SeededGenerator(seed: 1000 + seed)
+            let columns = (0..<20).map { _ in SelectionTestData.gaussian(m, &rng) }
+            let y = SelectionTestData.gaussian(m, &rng)
+            let result = try LFOCI.select(
+                response: y, candidates: try CandidateMatrix(columns: columns), configuration: .init(seed: seed)
+            )
+            counts.append(result.steps.count)
+            for step in result.steps {
+                #expect(step.score < 5 * sigma, "seed \(seed): score \(step.score) is not near 0")
+            }
+        }
+        withKnownIssue("FOCI may add a few noise variables with near-0 scores when Y is independent of all") {
+            #expect(counts.allSatisfy { $0 <= 1 }, "selected counts per seed: \(counts)")
+        }
+    }
+
+    // Issue 3, acceptance 2 (the test half; the timing is `unlearnctl bench selection`). DESIGN.md section 4
+    // step 2 reports 20/20 for noise on the candidates only; we require the same for both tie modes.
+    @Test("heavy ties: 30 binary features, Y a Boolean function of 3 of them: exactly those 3", arguments: [
+        TieBreaking.default, .exact,
+    ])
+    func heavyTies(mode: TieBreaking) throws {
+        for seed in 0..<20 as Range<UInt64> {
+            let data = SelectionTestData.boolean(m: 1000, seed: seed)
+            let result = try LFOCI.select(
+                response: data.y, candidates: data.candidates, configuration: .init(tieBreaking: mode, seed: seed)
+            )
+            #expect(Set(result.candidates) == data.truth && result.steps.count == 3, "seed \(seed): \(result)")
+            // Y is then a function of the selected features: T's denominator is 0 and selection stops there.
+            #expect(result.stopReason == .responseDetermined, "seed \(seed): \(result.stopReason)")
+        }
+    }
+
+    // The pruned search must find the same nearest neighbours as every-pair search; without ties (continuous
+    // data) they are unique, so the selections agree exactly, scores included.
+    @Test("pruned and brute-force searches select identically on continuous data")
+    func prunedMatchesBruteForce() throws {
+        var rng = SeededGenerator(seed: 21)
+        let m = 400
+        // Structured candidates: 60 mixtures of 8 latent factors (as network activations are), Y nonlinear.
+        let latent = (0..<8).map { _ in SelectionTestData.gaussian(m, &rng) }
+        var columns: [[Double]] = []
+        for _ in 0..<60 {
+            let w = (0..<8).map { _ -> Double in rng.nextGaussian() * (rng.nextUniform() < 0.3 ? 1 : 0.1) }
+            var column = [Double](repeating: 0, count: m)
+            for f in 0..<8 {
+                for i in 0..<m { column[i] += w[f] * latent[f][i] }
+            }
+            columns.append(column)
+        }
+        var y = [Double](repeating: 0, count: m)
+        for i in 0..<m {
+            y[i] = latent[0][i] * latent[1][i] + sin(latent[2][i]) + 0.2 * latent[3][i]
+        }
+        let candidates = try CandidateMatrix(columns: columns)
+        for listLength in [1, 4, 64] {
+            // Forced to 8 steps so that the searches also meet 5- to 8-dimensional conditioning sets.
+            let pruned = try LFOCI.select(
+                response: y, candidates: candidates,
+                configuration: .init(
+                    maxSelected: 8, stopAtNonPositiveScore: false, seed: 3, pruningListLength: listLength
+                )
+            )
+            let brute = try LFOCI.select(
+                response: y, candidates: candidates,
+                configuration: .init(maxSelected: 8, stopAtNonPositiveScore: false, search: .bruteForce, seed: 3)
+            )
+            #expect(pruned == brute, "list length \(listLength)")
+            #expect(pruned.steps.count == 8)
+            #expect(pruned.stopReason == .maxSelected)
+        }
+    }
+
+    // The exact pruned search draws its ties in a different order from the exact brute-force search, so single
+    // scores differ; both must still recover the true set (exact mode on tied data is what it is for).
+    @Test("exact tie-aware pruned and brute-force searches both recover the Boolean set")
+    func exactSearchesAgreeOnTruth() throws {
+        let data = SelectionTestData.boolean(m: 600, p: 12, seed: 77)
+        for search in [NeighbourSearch.pruned, .bruteForce] {
+            let result = try LFOCI.select(
+                response: data.y, candidates: data.candidates,
+                configuration: .init(tieBreaking: .exact, search: search, seed: 1)
+            )
+            #expect(Set(result.candidates) == data.truth, "\(search): \(result)")
+        }
+    }
+
+    @Test("step scores are CODEC's T of the chosen variable given the ones chosen before")
+    func scoresAreCODEC() throws {
+        let data = SelectionTestData.additive(m: 500, distractors: 5, seed: 5)
+        let result = try LFOCI.select(response: data.y, candidates: data.candidates)
+        #expect(result.steps.count == 2)
+        var given: [[Double]] = []
+        for step in result.steps {
+            let z = Array(data.candidates.column(step.candidate))
+            // Continuous data: the noise changes no neighbour, so the values agree exactly.
+            #expect(step.score == (try codec(data.y, [z], given: given)))
+            given.append(z)
+        }
+        if case .nonPositiveScore(let candidate, let score) = result.stopReason {
+            let z = Array(data.candidates.column(candidate))
+            #expect(score == (try codec(data.y, [z], given: given)))
+            #expect(score <= 0)
+        } else {
+            Issue.record("expected a non-positive stop, got \(result.stopReason)")
+        }
+    }
+
+    @Test("the same seed gives the same selection, serial or parallel")
+    func determinism() throws {
+        let data = SelectionTestData.boolean(m: 800, seed: 9)
+        for mode in [TieBreaking.default, .exact] {
+            let a = try LFOCI.select(
+                response: data.y, candidates: data.candidates, configuration: .init(tieBreaking: mode, seed: 4)
+            )
+            let b = try LFOCI.select(
+                response: data.y, candidates: data.candidates,
+                configuration: .init(tieBreaking: mode, seed: 4, parallel: false)
+            )
+            #expect(a == b, "\(mode)")
+        }
+    }
+
+    @Test("stops at maxSelected and before exceeding the cost budget")
+    func caps() throws {
+        let data = SelectionTestData.additive(m: 500, distractors: 5, seed: 6)
+        let one = try LFOCI.select(response: data.y, candidates: data.candidates, configuration: .init(maxSelected: 1))
+        #expect(one.steps.count == 1)
+        #expect(one.stopReason == .maxSelected)
+
+        // Without the score stop, selection goes on to maxSelected through non-positive scores.
+        let forced = try LFOCI.select(
+            response: data.y, candidates: data.candidates,
+            configuration: .init(maxSelected: 4, stopAtNonPositiveScore: false)
+        )
+        #expect(forced.steps.count == 4)
+        #expect(forced.steps[2].score <= 0)
+
+        let full = try LFOCI.select(response: data.y, candidates: data.candidates)
+        #expect(full.steps.count == 2)
+        #expect(Array(forced.steps.prefix(2)) == full.steps)
+        let first = full.steps[0].candidate, second = full.steps[1].candidate
+        var costs = [Int](repeating: 1, count: data.candidates.variableCount)
+        costs[first] = 10
+        costs[second] = 5
+        let capped = try LFOCI.select(
+            response: data.y, candidates: data.candidates,
+            configuration: .init(costCap: .init(costs: costs, budget: 14))
+        )
+        #expect(capped.candidates == [first])
+        #expect(capped.steps[0].cumulativeCost == 10)
+        #expect(capped.stopReason == .costBudget(candidate: second, cost: 5))
+        let roomy = try LFOCI.select(
+            response: data.y, candidates: data.candidates,
+            configuration: .init(costCap: .init(costs: costs, budget: 15))
+        )
+        #expect(roomy.candidates == [first, second])
+        #expect(roomy.steps.map(\.cumulativeCost) == [10, 15])
+    }
+
+    @Test("a constant response selects nothing")
+    func constantResponse() throws {
+        var rng = SeededGenerator(seed: 8)
+        let columns = (0..<3).map { _ in SelectionTestData.gaussian(50, &rng) }
+        let result = try LFOCI.select(
+            response: [Double](repeating: 2, count: 50), candidates: try CandidateMatrix(columns: columns)
+        )
+        #expect(result.steps.isEmpty)
+        #expect(result.stopReason == .responseDetermined)
+    }
+}
