@@ -49,6 +49,15 @@ struct SnapshotCodecTests {
         #expect(error.reason.contains("upgrade"))
     }
 
+    @Test("budget state round-trips through JSONValue")
+    func budgetJSONValue() throws {
+        struct Budget: Codable, Equatable { var epsilonSpent: Double; var orders: [Double]; var exhausted: Bool }
+        let budget = Budget(epsilonSpent: 0.75, orders: [1.5, 2, 32], exhausted: false)
+        let value = try JSONValue(encoding: budget)
+        #expect(value["epsilonSpent"]?.doubleValue == 0.75)
+        #expect(try value.decode(Budget.self) == budget)
+    }
+
     @Test("row sets encode as compact ranges and reject malformed text")
     func rowSet() throws {
         var rows = RowSet([9, 3, 4, 5, 12, 13, 14])

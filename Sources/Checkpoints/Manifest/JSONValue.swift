@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any JSON value; used for manifest fields whose schema belongs to another component (budget state, extensions).
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
@@ -34,6 +36,16 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
+    }
+
+    /// The JSON form of any Encodable value (e.g. the engine's budget state for ``SnapshotManifest/budget``).
+    public init<T: Encodable>(encoding value: T) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+
+    /// Decodes this JSON value as `T` (the inverse of ``init(encoding:)``).
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try JSONDecoder().decode(T.self, from: JSONEncoder().encode(self))
     }
 
     public subscript(key: String) -> JSONValue? {
