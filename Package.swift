@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "CommandLineArguments"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
@@ -54,6 +58,10 @@ let package = Package(
             dependencies: [
                 "UnlearningCore", "Checkpoints", "KafkaLog",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
 
@@ -62,8 +70,9 @@ let package = Package(
             name: "unlearnd",
             dependencies: [
                 "UnlearnDaemon",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -85,7 +94,8 @@ let package = Package(
         ),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["UnlearningCore", "Checkpoints"]),
+        .testTarget(name: "UnlearnDaemonTests", dependencies: ["UnlearnDaemon", "UnlearningCore", "Checkpoints", "KafkaLog"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["UnlearningCore", "Checkpoints", "UnlearnDaemon", "KafkaLog"]),
     ]
 )
 

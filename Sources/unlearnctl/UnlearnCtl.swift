@@ -8,6 +8,10 @@ struct UnlearnCtl: AsyncParsableCommand {
         abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
         subcommands: [
             Train.self,
+            Publish.self,
+            Alerts.self,
+            Status.self,
+            Rebase.self,
             Inspect.self,
             Verify.self,
             Export.self,

@@ -1,14 +1,56 @@
-import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import UnlearnDaemon
 
-/// `unlearnd`: the unlearning daemon (see README).
+/// `unlearnd`: the unlearning daemon. Configuration: `--config FILE` (JSON), `UNLEARND_*` environment variables and
+/// `--set key=value` overrides; see Config/README.md.
 @main
-struct UnlearnDMain: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "unlearnd",
-        abstract: "Consume deletion requests from Kafka and unlearn them from registered models."
-    )
+enum UnlearnDMain {
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print("""
+                usage: unlearnd [--config FILE] [--set key=value ...]
 
-    func run() async throws {
-        throw ValidationError("the daemon is not implemented yet (issue 6)")
+                Consumes deletion requests from Kafka and unlearns them from the registered models.
+                Every configuration key is documented in Config/README.md; environment variables
+                UNLEARND_<KEY> override the file, --set overrides both.
+                """)
+            return
+        }
+        let configuration: DaemonConfiguration
+        do {
+            configuration = try await DaemonConfiguration.load(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("unlearnd: configuration error: \(error)\n".utf8))
+            exit(78)  // EX_CONFIG: systemd does not restart on a bad configuration (RestartPreventExitStatus=78)
+        }
+        let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "unlearnd")
+        let notifier = SystemdNotifier()
+        let pipeline = UnlearningPipeline(
+            configuration: configuration, logger: logger, metrics: DaemonMetrics(), notifier: notifier
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("unlearnd failed", metadata: ["unlearnd.error": "\(error)"])
+            notifier.stopping(status: "failed: \(error)")
+            exit(1)
+        }
     }
 }

@@ -27,6 +27,11 @@ enum Binaries {
 
     static func path(_ name: String) -> String { "\(directory)/\(name)" }
 
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     struct Result {
         var status: Int32
         var stdout: String

@@ -1,0 +1,201 @@
+import Foundation
+
+/// A validated deletion request (DESIGN.md section 3.3, schema `unlearn.deletion.v1`).
+public struct DeletionRequest: Sendable, Equatable, Codable {
+    public enum Scope: Sendable, Equatable, Codable, Hashable {
+        case samples([String])
+        case subject(String)
+        case `class`(Int)
+
+        public var name: String {
+            switch self {
+            case .samples: "sample"
+            case .subject: "subject"
+            case .class: "class"
+            }
+        }
+    }
+
+    public static let schema = "unlearn.deletion.v1"
+    public static let maxBytes = 64 * 1024
+    public static let maxRequestIDLength = 128
+    public static let maxSampleIDs = 1000
+
+    public var requestID: String
+    public var model: String
+    public var scope: Scope
+    public var requestedAt: String
+
+    public init(requestID: String, model: String, scope: Scope, requestedAt: String) {
+        self.requestID = requestID
+        self.model = model
+        self.scope = scope
+        self.requestedAt = requestedAt
+    }
+
+    /// The JSON form published on the deletions topic.
+    public func encoded() -> [UInt8] {
+        var object: [String: Any] = [
+            "schema": Self.schema, "request_id": requestID, "model": model, "scope": scope.name, "requested_at": requestedAt,
+        ]
+        switch scope {
+        case .samples(let ids): object["sample_ids"] = ids
+        case .subject(let s): object["subject"] = s
+        case .class(let c): object["class"] = c
+        }
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+}
+
+/// Why an event was rejected: a stable machine-readable code (the dead-letter `reason` header) and a message
+/// that says what is wrong and what to do. Messages never quote identities or request ids.
+public struct RejectionReason: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static let notJSON = "not_json"
+    public static let tooLarge = "too_large"
+    public static let unknownSchema = "unknown_schema"
+    public static let missingField = "missing_field"
+    public static let extraField = "extra_field"
+    public static let wrongType = "wrong_type"
+    public static let invalidValue = "invalid_value"
+    public static let unknownModel = "unknown_model"
+    public static let unknownSample = "unknown_sample"
+    public static let emptySelection = "empty_selection"
+    public static let keyMismatch = "key_mismatch"
+}
+
+/// Decodes and validates the bytes of a deletion event (the checks that need no model: DESIGN.md section 3.3).
+public enum DeletionRequestDecoder {
+    static let modelIDPattern = try! NSRegularExpression(pattern: "^[a-z0-9][a-z0-9._-]{0,63}$")
+
+    public static func isValidModelID(_ id: String) -> Bool {
+        modelIDPattern.firstMatch(in: id, range: NSRange(id.startIndex..., in: id)) != nil
+    }
+
+    public static func decode(_ bytes: [UInt8]?) -> Result<DeletionRequest, RejectionReason> {
+        Result { () throws(RejectionReason) in try decodeOrThrow(bytes) }
+    }
+
+    static func decodeOrThrow(_ bytes: [UInt8]?) throws(RejectionReason) -> DeletionRequest {
+        guard let bytes, !bytes.isEmpty else {
+            throw RejectionReason(RejectionReason.notJSON, "the message has no value; publish a JSON deletion request")
+        }
+        guard bytes.count <= DeletionRequest.maxBytes else {
+            throw RejectionReason(RejectionReason.tooLarge, "the value is \(bytes.count) bytes; deletion requests are limited to 64 KiB (split sample lists into several requests)")
+        }
+        let value: StrictJSON
+        do {
+            value = try JSONDecoder().decode(StrictJSON.self, from: Data(bytes))
+        } catch {
+            throw RejectionReason(RejectionReason.notJSON, "the value is not valid UTF-8 JSON; publish a JSON object as documented in Config/schemas/deletion-request.schema.json")
+        }
+        guard case .object(let fields) = value else {
+            throw RejectionReason(RejectionReason.wrongType, "the value is a JSON \(value.typeName); a deletion request is a JSON object")
+        }
+        guard let schema = fields["schema"] else {
+            throw RejectionReason(RejectionReason.missingField, "field \"schema\" is missing; set it to \"\(DeletionRequest.schema)\"")
+        }
+        guard case .string(let schemaName) = schema else {
+            throw RejectionReason(RejectionReason.wrongType, "field \"schema\" is a \(schema.typeName); it must be the string \"\(DeletionRequest.schema)\"")
+        }
+        guard schemaName == DeletionRequest.schema else {
+            throw RejectionReason(RejectionReason.unknownSchema, "schema \"\(schemaName.prefix(64))\" is not supported; this daemon reads \"\(DeletionRequest.schema)\"")
+        }
+        let requestID = try string(fields, "request_id")
+        guard !requestID.isEmpty, requestID.count <= DeletionRequest.maxRequestIDLength else {
+            throw RejectionReason(RejectionReason.invalidValue, "field \"request_id\" has \(requestID.count) characters; it must have 1 to 128")
+        }
+        let model = try string(fields, "model")
+        guard DeletionRequestDecoder.isValidModelID(model) else {
+            throw RejectionReason(RejectionReason.invalidValue, "field \"model\" is not a model id ([a-z0-9][a-z0-9._-]{0,63})")
+        }
+        let requestedAt = try string(fields, "requested_at")
+        guard RFC3339.parse(requestedAt) != nil else {
+            throw RejectionReason(RejectionReason.invalidValue, "field \"requested_at\" is not an RFC 3339 timestamp (e.g. 2026-11-27T14:00:00Z)")
+        }
+        let scopeName = try string(fields, "scope")
+        var allowed: Set<String> = ["schema", "request_id", "model", "scope", "requested_at"]
+        let scope: DeletionRequest.Scope
+        switch scopeName {
+        case "sample":
+            allowed.insert("sample_ids")
+            guard let raw = fields["sample_ids"] else {
+                throw RejectionReason(RejectionReason.missingField, "field \"sample_ids\" is missing; scope \"sample\" needs 1 to 1000 sample ids")
+            }
+            guard case .array(let items) = raw else {
+                throw RejectionReason(RejectionReason.wrongType, "field \"sample_ids\" is a \(raw.typeName); it must be an array of strings")
+            }
+            guard (1...DeletionRequest.maxSampleIDs).contains(items.count) else {
+                throw RejectionReason(RejectionReason.invalidValue, "field \"sample_ids\" has \(items.count) ids; send 1 to 1000 per request")
+            }
+            var ids: [String] = []
+            for (i, item) in items.enumerated() {
+                guard case .string(let id) = item, !id.isEmpty else {
+                    throw RejectionReason(RejectionReason.wrongType, "sample_ids[\(i)] is a \(item.typeName == "string" ? "empty string" : item.typeName); every sample id must be a non-empty string")
+                }
+                ids.append(id)
+            }
+            scope = .samples(ids)
+        case "subject":
+            allowed.insert("subject")
+            let subject = try string(fields, "subject")
+            guard !subject.isEmpty else {
+                throw RejectionReason(RejectionReason.invalidValue, "field \"subject\" is empty; name the identity whose rows to forget")
+            }
+            scope = .subject(subject)
+        case "class":
+            allowed.insert("class")
+            guard let raw = fields["class"] else {
+                throw RejectionReason(RejectionReason.missingField, "field \"class\" is missing; scope \"class\" needs an integer label")
+            }
+            guard case .integer(let label) = raw else {
+                throw RejectionReason(RejectionReason.wrongType, "field \"class\" is a \(raw.typeName); it must be an integer label")
+            }
+            scope = .class(label)
+        default:
+            throw RejectionReason(RejectionReason.invalidValue, "field \"scope\" must be \"sample\", \"subject\" or \"class\"")
+        }
+        let extra = Set(fields.keys).subtracting(allowed).sorted()
+        if let first = extra.first {
+            throw RejectionReason(RejectionReason.extraField, "field \"\(first.prefix(64))\" is not part of \(DeletionRequest.schema) for scope \"\(scopeName)\"; remove it")
+        }
+        return DeletionRequest(requestID: requestID, model: model, scope: scope, requestedAt: requestedAt)
+    }
+
+    private static func string(_ fields: [String: StrictJSON], _ name: String) throws(RejectionReason) -> String {
+        guard let value = fields[name] else {
+            throw RejectionReason(RejectionReason.missingField, "field \"\(name)\" is missing")
+        }
+        guard case .string(let s) = value else {
+            throw RejectionReason(RejectionReason.wrongType, "field \"\(name)\" is a \(value.typeName); it must be a string")
+        }
+        return s
+    }
+}
+
+/// RFC 3339 timestamps (the event schemas' date-time format).
+public enum RFC3339 {
+    public static func parse(_ text: String) -> Date? {
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = withFraction.date(from: text) { return d }
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        return plain.date(from: text)
+    }
+
+    public static func format(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: date)
+    }
+}

@@ -1,0 +1,316 @@
+import Checkpoints
+import Foundation
+import Logging
+import UnlearningCore
+
+/// One registered model as the daemon holds it: the bundle's training rows, the store of snapshots, and the
+/// unlearning state of the newest valid snapshot. Confined to the pipeline's engine queue (not thread-safe).
+public final class ModelRuntime: @unchecked Sendable {
+    public let id: String
+    public let bundlePath: String
+    public let store: SnapshotStore
+    public let bundle: ModelBundle
+    public let index: RowIndex
+    public private(set) var state: UnlearningState
+    public private(set) var manifest: SnapshotManifest
+    public private(set) var snapshotSHA256: String
+    /// Input standardisation of the current snapshot (a rebase may bring a new one).
+    public private(set) var standardization: Standardization?
+    private(set) var ledger: Set<String>
+    private let logger: Logger
+
+    /// The result of applying one batch.
+    public struct Applied: Sendable {
+        public var version: UInt64
+        public var report: UpdateReport?
+        /// Requests already in the ledger (applied before); recorded nowhere, counted as duplicates.
+        public var duplicates: [PendingRequest]
+        public var retrainBecameRequired: Bool
+        public var snapshotSeconds: Double
+    }
+
+    /// Thrown when another writer created a newer version: the runtime has reloaded; redo the batch.
+    public struct Stale: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Opens the model: imports the bundle as the base of budget epoch 1 on first start, then loads the newest
+    /// snapshot that verifies (quarantining broken ones, which are logged loudly).
+    public static func open(
+        id: String, bundlePath: String, stateDirectory: String, retain: Int, compressionLevel: Int32, logger: Logger
+    ) throws -> ModelRuntime {
+        let bundle = try ModelBundle.read(from: bundlePath)
+        let store = try SnapshotStore(
+            directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: id),
+            retain: retain, compressionLevel: compressionLevel
+        )
+        if try store.versions().isEmpty {
+            try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
+        }
+        let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+        return runtime
+    }
+
+    private init(id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, logger: Logger) throws {
+        self.id = id
+        self.bundlePath = bundlePath
+        self.bundle = bundle
+        self.store = store
+        self.logger = logger
+        self.index = RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes)
+        let (state, manifest, sha, standardization) = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        self.state = state
+        self.manifest = manifest
+        self.snapshotSHA256 = sha
+        self.standardization = standardization
+        self.ledger = Set(manifest.appliedRequestIds)
+    }
+
+    /// Opens a model that the daemon already imported, finding its bundle through the path recorded at import
+    /// (for `unlearnctl status` and `rebase`, which have the state directory but not the daemon's config).
+    public static func openExisting(id: String, stateDirectory: String, logger: Logger) throws -> ModelRuntime {
+        let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: id))
+        guard try !store.versions().isEmpty else {
+            throw CheckpointError(.noValidSnapshot, "model \(id) has no snapshots under \(stateDirectory); has the daemon imported it yet?")
+        }
+        let newest = try store.loadNewestValid(quarantine: false)
+        guard case .string(let bundlePath)? = newest.snapshot.manifest.extensions?["bundle_path"] else {
+            throw CheckpointError(.malformedManifest, "model \(id): the snapshot does not record its bundle path")
+        }
+        return try ModelRuntime(id: id, bundlePath: bundlePath, bundle: try ModelBundle.read(from: bundlePath), store: store, logger: logger)
+    }
+
+    /// Installs a retrained model as the base of a new budget epoch (DESIGN.md section 5). The removed rows stay
+    /// removed; the retrained model must have been fitted without them (`unlearnctl rebase` checks the bundle).
+    @discardableResult
+    public func rebase(to model: MLP, standardization newStandardization: Standardization?) throws -> UInt64 {
+        guard model.architecture == state.model.architecture else {
+            throw CheckpointError(.shapeMismatch, "the retrained model's architecture differs from model \(id)'s; retrain with the same architecture")
+        }
+        var next = state
+        next.rebase(model: model)
+        if bundle.validation.count > 0 {
+            // The reference of the accuracy guard, on the validation rows as the new base standardises them.
+            let x = newStandardization.map { $0.apply(bundle.validation.features) } ?? bundle.validation.features
+            next.budget.baseValidationAccuracy = model.accuracy(x, labels: bundle.validation.labels)
+        }
+        let version = manifest.version + 1
+        var newManifest = manifest
+        newManifest.version = version
+        newManifest.parentVersion = manifest.version
+        newManifest.parentSHA256 = snapshotSHA256
+        newManifest.budgetEpoch = next.budget.epoch
+        newManifest.baseVersion = version
+        newManifest.createdAt = RFC3339.format(Date())
+        newManifest.lambda = model.lambda
+        newManifest.budget = try JSONValue(encoding: next.budget)
+        newManifest.updates = []
+        let parameters = try ModelParameters(model, standardization: newStandardization)
+        let committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
+        try reload()  // features are re-standardised with the new base's statistics
+        return committed.version
+    }
+
+    /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).
+    public func reload() throws {
+        let (state, manifest, sha, standardization) = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        self.state = state
+        self.manifest = manifest
+        self.snapshotSHA256 = sha
+        self.standardization = standardization
+        self.ledger = Set(manifest.appliedRequestIds)
+    }
+
+    public func isApplied(_ requestID: String) -> Bool { ledger.contains(requestID) }
+
+    /// The per-partition offsets recorded in the newest snapshot.
+    public var recordedOffsets: [SnapshotManifest.KafkaOffset] { manifest.kafkaOffsets }
+
+    static func importBase(id: String, bundle: ModelBundle, bundlePath: String, store: SnapshotStore, logger: Logger) throws {
+        let state = UnlearningState(
+            model: bundle.model, trainFeatures: bundle.trainFeatures, trainLabels: bundle.train.labels,
+            validationFeatures: bundle.validationFeatures, validationLabels: bundle.validation.labels
+        )
+        let manifest = SnapshotManifest(
+            modelId: id, version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
+            createdAt: RFC3339.format(Date()), architecture: SnapshotArchitecture(bundle.model.architecture),
+            lambda: bundle.model.lambda, n0: bundle.train.count, residualN: bundle.train.count,
+            budget: try JSONValue(encoding: state.budget),
+            extensions: [
+                "bundle_train_sample_ids_sha256": .string(Self.sampleIDDigest(bundle.train)),
+                "bundle_path": .string(bundlePath),
+            ]
+        )
+        let parameters = try ModelParameters(bundle.model, standardization: bundle.descriptor.standardization)
+        let committed = try store.commit(try Snapshot(manifest: manifest, parameters: parameters))
+        logger.notice(
+            "Imported model bundle as base snapshot",
+            metadata: [
+                LogKey.model: "\(id)", LogKey.snapshotVersion: "\(committed.version)",
+                LogKey.residualRows: "\(bundle.train.count)",
+            ]
+        )
+    }
+
+    /// A digest of the training set's sample ids, so a later start notices a bundle that changed underneath.
+    static func sampleIDDigest(_ data: Dataset) -> String {
+        var hasher = SHA256()
+        for id in data.sampleIDs { hasher.update(Array(id.utf8) + [0x0A]) }
+        return hasher.finalize().description
+    }
+
+    static func load(store: SnapshotStore, bundle: ModelBundle, logger: Logger, id: String) throws
+        -> (UnlearningState, SnapshotManifest, String, Standardization?)
+    {
+        let loaded = try store.loadNewestValid()
+        for skipped in loaded.skipped {
+            logger.error(
+                "Skipped a snapshot that does not verify",
+                metadata: [LogKey.model: "\(id)", LogKey.snapshotVersion: "\(skipped.version)", LogKey.reason: "\(skipped.error.reason)"]
+            )
+        }
+        let snapshot = loaded.snapshot
+        let manifest = snapshot.manifest
+        guard manifest.n0 == bundle.train.count else {
+            throw CheckpointError(
+                .shapeMismatch,
+                "model \(id): the state directory was built from a bundle with \(manifest.n0) training rows, \(bundle.train.count) are configured now; point the model at its original bundle"
+            )
+        }
+        if case .string(let digest)? = manifest.extensions?["bundle_train_sample_ids_sha256"], digest != sampleIDDigest(bundle.train) {
+            throw CheckpointError(
+                .shapeMismatch,
+                "model \(id): the configured bundle's training sample ids differ from the ones the state was built from; point the model at its original bundle"
+            )
+        }
+        let model = try snapshot.parameters.model(lambda: manifest.lambda)
+        var removed = [Bool](repeating: false, count: manifest.n0)
+        for r in manifest.tombstones.rows where r < removed.count { removed[r] = true }
+        let budget = try manifest.budget.decode(BudgetState.self)
+        let standardization = snapshot.parameters.standardization
+        let state = UnlearningState(
+            model: model,
+            trainFeatures: standardization.map { $0.apply(bundle.train.features) } ?? bundle.train.features,
+            trainLabels: bundle.train.labels,
+            validationFeatures: standardization.map { $0.apply(bundle.validation.features) } ?? bundle.validation.features,
+            validationLabels: bundle.validation.labels,
+            removed: removed, budget: budget
+        )
+        logger.notice(
+            "Loaded snapshot",
+            metadata: [
+                LogKey.model: "\(id)", LogKey.snapshotVersion: "\(manifest.version)", LogKey.epoch: "\(manifest.budgetEpoch)",
+                LogKey.residualRows: "\(manifest.residualN)", LogKey.skipped: "\(loaded.skipped.count)",
+            ]
+        )
+        return (state, manifest, loaded.decoded.payloadSHA256.description, standardization)
+    }
+
+    /// Applies a batch: runs the engine (unless nothing is left to remove), writes the snapshot that records the
+    /// result, its source offsets and request ids, and only then adopts it. Throws `Stale` after reloading when
+    /// another writer got there first; any other error leaves the runtime unchanged.
+    public func apply(
+        _ batch: PendingBatch, options: UnlearningOptions, policy: BudgetPolicy, safeOffsets: [SnapshotManifest.KafkaOffset]
+    ) throws -> Applied {
+        var duplicates: [PendingRequest] = []
+        var fresh: [PendingRequest] = []
+        var seen = Set<String>()
+        for p in batch.requests {
+            if ledger.contains(p.request.requestID) || !seen.insert(p.request.requestID).inserted { duplicates.append(p) } else { fresh.append(p) }
+        }
+        let version = manifest.version + 1
+        var next = state
+        var report: UpdateReport?
+        let rows = Set(fresh.flatMap(\.rows)).filter { !next.removed[$0] }.sorted()
+        let wasRequired = next.budget.retrainRequired
+        if !rows.isEmpty {
+            var seeded = options
+            seeded.seed = options.seed &+ version
+            report = try Unlearner.forget(rows: rows, in: &next, options: seeded, policy: policy)
+        }
+
+        var newManifest = manifest
+        newManifest.version = version
+        newManifest.parentVersion = manifest.version
+        newManifest.parentSHA256 = snapshotSHA256
+        newManifest.createdAt = RFC3339.format(Date())
+        newManifest.residualN = next.residualCount
+        newManifest.tombstones = RowSet(next.removedIndices)
+        newManifest.kafkaOffsets = Self.merge(manifest.kafkaOffsets, fresh: fresh, safe: safeOffsets)
+        newManifest.appliedRequestIds += fresh.map(\.request.requestID)
+        newManifest.budget = try JSONValue(encoding: next.budget)
+        newManifest.extensions = (newManifest.extensions ?? [:]).merging(["budget_policy": try JSONValue(encoding: policy)]) { $1 }
+        if let report {
+            newManifest.updates.append(Self.record(report, requestIDs: fresh.map(\.request.requestID)))
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let parameters = try ModelParameters(next.model, standardization: standardization)
+        let committed: SnapshotStore.Committed
+        do {
+            committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
+        } catch let error as CheckpointError where error.code == .stale {
+            try reload()
+            throw Stale(description: "model \(id): another writer created a newer snapshot; reloaded version \(manifest.version)")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        state = next
+        manifest = newManifest
+        snapshotSHA256 = committed.record.payloadSHA256
+        ledger.formUnion(fresh.map(\.request.requestID))
+        if state.budget.retrainRequired { try writeExclusionList() }
+        return Applied(
+            version: committed.version, report: report, duplicates: duplicates,
+            retrainBecameRequired: !wasRequired && state.budget.retrainRequired, snapshotSeconds: seconds
+        )
+    }
+
+    static func merge(
+        _ old: [SnapshotManifest.KafkaOffset], fresh: [PendingRequest], safe: [SnapshotManifest.KafkaOffset]
+    ) -> [SnapshotManifest.KafkaOffset] {
+        var byPartition: [String: SnapshotManifest.KafkaOffset] = [:]
+        func put(_ o: SnapshotManifest.KafkaOffset) {
+            let key = "\(o.topic)#\(o.partition)"
+            if let existing = byPartition[key], existing.nextOffset >= o.nextOffset { return }
+            byPartition[key] = o
+        }
+        old.forEach(put)
+        safe.forEach(put)
+        return byPartition.values.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    static func record(_ r: UpdateReport, requestIDs: [String]) -> SnapshotManifest.UpdateRecord {
+        SnapshotManifest.UpdateRecord(
+            time: RFC3339.format(Date()), requestIds: requestIDs, rowsRemoved: r.rows,
+            selectedSlices: r.slices.map { SnapshotManifest.SliceRef(layer: $0.layer, unit: $0.unit) },
+            blockSize: r.blockSize, noiseSigma: r.sigma, residualBound: r.residualBound.isFinite ? r.residualBound : -1,
+            certified: r.certified, epsilonSpent: r.epsilonSpent, validationAccuracy: r.validationAccuracyAfter,
+            rolledBack: r.outcome == .rolledBack,
+            extensions: [
+                "outcome": .string(r.outcome.rawValue),
+                "reasons": .array(r.reasonsRaised.map { .string($0.rawValue) }),
+                "selection": .string(r.selection.rawValue),
+                "gradient_residual": .number(r.gradientResidual),
+                "damping": .number(r.damping),
+                "forgotten_loss_before": .number(r.forgottenLossBefore),
+                "forgotten_loss_after": .number(r.forgottenLossAfter),
+                "forgotten_accuracy_before": .number(r.forgottenAccuracyBefore),
+                "forgotten_accuracy_after": .number(r.forgottenAccuracyAfter),
+                "validation_accuracy_before": r.validationAccuracyBefore.map { .number($0) } ?? .null,
+                "residual_accuracy_after": .null,
+                "seconds": .object(r.seconds.mapValues { .number($0) }),
+            ]
+        )
+    }
+
+    /// `<state>/models/<id>/exclusions-epoch-<N>.txt`: the sample ids of every removed row, one per line, for the
+    /// retrain job. Rewritten atomically (owner-only) whenever the model is in the retrain-required state.
+    public var exclusionListPath: String {
+        (store.directory as NSString).appendingPathComponent("exclusions-epoch-\(manifest.budgetEpoch).txt")
+    }
+
+    public func writeExclusionList() throws {
+        let lines = state.removedIndices.map { bundle.train.sampleIDs[$0] }.joined(separator: "\n")
+        try AtomicFile.write(Array((lines + (lines.isEmpty ? "" : "\n")).utf8), to: exclusionListPath)
+    }
+}
+

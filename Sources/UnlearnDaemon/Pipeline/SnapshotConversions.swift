@@ -1,0 +1,40 @@
+import Checkpoints
+import Foundation
+import UnlearningCore
+
+extension SnapshotArchitecture {
+    public init(_ architecture: Architecture) {
+        self.init(
+            inputs: architecture.inputs,
+            layers: architecture.layers.map { Layer(units: $0.units, activation: $0.activation.rawValue) }
+        )
+    }
+
+    /// The engine's architecture; throws for activations the engine does not know.
+    public func engineArchitecture() throws -> Architecture {
+        Architecture(inputs: inputs, layers: try layers.map { layer in
+            guard let activation = Activation(rawValue: layer.activation) else {
+                throw CheckpointError(.shapeMismatch, "activation \"\(layer.activation)\" is not supported (relu, tanh, identity)")
+            }
+            return Architecture.Layer(units: layer.units, activation: activation)
+        })
+    }
+}
+
+extension ModelParameters {
+    public init(_ model: MLP, standardization: Standardization?) throws {
+        try self.init(
+            architecture: SnapshotArchitecture(model.architecture), theta: model.theta,
+            inputMean: standardization?.mean, inputStd: standardization?.std
+        )
+    }
+
+    public func model(lambda: Double) throws -> MLP {
+        try MLP(architecture: try architecture.engineArchitecture(), theta: theta, lambda: lambda)
+    }
+
+    public var standardization: Standardization? {
+        guard let inputMean, let inputStd else { return nil }
+        return Standardization(mean: inputMean, std: inputStd)
+    }
+}

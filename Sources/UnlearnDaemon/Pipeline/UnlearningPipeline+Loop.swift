@@ -1,0 +1,348 @@
+import Checkpoints
+import Foundation
+import KafkaLog
+import Logging
+import UnlearningCore
+
+extension UnlearningPipeline {
+    /// The consume-batch-apply-commit loop and its mutable state (owned by the pipeline's single task).
+    struct Loop {
+        let pipeline: UnlearningPipeline
+        let consumer: KafkaConsumer
+        let producer: KafkaProducer
+        var tracker: OffsetTracker
+        var batcher: Batcher
+        var lastPeriodic: UInt64 = 0
+        var applied = 0
+        var rejected = 0
+        var duplicates = 0
+        var assigned: Set<Int32> = []
+        var brokersDown = false
+
+        init(pipeline: UnlearningPipeline, consumer: KafkaConsumer, producer: KafkaProducer) {
+            self.pipeline = pipeline
+            self.consumer = consumer
+            self.producer = producer
+            let c = pipeline.configuration
+            tracker = OffsetTracker(topic: c.deletionsTopic)
+            batcher = Batcher(maxRows: c.batchMaxRows, maxWaitMilliseconds: c.batchMaxWaitMilliseconds, groupByRequest: c.batchGroupBy == "request")
+        }
+
+        var logger: Logger { pipeline.logger }
+        static let deadLetterValueLimit = 256 * 1024
+        var configuration: DaemonConfiguration { pipeline.configuration }
+        static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+        mutating func run() async throws {
+            while !pipeline.isStopping {
+                let events: [KafkaConsumerEvent]
+                do {
+                    events = try await consumer.poll(timeout: .milliseconds(50), maxMessages: 500)
+                } catch {
+                    logger.error("Polling the deletions topic failed", metadata: [LogKey.error: "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(200))
+                    continue
+                }
+                for event in events {
+                    try await handle(event)
+                }
+                for batch in batcher.takeDue(now: Self.now()) {
+                    try await flush(batch)
+                }
+                await commit()
+                await periodic(force: false)
+            }
+        }
+
+        /// Graceful stop: stop fetching, make every batch in flight durable, commit.
+        mutating func shutdown() async throws {
+            let pending = batcher.takeAll()
+            if !pending.isEmpty {
+                logger.notice("Finishing batches in flight before exit", metadata: [LogKey.requests: "\(pending.reduce(0) { $0 + $1.requests.count })"])
+            }
+            for batch in pending { try await flush(batch) }
+            await commit()
+            await periodic(force: true)
+        }
+
+        mutating func handle(_ event: KafkaConsumerEvent) async throws {
+            switch event {
+            case .message(let message):
+                try await intake(message)
+            case .assigned(let partitions):
+                let ours = partitions.filter { $0.topic == configuration.deletionsTopic }.map(\.partition)
+                assigned.formUnion(ours)
+                logger.notice("Partitions assigned", metadata: [LogKey.partition: "\(ours.sorted())"])
+                // Another daemon may have written newer snapshots while it owned these partitions.
+                try await reloadAll()
+            case .revoked(let partitions):
+                let ours = Set(partitions.filter { $0.topic == configuration.deletionsTopic }.map(\.partition))
+                let dropped = batcher.drop(partitions: ours)
+                for p in ours { tracker.forget(p) }
+                assigned.subtract(ours)
+                logger.notice("Partitions revoked", metadata: [LogKey.partition: "\(ours.sorted())", LogKey.requests: "\(dropped) pending requests left to the next owner"])
+            case .statistics(let statistics):
+                for partition in statistics.partitions where partition.topicPartition.topic == configuration.deletionsTopic && assigned.contains(partition.topicPartition.partition) {
+                    if let lag = partition.consumerLag, lag >= 0 { pipeline.metrics.lag(partition: partition.topicPartition.partition, messages: lag) }
+                }
+            case .error(let error):
+                let down = consumer.health.allBrokersDown
+                if down != brokersDown {
+                    brokersDown = down
+                    pipeline.metrics.brokersDown(down)
+                    if down {
+                        logger.error("All Kafka brokers are down; waiting for them to come back", metadata: [LogKey.error: "\(error)"])
+                        pipeline.notifier.status("Kafka brokers down: waiting; no request is lost")
+                    }
+                } else {
+                    logger.warning("Kafka reported an error", metadata: [LogKey.error: "\(error)"])
+                }
+            case .partitionEOF:
+                break
+            }
+            if brokersDown && !consumer.health.allBrokersDown {
+                brokersDown = false
+                pipeline.metrics.brokersDown(false)
+                logger.notice("Kafka brokers are reachable again")
+                await periodic(force: true)
+            }
+        }
+
+        mutating func reloadAll() async throws {
+            try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                for runtime in runtimes.all { try runtime.reload() }
+            }
+            for id in pipeline.runtimes.ids { await pipeline.updateOffsetBook(id) }
+        }
+
+        mutating func intake(_ message: KafkaMessage) async throws {
+            pipeline.metrics.consumed()
+            tracker.received(partition: message.partition, offset: message.offset)
+            let request: DeletionRequest
+            switch DeletionRequestDecoder.decode(message.value) {
+            case .failure(let reason):
+                try await deadLetter(message, reason)
+                return
+            case .success(let r):
+                request = r
+            }
+            if let key = message.key, String(decoding: key, as: UTF8.self) != request.model {
+                try await deadLetter(message, RejectionReason(RejectionReason.keyMismatch, "the message key differs from the request's model; key deletion requests by model id so one daemon owns each model"))
+                return
+            }
+            guard pipeline.runtimes.ids.contains(request.model) else {
+                try await deadLetter(message, RejectionReason(RejectionReason.unknownModel, "model \"\(request.model)\" is not registered with this daemon group; register it in the models list or fix the model id"))
+                return
+            }
+            let model = request.model
+            let resolved: (duplicate: Bool, rows: Result<[Int], RejectionReason>) = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                guard let runtime = runtimes.get(model) else { return (false, .failure(RejectionReason(RejectionReason.unknownModel, "model is not loaded"))) }
+                if runtime.isApplied(request.requestID) { return (true, .success([])) }
+                return (false, runtime.index.rows(for: request.scope))
+            }
+            if resolved.duplicate || batcher.contains(requestID: request.requestID, model: model) {
+                duplicates += 1
+                pipeline.metrics.duplicate(model: model)
+                logger.debug("Duplicate request ignored", metadata: [LogKey.model: "\(model)", LogKey.requestID: "\(request.requestID)"])
+                tracker.done(partition: message.partition, offset: message.offset)
+                return
+            }
+            switch resolved.rows {
+            case .failure(let reason):
+                try await deadLetter(message, reason)
+            case .success(let rows):
+                let pending = PendingRequest(
+                    request: request, rows: rows, topic: message.topic, partition: message.partition, offset: message.offset,
+                    receivedAt: Self.now()
+                )
+                if let full = batcher.add(pending) { try await flush(full) }
+            }
+        }
+
+        /// Sends the original bytes to the dead-letter topic with the reason in headers, waits for the delivery
+        /// report (retrying while brokers are down: a bad input is never dropped silently), then lets the offset go.
+        mutating func deadLetter(_ message: KafkaMessage, _ reason: RejectionReason) async throws {
+            rejected += 1
+            pipeline.metrics.rejected(code: reason.code)
+            logger.warning(
+                "Rejected a deletion request",
+                metadata: [LogKey.reason: "\(reason.code)", LogKey.partition: "\(message.partition)", LogKey.offset: "\(message.offset)", LogKey.error: "\(reason.message)"]
+            )
+            var headers = [
+                KafkaHeader(key: "reason", value: reason.code),
+                KafkaHeader(key: "reason_message", value: reason.message),
+                KafkaHeader(key: "source_topic", value: message.topic),
+                KafkaHeader(key: "source_partition", value: "\(message.partition)"),
+                KafkaHeader(key: "source_offset", value: "\(message.offset)"),
+            ]
+            var value = message.value
+            if let original = value, original.count > Self.deadLetterValueLimit {
+                // Kafka's default message size limit is 1 MB: keep the head of an oversized value and say so; the
+                // source partition and offset locate the whole original.
+                value = Array(original.prefix(Self.deadLetterValueLimit))
+                headers.append(KafkaHeader(key: "original_bytes", value: "\(original.count)"))
+                headers.append(KafkaHeader(key: "value_truncated", value: "true"))
+            }
+            try await sendReliably(topic: configuration.deadLetterTopic, key: message.key, value: value, headers: headers)
+            tracker.done(partition: message.partition, offset: message.offset)
+        }
+
+        func sendReliably(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]) async throws {
+            var attempt = 0
+            while true {
+                do {
+                    try await producer.send(topic: topic, key: key, value: value, headers: headers)
+                    return
+                } catch {
+                    attempt += 1
+                    if attempt == 1 || attempt % 10 == 0 {
+                        logger.error("Publishing failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
+                    }
+                    if attempt > 3 && pipeline.isStopping { throw error }
+                    try await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+                }
+            }
+        }
+
+        /// Applies a batch on the engine queue, retrying after a reload when another writer was faster.
+        mutating func flush(_ batch: PendingBatch) async throws {
+            let offsets = batch.requests.map { ($0.partition, $0.offset) }
+            let safe = tracker.safeOffsets(excluding: offsets)
+            let options = configuration.unlearning
+            let policy = configuration.budget
+            let model = batch.model
+            var result: ModelRuntime.Applied?
+            for attempt in 1...5 {
+                do {
+                    result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                        guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
+                        return try runtime.apply(batch, options: options, policy: policy, safeOffsets: safe)
+                    }
+                    break
+                } catch let stale as ModelRuntime.Stale {
+                    logger.warning("Snapshot was stale; reloaded and retrying", metadata: [LogKey.model: "\(model)", LogKey.error: "\(stale)", "attempt": "\(attempt)"])
+                } catch let error as UnlearningError {
+                    // Valid requests the engine cannot apply (e.g. they would remove every remaining row).
+                    logger.error("Batch cannot be applied", metadata: [LogKey.model: "\(model)", LogKey.reason: "\(error.code.rawValue)"])
+                    for p in batch.requests {
+                        let message = KafkaMessage(topic: p.topic, partition: p.partition, offset: p.offset, key: Array(model.utf8), value: p.request.encoded(), headers: [])
+                        try await deadLetter(message, RejectionReason("cannot_apply", error.reason))
+                    }
+                    return
+                } catch let error as CheckpointError where error.code == .fsyncFailed {
+                    // DESIGN.md 3.2: an fsync error is fatal; systemd restarts us from the last good snapshot.
+                    logger.critical("fsync failed; exiting so the service restarts from the last durable snapshot", metadata: [LogKey.error: "\(error.reason)"])
+                    exit(70)
+                }
+            }
+            guard let result else {
+                logger.error("Batch kept meeting newer snapshots; leaving it for a replay", metadata: [LogKey.model: "\(model)"])
+                return
+            }
+            let now = Self.now()
+            for p in batch.requests {
+                tracker.done(partition: p.partition, offset: p.offset)
+                pipeline.metrics.latency(seconds: Double(now &- p.receivedAt) / 1e9)
+            }
+            let appliedCount = batch.requests.count - result.duplicates.count
+            applied += appliedCount
+            duplicates += result.duplicates.count
+            for _ in result.duplicates { pipeline.metrics.duplicate(model: model) }
+            pipeline.metrics.applied(model: model, count: appliedCount)
+            pipeline.metrics.snapshot(model: model, seconds: result.snapshotSeconds)
+            if let report = result.report {
+                pipeline.metrics.update(model: model, outcome: report.outcome.rawValue, seconds: report.totalSeconds)
+                logger.info(
+                    "Unlearning update",
+                    metadata: [
+                        LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.group: "\(batch.key)",
+                        LogKey.requests: "\(appliedCount)", LogKey.rows: "\(report.rows)", LogKey.outcome: "\(report.outcome.rawValue)",
+                        LogKey.blockSize: "\(report.blockSize)", LogKey.sigma: "\(report.sigma)",
+                        LogKey.residualBound: "\(report.residualBound)", LogKey.epsilon: "\(report.epsilonSpent)",
+                        LogKey.seconds: "\(report.totalSeconds)",
+                    ]
+                )
+            } else {
+                logger.info("Recorded requests with nothing left to remove", metadata: [LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(appliedCount)"])
+            }
+            await pipeline.updateOffsetBook(model)
+            if result.retrainBecameRequired { try await sendAlert(model) }
+        }
+
+        /// Publishes the retrain-required event of a model's current epoch (deterministic alert id).
+        func sendAlert(_ model: String) async throws {
+            let policy = configuration.budget
+            let event: RetrainEvent? = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                guard let runtime = runtimes.get(model), runtime.state.budget.retrainRequired else { return nil }
+                try runtime.writeExclusionList()
+                let budget = runtime.state.budget
+                return RetrainEvent(
+                    alertID: RetrainEvent.alertID(model: model, epoch: runtime.manifest.budgetEpoch), model: model,
+                    reasons: budget.retrainReasons.map(\.rawValue), epsilonSpent: budget.epsilonSpent(delta: policy.delta),
+                    epsilonBudget: policy.epsilonBudget, removalsSinceBase: budget.removedRows,
+                    residualRows: runtime.state.residualCount, snapshotVersion: Int(runtime.manifest.version),
+                    snapshotSHA256: runtime.snapshotSHA256, tombstonesFile: runtime.exclusionListPath,
+                    emittedAt: RFC3339.format(Date())
+                )
+            }
+            guard let event else { return }
+            try await sendReliably(topic: configuration.alertsTopic, key: Array(model.utf8), value: try event.encoded(), headers: [])
+            logger.notice(
+                "Retrain required: alert published; approximate updates stop until a retrained base is installed",
+                metadata: [LogKey.model: "\(model)", LogKey.alertID: "\(event.alertID)", LogKey.reasons: "\(event.reasons)"]
+            )
+        }
+
+        /// At start: models already waiting for a retrain get their alert again (same alert id; consumers
+        /// de-duplicate), since a crash may have come between the snapshot and the delivery.
+        func resendPendingAlerts() async throws {
+            for id in pipeline.runtimes.ids.sorted() {
+                try await sendAlert(id)
+            }
+        }
+
+        mutating func commit() async {
+            let pending = tracker.pendingCommits().filter { assigned.contains($0.0) }
+            guard !pending.isEmpty else { return }
+            let offsets = pending.map { KafkaTopicPartitionOffset(topic: configuration.deletionsTopic, partition: $0.0, offset: $0.1) }
+            do {
+                try await consumer.commit(offsets)
+                for (p, o) in pending { tracker.markCommitted(p, o) }
+            } catch {
+                logger.warning("Offset commit failed; will retry (requests are already durable)", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+
+        mutating func periodic(force: Bool) async {
+            let now = Self.now()
+            let interval = UInt64(max(100, configuration.metricsIntervalMilliseconds)) * 1_000_000
+            guard force || now &- lastPeriodic >= interval else { return }
+            lastPeriodic = now
+            await pipeline.publishModelMetrics()
+            let retrain = (try? await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                runtimes.all.filter { $0.state.budget.retrainRequired }.map(\.id)
+            }) ?? []
+            var status = "applied \(applied), rejected \(rejected), duplicates \(duplicates), pending \(batcher.pendingRequests)"
+            if !retrain.isEmpty { status += "; retrain required: \(retrain.joined(separator: ","))" }
+            if brokersDown { status += "; Kafka brokers down" }
+            pipeline.notifier.status(status)
+            pipeline.notifier.watchdog()
+            if !configuration.metricsTextfile.isEmpty {
+                let path = configuration.metricsTextfile.hasPrefix("/")
+                    ? configuration.metricsTextfile
+                    : (configuration.stateDirectory as NSString).appendingPathComponent(configuration.metricsTextfile)
+                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                do { try pipeline.metrics.writeTextfile(path) } catch {
+                    logger.warning("Writing the metrics file failed", metadata: [LogKey.error: "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+extension RejectionReason {
+    init(_ code: String, _ message: String, _: Void = ()) {
+        self.code = code
+        self.message = message
+    }
+}

@@ -1,0 +1,153 @@
+import Checkpoints
+import Foundation
+import KafkaLog
+import Logging
+import ServiceLifecycle
+
+import UnlearningCore
+
+/// The daemon's one long-running service: consume deletion requests, validate, batch, unlearn, write the
+/// snapshot that records offsets and request ids, then commit (DESIGN.md section 6).
+public final class UnlearningPipeline: Service, Sendable {
+    let configuration: DaemonConfiguration
+    let logger: Logger
+    let metrics: DaemonMetrics
+    let notifier: SystemdNotifier
+    let engine = EngineQueue()
+    let runtimes: RuntimeTable
+    /// Recorded safe offsets per partition (max over models), for the rebalance callback.
+    let offsetBook = LockedValue<[Int32: Int64]>([:])
+    let stopping = LockedValue(false)
+
+    public init(configuration: DaemonConfiguration, logger: Logger, metrics: DaemonMetrics, notifier: SystemdNotifier) {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = metrics
+        self.notifier = notifier
+        self.runtimes = RuntimeTable()
+    }
+
+    public func run() async throws {
+        logger.notice(
+            "unlearnd starting",
+            metadata: [
+                LogKey.librdkafka: "\(LibRdKafka.version)",
+                LogKey.config: "\(configuration.models.count) models, group \(configuration.groupID), topic \(configuration.deletionsTopic)",
+            ]
+        )
+        if !LibRdKafka.meetsProductionMinimum {
+            logger.warning(
+                "librdkafka is older than the minimum for production brokers",
+                metadata: [LogKey.librdkafka: "\(LibRdKafka.version)", LogKey.reason: "use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers (KRaft ApiVersions tagged fields); the dev broker works"]
+            )
+        }
+        try await openModels()
+        let kafka = KafkaConfiguration(configuration.kafka)
+        let producer = try KafkaProducer(configuration: kafka, logger: logger)
+        let book = offsetBook
+        var consumerProperties = configuration.kafka
+        if consumerProperties["statistics.interval.ms"] == nil { consumerProperties["statistics.interval.ms"] = "5000" }
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConfiguration(consumerProperties), groupID: configuration.groupID, logger: logger,
+            startOffsets: { [topic = configuration.deletionsTopic] assigned in
+                let recorded = book.withLock { $0 }
+                var starts: [KafkaTopicPartition: Int64] = [:]
+                for tp in assigned where tp.topic == topic {
+                    if let o = recorded[tp.partition] { starts[tp] = o }
+                }
+                return starts
+            }
+        )
+        try consumer.subscribe(topics: [configuration.deletionsTopic])
+        var loop = Loop(pipeline: self, consumer: consumer, producer: producer)
+        try await loop.resendPendingAlerts()
+        notifier.ready(status: "consuming \(configuration.deletionsTopic)")
+        logger.notice("unlearnd ready", metadata: [LogKey.topic: "\(configuration.deletionsTopic)"])
+
+        try await withGracefulShutdownHandler {
+            try await loop.run()
+        } onGracefulShutdown: { [stopping] in
+            stopping.withLock { $0 = true }
+        }
+        notifier.stopping(status: "shutting down")
+        try await loop.shutdown()
+        try? await consumer.close()
+        try? await producer.flush(timeout: .seconds(5))
+        try? await producer.close(timeout: .seconds(5))
+        logger.notice("unlearnd stopped")
+    }
+
+    func openModels() async throws {
+        let configuration = configuration
+        let logger = logger
+        let table = runtimes
+        try await engine.run {
+            for model in configuration.models {
+                let runtime = try ModelRuntime.open(
+                    id: model.id, bundlePath: model.bundle, stateDirectory: configuration.stateDirectory,
+                    retain: configuration.snapshotsRetain, compressionLevel: Int32(configuration.snapshotsCompressionLevel),
+                    logger: logger
+                )
+                table.set(runtime, for: model.id)
+            }
+        }
+        for model in configuration.models { await updateOffsetBook(model.id) }
+        await publishModelMetrics()
+    }
+
+    /// Folds a model's recorded offsets into the book read by the rebalance callback.
+    func updateOffsetBook(_ model: String) async {
+        let topic = configuration.deletionsTopic
+        guard let offsets = try? await engine.run({ [runtimes] in runtimes.get(model)?.recordedOffsets ?? [] }) else { return }
+        offsetBook.withLock { book in
+            for o in offsets where o.topic == topic { book[o.partition] = max(book[o.partition] ?? 0, o.nextOffset) }
+        }
+    }
+
+    func publishModelMetrics() async {
+        let policy = configuration.budget
+        let metrics = metrics
+        _ = try? await engine.run { [runtimes] in
+            for runtime in runtimes.all {
+                let budget = runtime.state.budget
+                metrics.budget(
+                    model: runtime.id, epsilonSpent: budget.epsilonSpent(delta: policy.delta), epsilonBudget: policy.epsilonBudget,
+                    removals: budget.removedRows, residualRows: runtime.state.residualCount,
+                    retrainRequired: budget.retrainRequired, epoch: runtime.manifest.budgetEpoch, version: runtime.manifest.version
+                )
+            }
+        }
+    }
+
+    var isStopping: Bool { stopping.withLock { $0 } }
+}
+
+/// The model runtimes by id. Only the engine queue touches the runtimes themselves.
+final class RuntimeTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var table: [String: ModelRuntime] = [:]
+
+    func set(_ runtime: ModelRuntime, for id: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        table[id] = runtime
+    }
+
+    func get(_ id: String) -> ModelRuntime? {
+        lock.lock()
+        defer { lock.unlock() }
+        return table[id]
+    }
+
+    var all: [ModelRuntime] {
+        lock.lock()
+        defer { lock.unlock() }
+        return table.keys.sorted().compactMap { table[$0] }
+    }
+
+    var ids: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return Set(table.keys)
+    }
+}

@@ -1,0 +1,114 @@
+import Checkpoints
+import Foundation
+import KafkaLog
+import Logging
+import UnlearnDaemon
+import UnlearningCore
+
+/// A temporary world for one end-to-end test: trained bundles, a dev broker, a state directory, a config file,
+/// and any number of `unlearnd` processes.
+final class DaemonFixture: @unchecked Sendable {
+    let directory: URL
+    let broker: DevBroker
+    let stateDirectory: String
+    var daemons: [ChildProcess] = []
+    let models: [String: String]
+
+    /// Bundles are trained once per test process (logistic regression on the bundled digits) and shared read-only.
+    static let bundles: [String: String] = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unlearnd-e2e-bundles-\(getpid())")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var paths: [String: String] = [:]
+        for (name, lambda) in [("digits-a", "0.01"), ("digits-b", "0.05"), ("digits-c", "0.02"), ("digits-d", "0.03")] {
+            let out = dir.appendingPathComponent(name).path
+            if !FileManager.default.fileExists(atPath: out) {
+                let result = try! Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst", "--hidden", "0", "--lambda", lambda, "--out", out])
+                precondition(result.status == 0, "training the \(name) bundle failed: \(result.stderr)")
+            }
+            paths[name] = out
+        }
+        return paths
+    }()
+
+    init(label: String, models: [String] = ["digits-a", "digits-b"], partitions: Int = 4) async throws {
+        directory = try Binaries.temporaryDirectory(label)
+        stateDirectory = directory.appendingPathComponent("state").path
+        broker = try await DevBroker(directory: directory, partitions: partitions)
+        self.models = Dictionary(uniqueKeysWithValues: models.map { ($0, Self.bundles[$0]!) })
+    }
+
+    /// Writes the config file; `overrides` are merged into the top-level sections.
+    func writeConfig(_ overrides: [String: [String: Any]] = [:], name: String = "unlearnd.json") throws -> String {
+        var sections: [String: [String: Any]] = [
+            "batch": ["max_rows": 64, "max_wait_ms": 100],
+            "unlearning": ["noise": false, "perturbations": 300],
+            "budget": ["epsilon": 1e9, "sigma_max": 1e12, "max_accuracy_drop": 1.0],
+            "snapshots": ["retain": 1000],
+            "metrics": ["interval_ms": 200],
+            "log": ["level": "info"],
+        ]
+        for (k, v) in overrides { sections[k, default: [:]].merge(v) { $1 } }
+        var object: [String: Any] = sections
+        object["state_directory"] = stateDirectory
+        object["models"] = models.keys.sorted().map { "\($0)=\(models[$0]!)" }
+        object["kafka"] = ["bootstrap.servers": broker.bootstrap]
+        let path = directory.appendingPathComponent(name).path
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// Starts `unlearnd --config <path>` with a test NOTIFY_SOCKET.
+    @discardableResult
+    func startDaemon(config: String, notify: NotifySocket? = nil, label: String? = nil) throws -> ChildProcess {
+        var environment: [String: String] = [:]
+        if let notify { environment["NOTIFY_SOCKET"] = notify.path }
+        let daemon = try ChildProcess(
+            "unlearnd", ["--config", config], directory: directory, label: label ?? "unlearnd-\(daemons.count)", environment: environment
+        )
+        daemons.append(daemon)
+        return daemon
+    }
+
+    /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining).
+    func newest(_ model: String) throws -> Snapshot? {
+        let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+        guard try !store.versions().isEmpty else { return nil }
+        return try store.loadNewestValid(quarantine: false).snapshot
+    }
+
+    func store(_ model: String) throws -> SnapshotStore {
+        try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+    }
+
+    func bundle(_ model: String) throws -> ModelBundle { try ModelBundle.read(from: models[model]!) }
+
+    /// Waits until every id in `ids` is in the model's ledger.
+    func waitForLedger(_ model: String, contains ids: Set<String>, timeout: Duration = .seconds(120)) async throws -> Snapshot {
+        try await eventually(timeout, "\(ids.count) request ids in the ledger of \(model)") {
+            guard let s = try? self.newest(model) else { return nil }
+            return ids.isSubset(of: Set(s.manifest.appliedRequestIds)) ? s : nil
+        }
+    }
+
+    func tearDown() async {
+        for d in daemons { await d.stop() }
+        await broker.stop()
+        if ProcessInfo.processInfo.environment["UNLEARND_KEEP_TEST_DIRS"] == nil {
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    /// The daemons' stderr, for failure messages.
+    var logs: String { daemons.map { "--- \($0.name) ---\n\($0.stderr.suffix(4000))" }.joined(separator: "\n") }
+}
+
+/// Deletion requests as the JSON the schema documents.
+enum Requests {
+    static func json(id: String, model: String, scope: DeletionRequest.Scope) -> String {
+        String(decoding: DeletionRequest(requestID: id, model: model, scope: scope, requestedAt: "2026-11-27T12:00:00Z").encoded(), as: UTF8.self)
+    }
+
+    static func line(id: String, model: String, scope: DeletionRequest.Scope) -> String {
+        "\(model)\t\(json(id: id, model: model, scope: scope))"
+    }
+}
