@@ -1,0 +1,205 @@
+import Configuration
+import Logging
+import UnlearningCore
+
+extension DaemonConfiguration {
+    /// Every configuration key except the `kafka.*` passthrough, in the order of Config/README.md.
+    /// This list is the single source of the key names, environment variables, allowed values and meanings;
+    /// the tests check the README's table against it.
+    static var configurationKeys: [ConfigurationKey] {
+        [
+            .string(
+                "state_directory", \.stateDirectory, allowed: "non-empty path",
+                "Where snapshots, exclusion lists and the metrics file live (systemd StateDirectory=). Daemons of one consumer group may share it.",
+                isValid: { !$0.isEmpty }
+            ),
+            modelsKey,
+            .string(
+                "consumer.group_id", \.groupID, allowed: "1 to 255 characters",
+                "Kafka consumer group shared by all daemons that split the models between them.",
+                isValid: { (1...255).contains($0.count) }
+            ),
+            .string(
+                "topics.deletions", \.deletionsTopic, allowed: topicRule,
+                "Topic the deletion requests are consumed from (key = model id).", isValid: isTopicName
+            ),
+            .string(
+                "topics.dead_letter", \.deadLetterTopic, allowed: topicRule,
+                "Topic bad inputs are forwarded to, with the original bytes and a reason header.", isValid: isTopicName
+            ),
+            .string(
+                "topics.alerts", \.alertsTopic, allowed: topicRule,
+                "Topic the retrain-required events are published to.", isValid: isTopicName
+            ),
+            .integer(
+                "batch.max_rows", \.batchMaxRows, 1...100_000,
+                "Flush a group's batch when it holds this many rows."
+            ),
+            .integer(
+                "batch.max_wait_ms", \.batchMaxWaitMilliseconds, 0...600_000,
+                "Flush a group's batch this many milliseconds after its first request arrived (0: at once)."
+            ),
+            .choice(
+                "batch.group_by", \.batchGroupBy, ["subject_or_class", "request"],
+                "subject_or_class: one batch per subject or class (sample requests form one group per model); request: every request is its own batch."
+            ),
+            .choice(
+                "unlearning.selection", \.unlearning.selection,
+                "Parameter block of the Newton step: lfoci (L-FOCI, the paper's method), full (every parameter; small models only), random (as many random slices as L-FOCI chose; a control), top1 (the single best slice)."
+            ),
+            .choice(
+                "unlearning.noise_scope", \.unlearning.noiseScope,
+                "Parameters that receive the Gaussian noise: all (certified: the residual bound covers the whole model) or block (the updated block only, as the paper's code; reported as not certified)."
+            ),
+            .boolean(
+                "unlearning.noise", \.unlearning.noise,
+                "Add the Gaussian noise at all; false is for accuracy experiments and claims no privacy."
+            ),
+            .integer(
+                "unlearning.perturbations", \.unlearning.perturbations, 10...100_000,
+                "Perturbed copies of the batch drawn for the slice selection (m_pert)."
+            ),
+            .number(
+                "unlearning.input_noise_sd", \.unlearning.inputNoiseSD, .open(0, closed: 10),
+                "Standard deviation of the input perturbation, in standardised input units."
+            ),
+            .integer(
+                "unlearning.perturbation_rows", \.unlearning.perturbationRows, 1...100_000,
+                "At most this many rows of a batch enter the perturbation statistics (a seeded uniform subsample beyond it)."
+            ),
+            .integer(
+                "unlearning.max_block_parameters", \.unlearning.maxBlockParameters, 1...50_000,
+                "Cap on the updated block's size in parameters; L-FOCI stops before exceeding it. The block's Hessian takes 8 p^2 bytes (50000: 20 GB)."
+            ),
+            .integer(
+                "unlearning.max_slices", \.unlearning.maxSlices, 1...10_000,
+                "Cap on the number of slices L-FOCI selects."
+            ),
+            .optionalInteger(
+                "unlearning.hessian_rows", \.unlearning.hessianRows, 1...1_000_000_000, zeroMeans: "all rows",
+                "Estimate the residual Hessian on a uniform subsample of this many residual rows; 0 uses every residual row."
+            ),
+            .number(
+                "unlearning.tie_noise_fraction", \.unlearning.tieNoiseFraction, .open(0, closed: 1),
+                "L-CODEC tie-breaking noise, as a fraction of each candidate's smallest non-zero gap."
+            ),
+            .seed(
+                "unlearning.seed", \.unlearning.seed,
+                "Seed of the perturbation sampling, slice selection and subsampling. The privacy noise never uses it: it is drawn from the system CSPRNG."
+            ),
+            .number(
+                "budget.epsilon", \.budget.epsilonBudget, .open(0, closed: 1000),
+                "Total privacy budget (epsilon) per budget epoch; reaching it raises the retrain alert."
+            ),
+            .number(
+                "budget.delta", \.budget.delta, .open(0, closed: 0.01),
+                "delta of the (epsilon, delta) guarantee."
+            ),
+            .number(
+                "budget.epsilon_step", \.budget.epsilonStep,
+                NumberInterval(lower: 0, lowerOpen: true, upper: 1000, upperOpen: false, upperText: "budget.epsilon"),
+                "Epsilon of each release; the noise sigma follows from it and the residual bound."
+            ),
+            .number(
+                "budget.sigma_floor", \.budget.sigmaFloor,
+                NumberInterval(lower: 0, lowerOpen: false, upper: 100, upperOpen: false, upperText: "budget.sigma_max"),
+                "Smallest noise standard deviation ever used."
+            ),
+            .number(
+                "budget.sigma_max", \.budget.sigmaMax, .open(0, closed: 100),
+                "Largest noise standard deviation the model tolerates; a release needing more is the supported-removal limit (retrain alert)."
+            ),
+            .optionalInteger(
+                "budget.max_removals", \.budget.maxRemovals, 1...1_000_000_000, zeroMeans: "no cap",
+                "Hard cap on removed rows per budget epoch; 0 for no cap."
+            ),
+            .number(
+                "budget.max_accuracy_drop", \.budget.maxAccuracyDrop, .closed(0, 1),
+                "Largest tolerated drop of validation accuracy versus the epoch's base; a batch beyond it is rolled back and raises accuracy_drop."
+            ),
+            .integer(
+                "snapshots.retain", \.snapshotsRetain, 1...1000,
+                "Newest snapshots kept besides the epoch's base."
+            ),
+            .integer(
+                "snapshots.compression_level", \.snapshotsCompressionLevel, 1...19,
+                "zstd level of snapshot files."
+            ),
+            .string(
+                "metrics.textfile", \.metricsTextfile, allowed: "path, or empty",
+                "Prometheus text file rewritten atomically (node_exporter textfile collector); relative paths are under state_directory; empty disables it.",
+                isValid: { _ in true }
+            ),
+            .integer(
+                "metrics.interval_ms", \.metricsIntervalMilliseconds, 100...60_000,
+                "How often the metrics file and the systemd STATUS line are refreshed."
+            ),
+            .choice(
+                "log.level", \.logLevel, Logger.Level.allCases.map(\.rawValue),
+                "Lowest level logged to stderr."
+            ),
+        ]
+    }
+
+    /// The `kafka.*` row of the README: librdkafka properties pass through unchecked.
+    static let kafkaKeyDocumentation = (
+        name: "kafka.<property>", type: "string",
+        allowed: "any librdkafka property (librdkafka validates it when the client starts)",
+        environmentVariable: "UNLEARND_KAFKA_<PROPERTY>",
+        meaning: "librdkafka properties (`bootstrap.servers`, `security.protocol`, `sasl.*`, `ssl.*`, ...), passed through unchanged; secrets may come from credential files (below)."
+    )
+
+    private static let topicRule = "Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -"
+
+    private static func isTopicName(_ name: String) -> Bool {
+        (1...249).contains(name.count) && name != "." && name != ".."
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") }
+    }
+
+    static let modelIDRule = "[a-z0-9][a-z0-9._-]{0,63}"
+
+    /// Whether `id` matches `[a-z0-9][a-z0-9._-]{0,63}` (DESIGN.md 3.1).
+    static func isModelID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        guard (1...64).contains(bytes.count) else { return false }
+        func isAlphanumeric(_ b: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+        return isAlphanumeric(bytes[0])
+            && bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static var modelsKey: ConfigurationKey {
+        let name = "models"
+        let allowed = "at least one \"id=bundle path\"; id matches `\(modelIDRule)`, each id once"
+        return ConfigurationKey(
+            name: name, type: "list of strings", allowed: allowed,
+            meaning: "Registered models: id and bundle directory. On first start a bundle becomes the model's base snapshot; from then on the state directory is the truth.",
+            defaultContent: { .stringArray($0.models.map { "\($0.id)=\($0.bundle)" }) },
+            apply: { configuration, reader throws(ConfigurationError) in
+                let entries = try reader.list(name, allowed: allowed)
+                guard !entries.isEmpty else {
+                    throw reader.invalid(name, allowed: allowed, detail: "no model is registered")
+                }
+                var models: [Model] = []
+                for entry in entries {
+                    guard let equals = entry.firstIndex(of: "=") else {
+                        throw reader.invalid(name, allowed: allowed, detail: "\"\(entry)\" has no \"=\"")
+                    }
+                    let id = String(entry[..<equals])
+                    let bundle = String(entry[entry.index(after: equals)...])
+                    guard isModelID(id) else {
+                        throw reader.invalid(name, allowed: allowed, detail: "model id \"\(id)\" does not match \(modelIDRule)")
+                    }
+                    guard !bundle.isEmpty else {
+                        throw reader.invalid(name, allowed: allowed, detail: "model \(id) has an empty bundle path")
+                    }
+                    guard !models.contains(where: { $0.id == id }) else {
+                        throw reader.invalid(name, allowed: allowed, detail: "model id \(id) is registered twice")
+                    }
+                    models.append(Model(id: id, bundle: bundle))
+                }
+                configuration.models = models
+            },
+            render: { $0.models.map { "\($0.id)=\($0.bundle)" }.joined(separator: ",") }
+        )
+    }
+}
