@@ -135,6 +135,25 @@ struct ConfigurationLoadingTests {
         #expect(error.description.contains("batch.max_rows"))
     }
 
+    @Test("a name repeated within one JSON object is an error naming it, not a silent last-one-wins")
+    func repeatedNames() throws {
+        let scratch = try ScratchDirectory()
+        let cases = [
+            (#"{"models": ["a=/a"], "batch": {"max_rows": 9}, "batch": {"max_wait_ms": 10}}"#, "batch"),
+            (#"{"models": ["a=/a"], "budget": {"delta": 1e-6, "epsilon": 2, "delta": 1e-5}}"#, "budget.delta"),
+            (#"{"models": ["a\"=/a"], "kafka": {"x": [{"a": 1}, {"a": 2}], "acks": "1", "acks": "all"}}"#, "kafka.acks"),
+        ]
+        for (json, name) in cases {
+            let error = try #require(ConfigTest.error(["--config", try scratch.config(json)]))
+            #expect(error.code == .duplicateKey)
+            #expect(error.subject == name, "\(error)")
+        }
+        // The same name in different objects, or in array elements, is fine.
+        #expect(DaemonConfiguration.Model(id: "a", bundle: "/a") == (try ConfigTest.load(
+            ["--config", try scratch.config(#"{"models": ["a=/a"], "batch": {"max_rows": 9}, "snapshots": {"retain": 9}}"#)]
+        )).models.first)
+    }
+
     @Test("kafka values in the file may be numbers and booleans; librdkafka gets their text")
     func kafkaScalars() throws {
         let scratch = try ScratchDirectory()

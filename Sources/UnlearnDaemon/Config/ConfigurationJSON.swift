@@ -75,9 +75,54 @@ enum ConfigurationJSON: Decodable, Equatable, Sendable {
                 "\(path) must hold a JSON object at the top level, not \(root.typeName) (see Config/unlearnd.json)"
             )
         }
+        if let duplicate = repeatedKey(in: data) {
+            // JSONDecoder keeps the last of repeated names silently; an operator's second "batch" object would
+            // hide the first one's keys.
+            throw ConfigurationError(
+                .duplicateKey, subject: duplicate, "\(duplicate) appears twice in \(path); merge the two into one"
+            )
+        }
         var result: [String: ConfigurationJSON] = [:]
         try flatten(object, prefix: "", into: &result, path: path)
         return result
+    }
+
+    /// The dotted path of the first name repeated within one object of a valid JSON text, if any.
+    static func repeatedKey(in data: Data) -> String? {
+        struct Frame {
+            var isObject: Bool
+            var names: Set<[UInt8]> = []
+            var current: [UInt8] = []
+            var expectingName: Bool
+        }
+        let bytes = [UInt8](data)
+        var stack: [Frame] = []
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "{"): stack.append(Frame(isObject: true, expectingName: true))
+            case UInt8(ascii: "["): stack.append(Frame(isObject: false, expectingName: false))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
+            case UInt8(ascii: ","): if stack.last?.isObject == true { stack[stack.count - 1].expectingName = true }
+            case UInt8(ascii: ":"): if !stack.isEmpty { stack[stack.count - 1].expectingName = false }
+            case UInt8(ascii: "\""):
+                var j = i + 1
+                while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                let string = Array(bytes[(i + 1)..<min(j, bytes.count)])
+                if let last = stack.last, last.isObject, last.expectingName {
+                    if last.names.contains(string) {
+                        let path = stack.filter(\.isObject).dropLast().map(\.current) + [string]
+                        return path.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".")
+                    }
+                    stack[stack.count - 1].names.insert(string)
+                    stack[stack.count - 1].current = string
+                }
+                i = j
+            default: break
+            }
+            i += 1
+        }
+        return nil
     }
 
     private static func flatten(
