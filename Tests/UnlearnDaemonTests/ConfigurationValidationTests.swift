@@ -174,6 +174,15 @@ struct ConfigurationValidationTests {
         #expect(directory.code == .unreadableFile)
     }
 
+    @Test("kafka properties the daemon sets itself are rejected, saying what to do instead")
+    func controlledKafkaProperties() throws {
+        let group = try #require(ConfigTest.error(["--set", "kafka.group.id=x"], environment: ConfigTest.modelEnvironment))
+        #expect(group.subject == "kafka.group.id" && group.description.contains("consumer.group_id"))
+        var environment = ConfigTest.modelEnvironment
+        environment["UNLEARND_KAFKA_ENABLE_AUTO_COMMIT"] = "true"
+        #expect(ConfigTest.error(environment: environment)?.subject == "kafka.enable.auto.commit")
+    }
+
     @Test("null values and a non-object kafka are rejected with the key")
     func nullsAndKafkaShape() throws {
         let scratch = try ScratchDirectory()

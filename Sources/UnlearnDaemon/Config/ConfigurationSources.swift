@@ -213,7 +213,17 @@ struct ConfigurationSources {
                 "\(key) in \(source) is not a librdkafka property name (letters, digits, dots, e.g. kafka.bootstrap.servers)"
             )
         }
+        if let reason = controlledKafkaProperties[String(property)] {
+            throw ConfigurationError(.conflictingValues, subject: key, "\(key) in \(source) cannot be set: \(reason)")
+        }
     }
+
+    /// librdkafka properties the daemon sets itself; a value in the configuration would be overridden silently.
+    static let controlledKafkaProperties: [String: String] = [
+        "group.id": "set consumer.group_id instead",
+        "enable.auto.commit": "the daemon commits offsets itself, once the snapshot that applied them is durable",
+        "enable.auto.offset.store": "the daemon stores offsets itself, once the snapshot that applied them is durable",
+    ]
 
     /// Whether a key's value is secret: `kafka.*` properties that KafkaConfiguration deems secret.
     static func isSecret(_ key: String) -> Bool {
