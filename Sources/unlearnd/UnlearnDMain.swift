@@ -22,7 +22,7 @@ enum UnlearnDMain {
         }
         let configuration: DaemonConfiguration
         do {
-            configuration = try await DaemonConfiguration.load(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+            configuration = try DaemonConfiguration.load(arguments: arguments, environment: ProcessInfo.processInfo.environment)
         } catch {
             FileHandle.standardError.write(Data("unlearnd: configuration error: \(error)\n".utf8))
             exit(78)  // EX_CONFIG: systemd does not restart on a bad configuration (RestartPreventExitStatus=78)

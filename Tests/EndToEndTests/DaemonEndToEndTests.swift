@@ -24,7 +24,7 @@ struct DaemonEndToEndTests {
             lines.append(Requests.line(id: id, model: model, scope: scope))
         }
         for c in [3, 7] { add(.class(c), bundle.train.labels.indices.filter { bundle.train.labels[$0] == c }) }
-        for name in subjectNames.prefix(count / 2) { add(.subject(name), subjects[name]!) }
+        for name in subjectNames.prefix(count / 4) { add(.subject(name), subjects[name]!) }
         while ids.count < count - 10 {
             let picks = (0..<(1 + Int(rng.next() % 3))).map { _ in Int(rng.next() % UInt64(bundle.train.count)) }
             add(.samples(picks.map { bundle.train.sampleIDs[$0] }), picks)
@@ -49,7 +49,7 @@ struct DaemonEndToEndTests {
             var expected: [String: (ids: [String], rows: Set<Int>)] = [:]
             var all: [String] = []
             for (i, model) in ["digits-a", "digits-b"].enumerated() {
-                let s = Self.stream(model: model, bundle: try fixture.bundle(model), count: 245, seed: UInt64(10 + i))
+                let s = Self.stream(model: model, bundle: try fixture.bundle(model), count: 255, seed: UInt64(10 + i))
                 expected[model] = (s.ids, s.rows)
                 all += s.lines
             }

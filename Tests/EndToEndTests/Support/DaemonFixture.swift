@@ -42,7 +42,7 @@ final class DaemonFixture: @unchecked Sendable {
         var sections: [String: [String: Any]] = [
             "batch": ["max_rows": 64, "max_wait_ms": 100],
             "unlearning": ["noise": false, "perturbations": 300],
-            "budget": ["epsilon": 1e9, "sigma_max": 1e12, "max_accuracy_drop": 1.0],
+            "budget": ["epsilon": 1000, "sigma_max": 100, "max_accuracy_drop": 1.0],
             "snapshots": ["retain": 1000],
             "metrics": ["interval_ms": 200],
             "log": ["level": "info"],
