@@ -29,7 +29,7 @@ extension Bench {
         @Option(help: "Output classes of the MLP (a).")
         var classes: Int = 10
 
-        @Option(help: "Batch sizes of (a), comma-separated: one scenario each (1 = forgetting a single sample).")
+        @Option(help: "Batch sizes of (a), comma-separated: one scenario each (1 = forgetting a single sample; empty: skip).")
         var batches: String = "1,16"
 
         @Option(help: "Variables to select at most.")
@@ -44,6 +44,9 @@ extension Bench {
         @Flag(help: "Skip the brute-force baseline of (a) (it takes tens of seconds).")
         var skipBruteForce = false
 
+        @Option(help: "X-neighbours precomputed per sample by the pruned search (LFOCI.Configuration.pruningListLength).")
+        var listLength: Int = LFOCI.Configuration().pruningListLength
+
         @Option(help: "Seed of the data and the selection.")
         var seed: UInt64 = 1
 
@@ -54,8 +57,8 @@ extension Bench {
             let cores = ProcessInfo.processInfo.activeProcessorCount
             print("unlearnctl bench selection  (\(cores) cores, release build expected)")
             let batchSizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !batchSizes.isEmpty, batchSizes.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("--batches must list positive batch sizes, e.g. 1,16")
+            guard batchSizes.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--batches must list positive batch sizes, e.g. 1,16 (empty skips part (a))")
             }
             let realistic = try batchSizes.map { try runRealistic(batch: $0) }
             let ties = try runTies()
@@ -86,7 +89,7 @@ extension Bench {
                 """)
             // The natural selection stops when no candidate adds information; the forced one always makes
             // maxSelected steps (FOCI's `stop = FALSE`), the worst case for the time target.
-            let natural = LFOCI.Configuration(maxSelected: maxSelected, seed: seed)
+            let natural = LFOCI.Configuration(maxSelected: maxSelected, seed: seed, pruningListLength: listLength)
             var forced = natural
             forced.stopAtNonPositiveScore = false
             let (naturalSelection, naturalTime) = try timed {
@@ -160,9 +163,13 @@ extension Bench {
                 let configuration: (UInt64) -> LFOCI.Configuration
             }
             let methods = [
-                Method(name: "L-CODEC noise, pruned") { LFOCI.Configuration(maxSelected: maxSelected, seed: $0) },
+                Method(name: "L-CODEC noise, pruned") {
+                    LFOCI.Configuration(maxSelected: maxSelected, seed: $0, pruningListLength: listLength)
+                },
                 Method(name: "exact ties, pruned") {
-                    LFOCI.Configuration(maxSelected: maxSelected, tieBreaking: .exact, seed: $0)
+                    LFOCI.Configuration(
+                        maxSelected: maxSelected, tieBreaking: .exact, seed: $0, pruningListLength: listLength
+                    )
                 },
                 Method(name: "exact ties, brute force") {
                     LFOCI.Configuration(maxSelected: maxSelected, tieBreaking: .exact, search: .bruteForce, seed: $0)

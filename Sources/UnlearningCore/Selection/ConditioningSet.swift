@@ -50,8 +50,14 @@ struct ConditioningSet: Sendable {
         var nearest = [Int32](repeating: 0, count: m)
         var listIndex = [Int32](repeating: 0, count: max(m * listLength, 1))
         var listDistance = [Double](repeating: 0, count: max(m * listLength, 1))
+        // Column-major copy for the distance rows: the loop over k then vectorises, and each squared distance is
+        // still summed over c in increasing order from 0, bit-identical to the kernels' sums.
+        var xColumns = [Double](repeating: 0, count: m * d)
+        for (c, j) in selected.enumerated() {
+            for i in 0..<m { xColumns[c * m + i] = columns.values[j * m + i] }
+        }
         let chunks = parallel ? 16 : 1
-        rows.withUnsafeBufferPointer { x in
+        xColumns.withUnsafeBufferPointer { xc in
             nearest.withUnsafeMutableBufferPointer { nearestOut in
                 listIndex.withUnsafeMutableBufferPointer { indexOut in
                     listDistance.withUnsafeMutableBufferPointer { distanceOut in
@@ -60,15 +66,14 @@ struct ConditioningSet: Sendable {
                             defer { distances.deallocate() }
                             var i = chunk
                             while i < m {
-                                let xi = x.baseAddress! + i * d
-                                for k in 0..<m {
-                                    let xk = x.baseAddress! + k * d
-                                    var dx2 = 0.0
-                                    for c in 0..<d {
-                                        let t = xi[c] - xk[c]
-                                        dx2 += t * t
+                                distances.initialize(repeating: 0, count: m)
+                                for c in 0..<d {
+                                    let column = xc.baseAddress! + c * m
+                                    let v = column[i]
+                                    for k in 0..<m {
+                                        let t = v - column[k]
+                                        distances[k] += t * t
                                     }
-                                    distances[k] = dx2
                                 }
                                 distances[i] = .infinity
                                 var rng = tieRNGSeed.map { SeededGenerator(seed: $0, stream: UInt64(i)) }
@@ -129,7 +134,8 @@ struct ConditioningSet: Sendable {
     }
 
     /// The `count` smallest distances in increasing order (equal ones by increasing index), by insertion into a
-    /// sorted buffer: O(m + count * insertions), and insertions are few after the first `count`.
+    /// sorted buffer (binary search, then one block move): O(m + insertions * log count), and only about
+    /// count * (1 + ln(m / count)) of the m distances are inserted when they arrive in random order.
     private static func smallest(
         _ distances: UnsafeMutablePointer<Double>, _ m: Int, count: Int,
         index: UnsafeMutablePointer<Int32>, distance: UnsafeMutablePointer<Double>
@@ -139,14 +145,20 @@ struct ConditioningSet: Sendable {
             let d2 = distances[k]
             if d2 == .infinity { continue }
             if filled == count && d2 >= distance[count - 1] { continue }
-            var t = filled < count ? filled : count - 1
-            while t > 0 && distance[t - 1] > d2 {
-                distance[t] = distance[t - 1]
-                index[t] = index[t - 1]
-                t -= 1
+            // First position whose distance exceeds d2: equal distances keep their (increasing) index order.
+            var low = 0
+            var high = filled
+            while low < high {
+                let mid = (low + high) >> 1
+                if distance[mid] > d2 { high = mid } else { low = mid + 1 }
             }
-            distance[t] = d2
-            index[t] = Int32(k)
+            let moving = (filled < count ? filled : count - 1) - low
+            if moving > 0 {
+                (distance + low + 1).update(from: distance + low, count: moving)
+                (index + low + 1).update(from: index + low, count: moving)
+            }
+            distance[low] = d2
+            index[low] = Int32(k)
             if filled < count { filled += 1 }
         }
     }
