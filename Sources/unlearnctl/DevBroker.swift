@@ -72,7 +72,7 @@ struct DevBroker: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "unlearnctl.dev-broker", factory: { label in StreamLogHandler.standardError(label: label) })
+        var logger = Logger(label: "unlearnctl.dev-broker") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .notice
         // A reader that went away must not kill the broker with SIGPIPE; writes then fail and are logged.
         signal(SIGPIPE, SIG_IGN)

@@ -51,6 +51,14 @@ struct ConfigurationTests {
         #expect(!logged.contains("another-secret-value"))
     }
 
+    @Test func prefixedKeysPassThroughWithoutThePrefix() {
+        let configuration = KafkaConfiguration(
+            keysPrefixed: "kafka.",
+            in: ["kafka.security.protocol": "ssl", "kafka.sasl.username": "u", "state_dir": "/x", "kafka.": "y"]
+        )
+        #expect(configuration.properties == ["security.protocol": "ssl", "sasl.username": "u"])
+    }
+
     @Test func consumerRefusesAutomaticOffsetHandling() throws {
         for key in ["enable.auto.commit", "enable.auto.offset.store"] {
             let error = try #require(throws: KafkaError.self) {

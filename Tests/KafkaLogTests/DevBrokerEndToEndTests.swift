@@ -107,7 +107,8 @@ struct DevBrokerEndToEndTests {
         )
         for partition: Int32 in 0...1 {
             for index in 0..<5 {
-                try await producer.send(topic: Self.topic, key: nil, value: "p\(partition)-\(index)".bytes, partition: partition)
+                let value = "p\(partition)-\(index)".bytes
+                try await producer.send(topic: Self.topic, key: nil, value: value, partition: partition)
             }
         }
         try await producer.close()
@@ -218,7 +219,9 @@ struct DevBrokerEndToEndTests {
         #expect(producer.health.lastError?.librdkafkaError == .allBrokersDown)
         // The consumer reports it as an event from poll and in its health.
         let outage = try await consumer.poll(until: "an all-brokers-down error event") { events in
-            events.contains { if case .error(let error) = $0 { error.librdkafkaError == .allBrokersDown } else { false } }
+            events.contains { event in
+                if case .error(let error) = event { error.librdkafkaError == .allBrokersDown } else { false }
+            }
         }
         #expect(outage.messages.isEmpty)
         #expect(consumer.health.allBrokersDown)
@@ -304,7 +307,10 @@ struct DevBrokerEndToEndTests {
         try await producer.close()
         let consumed = try await run(
             kcat,
-            ["-b", broker.bootstrapServers, "-t", Self.topic, "-C", "-e", "-q", "-o", "beginning", "-f", "%k|%s|%h|%o\\n"]
+            [
+                "-b", broker.bootstrapServers, "-t", Self.topic, "-C", "-e", "-q", "-o", "beginning",
+                "-f", "%k|%s|%h|%o\\n",
+            ]
         )
         #expect(consumed.status == 0, "kcat -C: \(consumed.error)")
         let lines = consumed.output.split(separator: "\n").map(String.init)

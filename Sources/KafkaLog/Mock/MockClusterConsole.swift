@@ -63,7 +63,11 @@ public struct MockClusterConsole: Sendable {
                 guard (2...3).contains(arguments.count) else { throw usage("error <api> <error> [count]") }
                 let api = try apiKey(arguments[0])
                 guard let code = KafkaErrorCode(name: arguments[1]) else {
-                    throw KafkaError(.invalidArgument, reason: "unknown error \"\(arguments[1])\" (a librdkafka name such as REQUEST_TIMED_OUT, or a number)")
+                    throw KafkaError(
+                        .invalidArgument,
+                        reason: "unknown error \"\(arguments[1])\" (a librdkafka name such as REQUEST_TIMED_OUT, "
+                            + "or a number)"
+                    )
                 }
                 let count = arguments.count == 3 ? Int(arguments[2]) : 1
                 guard let count, (1...10_000).contains(count) else {
@@ -107,7 +111,10 @@ public struct MockClusterConsole: Sendable {
 
     private func apiKey(_ text: String) throws -> KafkaAPIKey {
         guard let key = KafkaAPIKey(name: text) else {
-            throw KafkaError(.invalidArgument, reason: "unknown API \"\(text)\" (a name such as Produce or OffsetCommit, or a key number)")
+            throw KafkaError(
+                .invalidArgument,
+                reason: "unknown API \"\(text)\" (a name such as Produce or OffsetCommit, or a key number)"
+            )
         }
         return key
     }

@@ -35,7 +35,7 @@ final class LineReader: @unchecked Sendable {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { throw TimedOut(what: what) }
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(clamping: remaining.components.seconds * 1000 + 1))
+            let ready = poll(&descriptor, 1, Int32(clamping: Int(remaining / .milliseconds(1)) + 1))
             if ready < 0, errno == EINTR { continue }
             guard ready > 0 else { continue }
             var chunk = [UInt8](repeating: 0, count: 4096)

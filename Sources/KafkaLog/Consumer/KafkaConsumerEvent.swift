@@ -14,11 +14,3 @@ public enum KafkaConsumerEvent: Sendable {
     /// A non-fatal error from librdkafka (e.g. all brokers down); librdkafka keeps retrying.
     case error(KafkaError)
 }
-
-/// One topic as broker metadata describes it.
-public struct KafkaTopicMetadata: Hashable, Sendable {
-    public var name: String
-    public var partitionCount: Int
-    /// The topic-level error, if the broker reported one.
-    public var error: KafkaErrorCode?
-}

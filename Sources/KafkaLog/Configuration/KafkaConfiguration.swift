@@ -17,6 +17,16 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
         self.properties["bootstrap.servers"] = bootstrapServers
     }
 
+    /// Creates a configuration from the keys of a larger key space that start with `prefix`, prefix removed:
+    /// `kafka.security.protocol` becomes `security.protocol`. Other keys are ignored.
+    public init(keysPrefixed prefix: String, in settings: [String: String]) {
+        var properties: [String: String] = [:]
+        for (key, value) in settings where key.hasPrefix(prefix) && key.count > prefix.count {
+            properties[String(key.dropFirst(prefix.count))] = value
+        }
+        self.properties = properties
+    }
+
     public subscript(key: String) -> String? {
         get { properties[key] }
         set { properties[key] = newValue }
@@ -26,7 +36,7 @@ public struct KafkaConfiguration: Sendable, CustomStringConvertible {
     public static func isSecret(_ key: String) -> Bool {
         let key = key.lowercased()
         return key.contains("password") || key.contains("secret") || key.hasSuffix("key.pem")
-            || key == "ssl_key" || key == "sasl.oauthbearer.config" || key == "ssl.keystore.location.password"
+            || key == "ssl_key" || key == "sasl.oauthbearer.config"
     }
 
     /// The properties with secret values replaced by `[REDACTED]`, for logging.

@@ -1,18 +1,3 @@
-/// A message header. Kafka allows repeated keys and null values.
-public struct KafkaHeader: Hashable, Sendable {
-    public var key: String
-    public var value: [UInt8]?
-
-    public init(key: String, value: [UInt8]?) {
-        self.key = key
-        self.value = value
-    }
-
-    public init(key: String, value: String) {
-        self.init(key: key, value: Array(value.utf8))
-    }
-}
-
 /// A message read by a consumer.
 public struct KafkaMessage: Hashable, Sendable {
     public var topic: String
@@ -53,11 +38,4 @@ public struct KafkaMessage: Hashable, Sendable {
 
     /// The first header with this key, if any.
     public func header(_ key: String) -> KafkaHeader? { headers.first { $0.key == key } }
-}
-
-/// Where a produced message landed, from its delivery report.
-public struct KafkaDeliveryReport: Hashable, Sendable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
 }

@@ -253,8 +253,8 @@ public final class KafkaConsumer: Sendable {
             let text = m.payload.map {
                 String(decoding: UnsafeRawBufferPointer(start: $0, count: m.len), as: UTF8.self)
             }
-            let where_ = topic.isEmpty ? "consumer" : "\(topic)[\(m.partition)]"
-            return .error(KafkaError.rdkafka(.consume, m.err, reason: "\(where_): \(text ?? "consume error")"))
+            let location = topic.isEmpty ? "consumer" : "\(topic)[\(m.partition)]"
+            return .error(KafkaError.rdkafka(.consume, m.err, reason: "\(location): \(text ?? "consume error")"))
         }
     }
 
