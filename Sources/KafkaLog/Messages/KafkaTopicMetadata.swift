@@ -4,4 +4,10 @@ public struct KafkaTopicMetadata: Hashable, Sendable {
     public var partitionCount: Int
     /// The topic-level error, if the broker reported one.
     public var error: KafkaErrorCode?
+
+    public init(name: String, partitionCount: Int, error: KafkaErrorCode? = nil) {
+        self.name = name
+        self.partitionCount = partitionCount
+        self.error = error
+    }
 }
