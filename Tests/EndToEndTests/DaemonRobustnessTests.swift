@@ -67,7 +67,10 @@ struct DaemonRobustnessTests {
             ("requested_at invalid", k, with(["requested_at": "yesterday"]), "invalid_value"),
             ("over 64 KiB", k, with(["subject": String(repeating: "y", count: 70_000)]), "too_large"),
         ]
-        cases.append(("10 MB value", k, [UInt8](repeating: 0x41, count: 10 * 1024 * 1024), "too_large"))
+        // The issue asks for a 10 MB value. librdkafka 2.0.2's mock broker cannot keep one: measured here, a value
+        // of 6 MB or more empties the partition's log (its start offset jumps to the end), so nothing behind it could
+        // be consumed. 4 MB (64x the limit) exercises the same path end to end; DeletionRequestTests decodes 10 MB.
+        cases.append(("4 MB value", k, [UInt8](repeating: 0x41, count: 4 * 1024 * 1024), "too_large"))
         return cases
     }
 

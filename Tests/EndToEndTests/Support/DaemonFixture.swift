@@ -47,11 +47,13 @@ final class DaemonFixture: @unchecked Sendable {
             "metrics": ["interval_ms": 200],
             "log": ["level": "info"],
         ]
+        // The dev broker finishes a rebalance only after session.timeout.ms - 1 s: keep it short so restarts and
+        // second daemons join quickly.
+        sections["kafka"] = ["bootstrap.servers": broker.bootstrap, "session.timeout.ms": "6000"]
         for (k, v) in overrides { sections[k, default: [:]].merge(v) { $1 } }
         var object: [String: Any] = sections
         object["state_directory"] = stateDirectory
         object["models"] = models.keys.sorted().map { "\($0)=\(models[$0]!)" }
-        object["kafka"] = ["bootstrap.servers": broker.bootstrap]
         let path = directory.appendingPathComponent(name).path
         try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
         return path
