@@ -12,6 +12,7 @@ struct UnlearnCtl: AsyncParsableCommand {
             Alerts.self,
             Status.self,
             Rebase.self,
+            Demo.self,
             Inspect.self,
             Verify.self,
             Export.self,

@@ -109,7 +109,7 @@ struct DaemonEndToEndTests {
             if !rows.isEmpty {
                 let standardization = previous.parameters.standardization
                 var state = UnlearningState(
-                    model: try previous.parameters.model(lambda: previous.manifest.lambda),
+                    model: try previous.parameters.engineModel(lambda: previous.manifest.lambda),
                     trainFeatures: standardization!.apply(bundle.train.features), trainLabels: bundle.train.labels,
                     validationFeatures: standardization!.apply(bundle.validation.features), validationLabels: bundle.validation.labels,
                     removed: (0..<bundle.train.count).map { before.contains($0) },

@@ -8,15 +8,28 @@ import Foundation
 /// in PyTorch `nn.Linear` naming: `layers.{l}.weight` F64 `[units, fanIn]` (row `j` = unit `j`'s weights) and
 /// `layers.{l}.bias` F64 `[units]`; the standardisation as `input.mean` and `input.std` F64 `[inputs]` (features
 /// are used as `(x - mean) / std`).
+///
+/// `privateTheta`, when present, holds the noise-free parameters the unlearning engine continues from, while
+/// `theta` holds the released (noised) ones. It is stored as `private.theta` F64 `[parameterCount]` in snapshots and
+/// never exported: publishing it would undo the privacy noise.
 public struct ModelParameters: Sendable, Equatable {
     public var architecture: SnapshotArchitecture
     public var theta: [Double]
     public var inputMean: [Double]?
     public var inputStd: [Double]?
+    public var privateTheta: [Double]?
 
     /// Checks that `theta` has `architecture.parameterCount` values and mean/std (both or neither) `inputs` each.
-    public init(architecture: SnapshotArchitecture, theta: [Double], inputMean: [Double]? = nil, inputStd: [Double]? = nil) throws {
+    public init(
+        architecture: SnapshotArchitecture, theta: [Double], inputMean: [Double]? = nil, inputStd: [Double]? = nil,
+        privateTheta: [Double]? = nil
+    ) throws {
         try architecture.validate()
+        if let privateTheta, privateTheta.count != architecture.parameterCount {
+            throw CheckpointError(
+                .shapeMismatch,
+                "architecture \(architecture.summary) has \(architecture.parameterCount) parameters, private.theta has \(privateTheta.count)")
+        }
         guard theta.count == architecture.parameterCount else {
             throw CheckpointError(
                 .shapeMismatch,
@@ -36,15 +49,18 @@ public struct ModelParameters: Sendable, Equatable {
         self.theta = theta
         self.inputMean = inputMean
         self.inputStd = inputStd
+        self.privateTheta = privateTheta
     }
 
     public static func weightName(_ l: Int) -> String { "layers.\(l).weight" }
     public static func biasName(_ l: Int) -> String { "layers.\(l).bias" }
     public static let meanName = "input.mean"
     public static let stdName = "input.std"
+    public static let privateName = "private.theta"
 
-    /// The parameters as safetensors tensors (see the type's documentation for names and shapes).
-    public func tensors() throws -> [String: SafetensorsTensor] {
+    /// The parameters as safetensors tensors (see the type's documentation for names and shapes); `private.theta`
+    /// only when `includingPrivate` (snapshots), never in exports.
+    public func tensors(includingPrivate: Bool = true) throws -> [String: SafetensorsTensor] {
         var result = [String: SafetensorsTensor]()
         var offset = 0
         for (l, layer) in architecture.layers.enumerated() {
@@ -67,6 +83,9 @@ public struct ModelParameters: Sendable, Equatable {
         if let inputMean, let inputStd {
             result[Self.meanName] = try SafetensorsTensor(float64: inputMean, shape: [architecture.inputs])
             result[Self.stdName] = try SafetensorsTensor(float64: inputStd, shape: [architecture.inputs])
+        }
+        if includingPrivate, let privateTheta {
+            result[Self.privateName] = try SafetensorsTensor(float64: privateTheta, shape: [privateTheta.count])
         }
         return result
     }
@@ -97,10 +116,15 @@ public struct ModelParameters: Sendable, Equatable {
             expected.insert(Self.meanName)
             expected.insert(Self.stdName)
         }
+        var privateTheta: [Double]?
+        if tensors[Self.privateName] != nil {
+            privateTheta = try Self.values(tensors, Self.privateName, shape: [architecture.parameterCount])
+            expected.insert(Self.privateName)
+        }
         if let extra = tensors.keys.sorted().first(where: { !expected.contains($0) }) {
             throw CheckpointError(.shapeMismatch, "unexpected tensor \"\(extra)\" for architecture \(architecture.summary)")
         }
-        try self.init(architecture: architecture, theta: theta, inputMean: mean, inputStd: std)
+        try self.init(architecture: architecture, theta: theta, inputMean: mean, inputStd: std, privateTheta: privateTheta)
     }
 
     private static func values(_ tensors: [String: SafetensorsTensor], _ name: String, shape: [Int]) throws -> [Double] {

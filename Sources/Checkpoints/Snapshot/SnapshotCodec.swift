@@ -149,7 +149,7 @@ public enum SnapshotCodec {
                 "unlearnd.model_id": snapshot.manifest.modelId,
                 "unlearnd.version": String(snapshot.manifest.version),
             ],
-            tensors: try snapshot.parameters.tensors())
+            tensors: try snapshot.parameters.tensors(includingPrivate: false))
         return try file.encoded()
     }
 }

@@ -183,7 +183,7 @@ public final class ModelRuntime: @unchecked Sendable {
                 "model \(id): the configured bundle's training sample ids differ from the ones the state was built from; point the model at its original bundle"
             )
         }
-        let model = try snapshot.parameters.model(lambda: manifest.lambda)
+        let model = try snapshot.parameters.engineModel(lambda: manifest.lambda)
         var removed = [Bool](repeating: false, count: manifest.n0)
         for r in manifest.tombstones.rows where r < removed.count { removed[r] = true }
         let budget = try manifest.budget.decode(BudgetState.self)
@@ -194,7 +194,8 @@ public final class ModelRuntime: @unchecked Sendable {
             trainLabels: bundle.train.labels,
             validationFeatures: standardization.map { $0.apply(bundle.validation.features) } ?? bundle.validation.features,
             validationLabels: bundle.validation.labels,
-            removed: removed, budget: budget
+            removed: removed, budget: budget,
+            releasedTheta: snapshot.parameters.privateTheta == nil ? nil : snapshot.parameters.theta
         )
         logger.notice(
             "Loaded snapshot",
@@ -244,7 +245,7 @@ public final class ModelRuntime: @unchecked Sendable {
             newManifest.updates.append(Self.record(report, requestIDs: fresh.map(\.request.requestID)))
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let parameters = try ModelParameters(next.model, standardization: standardization)
+        let parameters = try ModelParameters(next, standardization: standardization)
         let committed: SnapshotStore.Committed
         do {
             committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))

@@ -29,8 +29,24 @@ extension ModelParameters {
         )
     }
 
+    /// The parameters of a state: the released model as `theta`, and the noise-free one as `privateTheta` when the
+    /// two differ.
+    public init(_ state: UnlearningState, standardization: Standardization?) throws {
+        try self.init(
+            architecture: SnapshotArchitecture(state.model.architecture), theta: state.releasedModel.theta,
+            inputMean: standardization?.mean, inputStd: standardization?.std,
+            privateTheta: state.releasedTheta == nil ? nil : state.model.theta
+        )
+    }
+
+    /// The released model.
     public func model(lambda: Double) throws -> MLP {
         try MLP(architecture: try architecture.engineArchitecture(), theta: theta, lambda: lambda)
+    }
+
+    /// The model updates continue from: the noise-free parameters when stored, else the released ones.
+    public func engineModel(lambda: Double) throws -> MLP {
+        try MLP(architecture: try architecture.engineArchitecture(), theta: privateTheta ?? theta, lambda: lambda)
     }
 
     public var standardization: Standardization? {

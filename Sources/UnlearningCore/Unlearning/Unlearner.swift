@@ -14,16 +14,16 @@ public enum Unlearner {
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
         let model = state.model
+        let releasedBefore = state.releasedModel
         let m = rows.count
         let n = state.residualCount
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
         var report = UpdateReport(outcome: .recordedOnly, rows: m, selection: options.selection)
         report.validationAccuracyBefore = state.validationFeatures.rows > 0
-            ? model.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        let lossBefore = model.perRowLoss(batchX, labels: batchY)
-        report.forgottenLossBefore = mean(lossBefore)
-        report.forgottenAccuracyBefore = model.accuracy(batchX, labels: batchY)
+            ? releasedBefore.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.forgottenLossBefore = mean(releasedBefore.perRowLoss(batchX, labels: batchY))
+        report.forgottenAccuracyBefore = releasedBefore.accuracy(batchX, labels: batchY)
 
         if state.budget.retrainRequired {
             // Stop applying approximate updates; keep recording so the retrain can exclude these rows.
@@ -94,8 +94,10 @@ public enum Unlearner {
         report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
         clock.lap("residual")
 
-        // 5. Gaussian mechanism: sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step, floored.
+        // 5. Gaussian mechanism: sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step, floored. The noise goes on a
+        //    copy (the release); the noise-free `updated` stays the state the next update continues from.
         var raised: [RetrainReason] = []
+        var released = updated
         if options.noise {
             let sigma = max(
                 report.residualBound * (2 * log(1.25 / policy.delta)).squareRoot() / policy.epsilonStep,
@@ -113,10 +115,10 @@ public enum Unlearner {
                     ?? SeededGenerator(seed: UInt64.random(in: .min ... .max))
                 switch options.noiseScope {
                 case .all:
-                    for i in updated.theta.indices { updated.theta[i] += sigma * noiseRNG.nextGaussian() }
+                    for i in released.theta.indices { released.theta[i] += sigma * noiseRNG.nextGaussian() }
                 case .block:
                     for s in slices {
-                        for i in updated.architecture.parameterRange(of: s) { updated.theta[i] += sigma * noiseRNG.nextGaussian() }
+                        for i in released.architecture.parameterRange(of: s) { released.theta[i] += sigma * noiseRNG.nextGaussian() }
                     }
                 }
             }
@@ -126,7 +128,7 @@ public enum Unlearner {
 
         // 6. Guard: validation accuracy versus the epoch's base model.
         if raised.isEmpty, let base = state.budget.baseValidationAccuracy, state.validationFeatures.rows > 0 {
-            let after = updated.accuracy(state.validationFeatures, labels: state.validationLabels)
+            let after = released.accuracy(state.validationFeatures, labels: state.validationLabels)
             if after < base - policy.maxAccuracyDrop { raised.append(.accuracyDrop) }
         }
         clock.lap("validate")
@@ -134,6 +136,7 @@ public enum Unlearner {
         state.tombstone(rows)
         if raised.isEmpty {
             state.model = updated
+            state.releasedTheta = released.theta == updated.theta ? nil : released.theta
             state.budget.appliedUpdates += 1
             if options.noise && report.sigma > 0 {
                 state.budget.accountant.record(sensitivity: report.residualBound, sigma: report.sigma)
@@ -147,7 +150,7 @@ public enum Unlearner {
         report.reasonsRaised = raised
         report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
         report.residualRowsAfter = state.residualCount
-        let final = state.model
+        let final = state.releasedModel
         report.forgottenLossAfter = mean(final.perRowLoss(batchX, labels: batchY))
         report.forgottenAccuracyAfter = final.accuracy(batchX, labels: batchY)
         report.validationAccuracyAfter = state.validationFeatures.rows > 0

@@ -38,7 +38,12 @@ public struct BudgetState: Codable, Sendable, Equatable {
 /// Everything the engine needs about one model: weights, the training rows (standardised), which rows are gone,
 /// the validation rows, and the budget state.
 public struct UnlearningState: Sendable {
+    /// The noise-free model the updates continue from (secret when noise is on: it is what the noise hides).
     public var model: MLP
+    /// Parameters of the released model (`model` plus the last update's Gaussian noise), or nil when they equal
+    /// `model`'s. Output perturbation with a secret noise-free state: each update computes its step and residual
+    /// bound on the noise-free model and releases it with fresh noise, so noise never enters the next residual.
+    public var releasedTheta: [Double]?
     /// Standardised training features, n0 x d (never modified: removed rows are tombstoned).
     public let trainFeatures: Matrix
     public let trainLabels: [Int]
@@ -50,7 +55,7 @@ public struct UnlearningState: Sendable {
 
     public init(
         model: MLP, trainFeatures: Matrix, trainLabels: [Int], validationFeatures: Matrix, validationLabels: [Int],
-        removed: [Bool]? = nil, budget: BudgetState = BudgetState()
+        removed: [Bool]? = nil, budget: BudgetState = BudgetState(), releasedTheta: [Double]? = nil
     ) {
         precondition(trainFeatures.rows == trainLabels.count && validationFeatures.rows == validationLabels.count)
         self.model = model
@@ -60,9 +65,18 @@ public struct UnlearningState: Sendable {
         self.validationLabels = validationLabels
         self.removed = removed ?? [Bool](repeating: false, count: trainLabels.count)
         self.budget = budget
+        self.releasedTheta = releasedTheta
         if self.budget.baseValidationAccuracy == nil, validationFeatures.rows > 0 {
             self.budget.baseValidationAccuracy = model.accuracy(validationFeatures, labels: validationLabels)
         }
+    }
+
+    /// The model as released (what users load and what the accuracy guard checks).
+    public var releasedModel: MLP {
+        guard let releasedTheta else { return model }
+        var m = model
+        m.theta = releasedTheta
+        return m
     }
 
     /// n0: rows the model was originally trained on.
@@ -81,6 +95,7 @@ public struct UnlearningState: Sendable {
     /// excluded from the retrain).
     public mutating func rebase(model: MLP) {
         self.model = model
+        self.releasedTheta = nil
         let epoch = budget.epoch
         budget = BudgetState()
         budget.epoch = epoch + 1
