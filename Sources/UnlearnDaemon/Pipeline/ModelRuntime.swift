@@ -240,7 +240,11 @@ public final class ModelRuntime: @unchecked Sendable {
         newManifest.kafkaOffsets = Self.merge(manifest.kafkaOffsets, fresh: fresh, safe: safeOffsets)
         newManifest.appliedRequestIds += fresh.map(\.request.requestID)
         newManifest.budget = try JSONValue(encoding: next.budget)
-        newManifest.extensions = (newManifest.extensions ?? [:]).merging(["budget_policy": try JSONValue(encoding: policy)]) { $1 }
+        newManifest.extensions = (newManifest.extensions ?? [:]).merging([
+            "budget_policy": try JSONValue(encoding: policy),
+            // Which daemon wrote this version (host and pid): ownership is visible in the history.
+            "writer": .string("\(ProcessInfo.processInfo.hostName):\(getpid())"),
+        ]) { $1 }
         if let report {
             newManifest.updates.append(Self.record(report, requestIDs: fresh.map(\.request.requestID)))
         }

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+/// Deploy/systemd/unlearnd.service checked by systemd's own tools (issue 7 acceptance 2).
+enum SystemdAnalyze {
+    static let path: String? = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
+}
+
+@Suite("systemd unit", .enabled(if: SystemdAnalyze.path != nil, "systemd-analyze is not installed"))
+struct SystemdUnitTests {
+    /// The unit with ExecStart pointing at the built daemon (verify checks that the binary exists).
+    static func unitFile() throws -> String {
+        let text = try String(contentsOfFile: Binaries.repositoryRoot + "/Deploy/systemd/unlearnd.service", encoding: .utf8)
+        let dir = try Binaries.temporaryDirectory("systemd")
+        let path = dir.appendingPathComponent("unlearnd.service").path
+        try text.replacingOccurrences(of: "/usr/local/bin/unlearnd", with: Binaries.path("unlearnd")).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: SystemdAnalyze.path!)
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("systemd-analyze verify passes")
+    func verify() throws {
+        let (status, output) = try Self.run(["verify", try Self.unitFile()])
+        #expect(status == 0, "\(output)")
+        #expect(!output.contains("Unknown"), "\(output)")
+    }
+
+    @Test("systemd-analyze security rates the unit OK or better")
+    func security() throws {
+        let (status, output) = try Self.run(["security", "--offline=true", try Self.unitFile()])
+        #expect(status == 0, "\(output)")
+        let verdict = output.split(separator: "\n").last { $0.contains("Overall exposure level") }.map(String.init) ?? ""
+        #expect(verdict.contains(" OK") || verdict.contains(" SAFE"), "verdict: \(verdict)")
+        print(verdict)
+    }
+}
