@@ -24,7 +24,7 @@ struct DaemonEndToEndTests {
             lines.append(Requests.line(id: id, model: model, scope: scope))
         }
         for c in [3, 7] { add(.class(c), bundle.train.labels.indices.filter { bundle.train.labels[$0] == c }) }
-        for name in subjectNames.prefix(count / 4) { add(.subject(name), subjects[name]!) }
+        for name in subjectNames.prefix(min(count / 4, 50)) { add(.subject(name), subjects[name]!) }
         while ids.count < count - 10 {
             let picks = (0..<(1 + Int(rng.next() % 3))).map { _ in Int(rng.next() % UInt64(bundle.train.count)) }
             add(.samples(picks.map { bundle.train.sampleIDs[$0] }), picks)

@@ -45,7 +45,12 @@ public final class ModelRuntime: @unchecked Sendable {
             retain: retain, compressionLevel: compressionLevel
         )
         if try store.versions().isEmpty {
-            try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
+            do {
+                try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
+            } catch let error as CheckpointError where error.code == .stale {
+                // Another daemon sharing the state directory imported it first: load theirs.
+                logger.info("Another daemon imported the model first", metadata: [LogKey.model: "\(id)"])
+            }
         }
         let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
         return runtime
