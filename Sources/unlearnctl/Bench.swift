@@ -10,6 +10,7 @@ struct Bench: AsyncParsableCommand {
             SelectionBenchmark.self,
             UpdateBenchmark.self,
             SnapshotBenchmark.self,
+            KafkaBenchmark.self,
         ]
     )
 }
