@@ -1,5 +1,7 @@
 import Checkpoints
 import Foundation
+import KafkaLog
+import Logging
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -67,8 +69,22 @@ struct DaemonEndToEndTests {
             #expect(try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions.dlq").isEmpty)
 
             // Offsets: the group's committed offsets reach the end of every partition.
-            let ends = try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions").count
-            #expect(ends == 510)
+            let records = try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", format: "%p %o")
+            #expect(records.count == 510)
+            var ends: [Int32: Int64] = [:]
+            for r in records {
+                let parts = r.split(separator: " ")
+                if let p = Int32(parts[0]), let o = Int64(parts[1]) { ends[p] = max(ends[p] ?? 0, o + 1) }
+            }
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let probe = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrap), groupID: "unlearnd", logger: logger)
+            let committed = try await eventually(.seconds(30), "committed offsets at the end of every partition") { () -> [KafkaTopicPartitionOffset]? in
+                let c = try await probe.committed(ends.keys.sorted().map { KafkaTopicPartition(topic: "unlearn.deletions", partition: $0) })
+                return c.allSatisfy { $0.offset == ends[$0.partition] } ? c : nil
+            }
+            #expect(committed.count == ends.count)
+            try? await probe.close()
             let metricsPath = fixture.stateDirectory + "/metrics/unlearnd.prom"
             _ = try await eventually(.seconds(30), "duplicates counted in the metrics") {
                 let text = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""

@@ -75,7 +75,7 @@ struct DaemonFaultTests {
             let verify = try Binaries.run("unlearnctl", ["verify", fixture.stateDirectory + "/models/digits-a"])
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
             print("kill -9: 20 kills, \(killedMidBatch) of them after the daemon had made progress in that run")
-            #expect(killedMidBatch >= 5, "the kills did not land while the daemon was working")
+            #expect(killedMidBatch >= 3, "the kills did not land while the daemon was working")
             await final.stop()
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")

@@ -138,7 +138,9 @@ extension UnlearningPipeline {
             let resolved: (duplicate: Bool, rows: Result<[Int], RejectionReason>) = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                 guard let runtime = runtimes.get(model) else { return (false, .failure(RejectionReason(RejectionReason.unknownModel, "model is not loaded"))) }
                 if runtime.isApplied(request.requestID) { return (true, .success([])) }
-                return (false, runtime.index.rows(for: request.scope))
+                // Rows removed earlier do not count towards the batch size (a repeated class deletion is a no-op).
+                let removed = runtime.state.removed
+                return (false, runtime.index.rows(for: request.scope).map { rows in rows.filter { !removed[$0] } })
             }
             if resolved.duplicate || batcher.contains(requestID: request.requestID, model: model) {
                 duplicates += 1

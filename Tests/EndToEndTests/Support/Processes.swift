@@ -114,11 +114,11 @@ enum Kcat {
     }
 
     /// Reads every message of a topic from the beginning; each as (key, headers, value) using kcat's format.
-    static func consume(bootstrap: String, topic: String) throws -> [String] {
+    static func consume(bootstrap: String, topic: String, format: String = "%k\u{1}%h\u{1}%s") throws -> [String] {
         guard let path else { throw Binaries.Failure("kcat is not installed (apt-get install kcat)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-b", bootstrap, "-t", topic, "-C", "-e", "-q", "-f", "%k\u{1}%h\u{1}%s\u{2}\n"]
+        process.arguments = ["-b", bootstrap, "-t", topic, "-C", "-e", "-q", "-f", format + "\u{2}\n"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
