@@ -20,11 +20,11 @@ extension ModelBundle {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try DurableFile.write(Array(try encoder.encode(descriptor)) + [0x0A], to: staging.appendingPathComponent(Self.descriptorFile).path)
-            try DurableFile.write(try Self.weights(model, standardization: descriptor.standardization).encoded(), to: staging.appendingPathComponent(Self.weightsFile).path)
+            try PosixIO.writeNewFile(staging.appendingPathComponent(Self.descriptorFile).path, Array(try encoder.encode(descriptor)) + [0x0A])
+            try PosixIO.writeNewFile(staging.appendingPathComponent(Self.weightsFile).path, try Self.weights(model, standardization: descriptor.standardization).encoded())
             try TrainingSetFile.write(train, to: staging.appendingPathComponent(Self.trainFile).path)
             try TrainingSetFile.write(validation, to: staging.appendingPathComponent(Self.validationFile).path)
-            try DurableFile.fsyncDirectory(staging.path)
+            try PosixIO.fsyncDirectory(staging.path)
             if fm.fileExists(atPath: target.path) {
                 guard replace else {
                     throw CheckpointError(.invalidArgument, "\(path) already exists; remove it or ask to replace it")
@@ -36,7 +36,7 @@ extension ModelBundle {
             } else {
                 try fm.moveItem(at: staging, to: target)
             }
-            try DurableFile.fsyncDirectory(parent.path)
+            try PosixIO.fsyncDirectory(parent.path)
         } catch {
             try? fm.removeItem(at: staging)
             throw error

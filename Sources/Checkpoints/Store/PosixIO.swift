@@ -41,10 +41,10 @@ enum PosixIO {
         return bytes
     }
 
-    /// Creates `path` exclusively (O_EXCL, mode 0600), writes `bytes`, fsyncs and closes it.
+    /// Creates `path` exclusively (O_EXCL, mode 0600 unless given), writes `bytes`, fsyncs and closes it.
     /// An fsync failure is ``CheckpointError/Code/fsyncFailed``.
-    static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+    static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else {
             throw CheckpointError(.ioFailure, "cannot create \(path): \(errorText())")
         }
