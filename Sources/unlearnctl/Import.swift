@@ -1,20 +1,22 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import UnlearnDaemon
 import UnlearningCore
 
-/// `unlearnctl import`: brings a model trained elsewhere into a snapshot store as the base of epoch 1.
+/// `unlearnctl import`: brings a model trained elsewhere in as a model bundle the daemon can register.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import safetensors weights + a JSON architecture + the training-set CSV as a base snapshot.",
+        abstract: "Import safetensors weights + a JSON architecture + the training-set CSV as a model bundle.",
         discussion: """
             Weights: layers.{l}.weight [out, in] and layers.{l}.bias [out] (F64 or F32; F32 is widened exactly), \
-            optional input.mean / input.std [d]. Architecture JSON: {"inputs": 784, "layers": [{"units": 128, \
-            "activation": "relu"}, {"units": 10, "activation": "identity"}], "lambda": 0.0001}. The training set \
-            (CSV or CSV.zst: sample_id,subject,label,x0,...) gives n0 and is checked against the model: its feature \
-            count must match and the imported weights' accuracy on it is printed. Writes version 1 of the store in \
-            --out (a model directory), which must not hold snapshots yet.
+            optional input.mean / input.std [d] (the features are used as (x - mean) / std). Architecture JSON: \
+            {"inputs": 784, "layers": [{"units": 128, "activation": "relu"}, {"units": 10, "activation": \
+            "identity"}], "lambda": 0.0001}. The training set (CSV or CSV.zst: sample_id,subject,label,x0,...) must be \
+            the rows the model was trained on: its feature count must match, and the imported weights' accuracy on \
+            it is printed as a check. Writes a bundle directory (bundle.json, model.safetensors, train.csv.zst, \
+            validation.csv.zst) like `unlearnctl train` does; register it in the daemon's `models` list.
             """
     )
 
@@ -27,10 +29,10 @@ struct Import: ParsableCommand {
     @Option(help: "Training-set CSV (.csv or .csv.zst) the model was trained on.")
     var train: String
 
-    @Option(help: "Model id, [a-z0-9][a-z0-9._-]{0,63}.")
-    var modelId: String
+    @Option(help: "Optional held-out CSV for the accuracy guard.")
+    var validation: String?
 
-    @Option(help: "Model directory to create the store in.")
+    @Option(help: "Bundle directory to create (must not exist).")
     var out: String
 
     struct ArchitectureFile: Decodable {
@@ -51,29 +53,27 @@ struct Import: ParsableCommand {
         guard parameters.theta.allSatisfy(\.isFinite) else {
             throw CheckpointError(.invalidArgument, "the weights contain NaN or infinite values")
         }
-        let data = try TrainingSetFile.read(train, classes: shape.layers.last!.units)
+        let classes = shape.layers.last!.units
+        let data = try TrainingSetFile.read(train, classes: classes)
         guard data.features.cols == shape.inputs else {
             throw CheckpointError(
                 .shapeMismatch, "the training set has \(data.features.cols) features, the architecture \(shape.inputs) inputs")
         }
-        var correct = 0
-        for row in 0..<data.count {
-            let logits = parameters.logits(data.features.row(row))
-            if logits.indices.max(by: { logits[$0] < logits[$1] }) == data.labels[row] { correct += 1 }
-        }
-        let manifest = SnapshotManifest(
-            modelId: modelId, version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
-            createdAt: ISO8601DateFormatter().string(from: Date()), architecture: shape, lambda: description.lambda,
-            n0: data.count, residualN: data.count,
-            extensions: ["import": .object([
-                "weights": .string(weights), "train": .string(train), "train_accuracy": .number(Double(correct) / Double(max(data.count, 1))),
-            ])])
-        let store = try SnapshotStore(directory: out)
-        guard try store.versions().isEmpty else {
-            throw CheckpointError(.invalidArgument, "\(out) already holds snapshots; import into an empty model directory")
-        }
-        let committed = try store.commit(Snapshot(manifest: manifest, parameters: parameters))
-        print("imported \(modelId): \(shape.summary), \(data.count) training rows, train accuracy \(String(format: "%.4f", Double(correct) / Double(max(data.count, 1))))")
-        print("wrote \(committed.path) (sha256 \(committed.record.payloadSHA256))")
+        let held = try validation.map { try TrainingSetFile.read($0, classes: classes) } ?? data.subset([])
+        let model = try parameters.model(lambda: description.lambda)
+        let standardization = parameters.standardization
+        let x = standardization.map { $0.apply(data.features) } ?? data.features
+        let trainAccuracy = model.accuracy(x, labels: data.labels)
+        let validationAccuracy = held.count > 0
+            ? model.accuracy(standardization.map { $0.apply(held.features) } ?? held.features, labels: held.labels) : nil
+        let descriptor = ModelBundle.Descriptor(
+            architecture: model.architecture, lambda: description.lambda, standardization: standardization, training: nil,
+            source: URL(fileURLWithPath: weights).lastPathComponent, trainRows: data.count, validationRows: held.count,
+            trainAccuracy: trainAccuracy, validationAccuracy: validationAccuracy
+        )
+        try ModelBundle(descriptor: descriptor, model: model, train: data, validation: held).write(to: out)
+        let gradient = Vector.norm(model.objectiveGradient(x, labels: data.labels))
+        print("imported \(shape.summary): \(data.count) training rows, train accuracy \(String(format: "%.4f", trainAccuracy)), "
+            + "|grad F| \(String(format: "%.2e", gradient)) (unlearning assumes a trained model: near 0 for logistic regression) -> \(out)")
     }
 }

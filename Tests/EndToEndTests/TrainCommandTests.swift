@@ -24,6 +24,28 @@ struct TrainCommandTests {
         #expect(bundle.descriptor.training?.gradientNorm ?? 1 < 1e-8)
     }
 
+    @Test("unlearnctl import turns weights + architecture + training CSV into a bundle with the same model")
+    func importBundle() throws {
+        let dir = try Binaries.temporaryDirectory("import")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let trained = dir.appendingPathComponent("trained").path
+        #expect(try Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst", "--out", trained]).status == 0)
+        let architecture = dir.appendingPathComponent("arch.json").path
+        try #"{"inputs": 64, "layers": [{"units": 10, "activation": "identity"}], "lambda": 0.01}"#.write(toFile: architecture, atomically: true, encoding: .utf8)
+        let imported = dir.appendingPathComponent("imported").path
+        let result = try Binaries.run("unlearnctl", [
+            "import", "--weights", trained + "/model.safetensors", "--architecture", architecture,
+            "--train", trained + "/train.csv.zst", "--validation", trained + "/validation.csv.zst", "--out", imported,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let a = try ModelBundle.read(from: trained)
+        let b = try ModelBundle.read(from: imported)
+        #expect(a.model == b.model)
+        #expect(a.descriptor.standardization == b.descriptor.standardization)
+        #expect(a.train == b.train)
+        #expect(a.validation == b.validation)
+    }
+
     static let header = "sample_id,subject,label,x0,x1,x2\n"
 
     /// Each bad file, and what the one-line error must name (file, line, column).
