@@ -9,6 +9,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             SelectionBenchmark.self,
             UpdateBenchmark.self,
+            RemovalsBenchmark.self,
             SnapshotBenchmark.self,
             KafkaBenchmark.self,
         ]
