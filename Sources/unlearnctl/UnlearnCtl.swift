@@ -11,6 +11,7 @@ struct UnlearnCtl: AsyncParsableCommand {
             Publish.self,
             Alerts.self,
             Status.self,
+            Report.self,
             Rebase.self,
             Demo.self,
             Inspect.self,
