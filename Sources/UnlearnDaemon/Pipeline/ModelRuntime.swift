@@ -306,7 +306,7 @@ public final class ModelRuntime: @unchecked Sendable {
                 "forgotten_accuracy_before": .number(r.forgottenAccuracyBefore),
                 "forgotten_accuracy_after": .number(r.forgottenAccuracyAfter),
                 "validation_accuracy_before": r.validationAccuracyBefore.map { .number($0) } ?? .null,
-                "residual_accuracy_after": .null,
+                "residual_accuracy_after": r.residualAccuracyAfter.map { .number($0) } ?? .null,
                 "seconds": .object(r.seconds.mapValues { .number($0) }),
             ]
         )

@@ -32,6 +32,7 @@ public enum Unlearner {
             report.forgottenLossAfter = report.forgottenLossBefore
             report.forgottenAccuracyAfter = report.forgottenAccuracyBefore
             report.validationAccuracyAfter = report.validationAccuracyBefore
+            report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
             return report
         }
 
@@ -155,6 +156,7 @@ public enum Unlearner {
         report.forgottenAccuracyAfter = final.accuracy(batchX, labels: batchY)
         report.validationAccuracyAfter = state.validationFeatures.rows > 0
             ? final.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.residualAccuracyAfter = final.accuracy(residualX, labels: residualY)
         report.seconds = clock.laps
         return report
     }

@@ -30,6 +30,8 @@ public struct UpdateReport: Codable, Sendable {
     public var epsilonSpent: Double = 0
     public var validationAccuracyBefore: Double?
     public var validationAccuracyAfter: Double?
+    /// Accuracy of the released model on the residual training rows after the update.
+    public var residualAccuracyAfter: Double?
     /// Mean loss on the forgotten rows before and after the update.
     public var forgottenLossBefore: Double = 0
     public var forgottenLossAfter: Double = 0
