@@ -62,6 +62,8 @@ extension Bench {
             var choleskyGFlops: Double
             var dgemmGFlops: Double
             var buildOverDGEMM: Double
+            /// The same ratio from each kernel's fastest sample (less sensitive to load from other processes).
+            var buildOverDGEMMBest: Double
             var choleskyOverDGEMM: Double
             var loadAverage: String
         }
@@ -130,13 +132,13 @@ extension Bench {
 
             print("")
             BenchTools.printTable(
-                ["block", "p", "G rows N", "build s", "forward share", "build GFLOP/s", "dsyrk GFLOP/s", "Cholesky GFLOP/s", "DGEMM GFLOP/s", "build/DGEMM", "Cholesky/DGEMM", "load"],
+                ["block", "p", "G rows N", "build s", "forward share", "build GFLOP/s", "dsyrk GFLOP/s", "Cholesky GFLOP/s", "DGEMM GFLOP/s", "build/DGEMM", "best/best", "Cholesky/DGEMM", "load"],
                 results.map { r in
                     [
                         r.scenario, "\(r.parameters)", "\(r.gRows)", BenchTools.fmt(BenchTools.median(r.buildSeconds), 3),
                         BenchTools.fmt(100 * r.forwardShare, 0) + "%",
                         BenchTools.fmt(r.buildGFlops, 1), BenchTools.fmt(r.dsyrkGFlops, 1), BenchTools.fmt(r.choleskyGFlops, 1),
-                        BenchTools.fmt(r.dgemmGFlops, 1), BenchTools.fmt(100 * r.buildOverDGEMM, 0) + "%",
+                        BenchTools.fmt(r.dgemmGFlops, 1), BenchTools.fmt(100 * r.buildOverDGEMM, 0) + "%", BenchTools.fmt(100 * r.buildOverDGEMMBest, 0) + "%",
                         BenchTools.fmt(100 * r.choleskyOverDGEMM, 0) + "%", r.loadAverage,
                     ]
                 }
@@ -145,6 +147,7 @@ extension Bench {
             let met = large.allSatisfy { $0.buildOverDGEMM >= 0.5 }
             let worst = large.min { $0.buildOverDGEMM < $1.buildOverDGEMM }
             print("\nflops: build = N p (p + 1) [dsyrk] + N p [fill]; Cholesky = p^3/3 + 2 p^2; DGEMM = 2 p^3 (medians of \(rounds) rounds)")
+            print("build/DGEMM compares the medians; best/best the fastest sample of each (load from other processes only slows a sample down)")
             print("forward share: time of the forward pass over the rows (inside the build, not counted in its flops) / build time")
             print("target (issue 8, acceptance 4): Hessian-block build >= 50% of DGEMM at p >= 1000: "
                 + (met ? "met" : "NOT met")
@@ -208,6 +211,7 @@ extension Bench {
                 scenario: scenario.name, parameters: p, gRows: Int(n), buildFlops: buildFlops, buildSeconds: build,
                 buildGFlops: buildRate, forwardShare: BenchTools.median(forward) / BenchTools.median(build), dsyrkGFlops: dsyrkFlops / BenchTools.median(dsyrk) / 1e9,
                 choleskyGFlops: choleskyRate, dgemmGFlops: dgemmRate, buildOverDGEMM: buildRate / dgemmRate,
+                buildOverDGEMMBest: (buildFlops / build.min()!) / (dgemmFlops / dgemm.min()!),
                 choleskyOverDGEMM: choleskyRate / dgemmRate, loadAverage: KafkaBenchmark.loadAverage()
             )
         }
