@@ -132,6 +132,8 @@ extension Bench {
             let retrainedForgotten = zip(retrained, subjects).map { forgottenAccuracy($0, $1) }
 
             var modes: [ModeResult] = []
+            let progress = ProgressLine(enabled: Terminal.standardErrorIsTTY)
+            defer { progress.finish() }
             for mode in [UnlearningOptions.Selection.lfoci, .random, .top1, .full] {
                 var result = ModeResult(mode: mode.rawValue, feasible: true)
                 if mode == .full {
@@ -146,6 +148,7 @@ extension Bench {
                 var lfociCounts: [Int] = []
                 for (k, rows) in subjects.enumerated() {
                     if mode == .full && k >= fullSubjects { break }
+                    progress.update("\(name): \(mode.rawValue), request \(k + 1) of \(mode == .full ? min(fullSubjects, subjects.count) : subjects.count)")
                     var options = UnlearningOptions()
                     options.selection = mode
                     options.noise = false
