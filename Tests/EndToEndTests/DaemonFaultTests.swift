@@ -54,9 +54,12 @@ struct DaemonFaultTests {
             while kills < 20 {
                 let daemon = try fixture.startDaemon(config: config, label: "kill9-\(kills)")
                 let before = try expected.keys.map { try fixture.newest($0)?.manifest.version ?? 0 }.reduce(0, +)
-                // Random moment: after the daemon has had time to rejoin the group (the mock broker finishes a
-                // rebalance ~5 s after a member dies) plus up to 2 s of work.
-                try await Task.sleep(for: .milliseconds(5_000 + Int(rng.next() % 2_000)))
+                // Random moment: once the daemon owns partitions again (the mock broker finishes a rebalance
+                // ~5 s after a member dies, longer on a loaded machine), then 0.3 to 2.5 s into its work.
+                _ = try await eventually(.seconds(90), "the restarted daemon to get its partitions") {
+                    daemon.stderr.contains("Partitions assigned") ? true : nil
+                }
+                try await Task.sleep(for: .milliseconds(300 + Int(rng.next() % 2_200)))
                 daemon.signal(SIGKILL)
                 _ = await daemon.waitForExit(timeout: .seconds(10))
                 kills += 1
