@@ -47,12 +47,18 @@ struct DaemonFaultTests {
                 expected[model] = s.ids
                 lines += s.lines
             }
-            try Kcat.produce(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", lines: lines)
+            // The stream arrives in 20 chunks, one per daemon run, so every kill falls inside it.
             var rng = SeededGenerator(seed: 2026)
+            lines.shuffle(using: &rng)
+            let chunk = (lines.count + 19) / 20
             var kills = 0
             var killedMidBatch = 0
             while kills < 20 {
                 let daemon = try fixture.startDaemon(config: config, label: "kill9-\(kills)")
+                try Kcat.produce(
+                    bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                    lines: Array(lines[(kills * chunk)..<min(lines.count, (kills + 1) * chunk)])
+                )
                 let before = try expected.keys.map { try fixture.newest($0)?.manifest.version ?? 0 }.reduce(0, +)
                 // Random moment while it works: wait until this run has written a snapshot (after a kill the mock
                 // broker needs ~5 s, more on a loaded machine, to hand the partitions to the new member), then kill
@@ -82,8 +88,8 @@ struct DaemonFaultTests {
             }
             let verify = try Binaries.run("unlearnctl", ["verify", fixture.stateDirectory + "/models/digits-a"])
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
-            print("kill -9: 20 kills, \(killedMidBatch) of them while the daemon was working through the stream")
-            #expect(killedMidBatch >= 15, "the stream ran out before 15 of the kills")
+            print("kill -9: 20 kills, \(killedMidBatch) of them after the run's first snapshot, while requests were pending")
+            #expect(killedMidBatch == 20, "some kills came after the stream was fully applied")
             await final.stop()
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")
