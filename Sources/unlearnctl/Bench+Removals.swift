@@ -134,14 +134,10 @@ extension Bench {
             print("unlearnctl bench removals  (\(cores) cores, load average \(loadStart) at start)")
 
             let dataset = try TrainingSetFile.read(data, classes: 10)
-            var (train, validation) = dataset.splitBySubject(validationFraction: 0.2, seed: 1)
-            let standardization = Standardization(fitting: train.features)
-            train.features = standardization.apply(train.features)
-            validation.features = standardization.apply(validation.features)
+            let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
 
             // Subjects in a seeded random order, taken until `fraction` of the training rows are covered.
-            var subjectRows: [String: [Int]] = [:]
-            for (i, s) in train.subjects.enumerated() { if let s { subjectRows[s, default: []].append(i) } }
+            let subjectRows = train.rowsBySubject
             var order = subjectRows.keys.sorted()
             var rng = SeededGenerator(seed: seed)
             order.shuffle(using: &rng)

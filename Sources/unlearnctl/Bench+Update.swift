@@ -66,12 +66,8 @@ extension Bench {
         func run() throws {
             print("unlearnctl bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
             let dataset = try TrainingSetFile.read(data, classes: 10)
-            var (train, validation) = dataset.splitBySubject(validationFraction: 0.2, seed: 1)
-            let standardization = Standardization(fitting: train.features)
-            train.features = standardization.apply(train.features)
-            validation.features = standardization.apply(validation.features)
-            var subjectRows: [String: [Int]] = [:]
-            for (i, s) in train.subjects.enumerated() { if let s { subjectRows[s, default: []].append(i) } }
+            let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
+            let subjectRows = train.rowsBySubject
             let chosen = subjectRows.keys.sorted().prefix(subjects).map { subjectRows[$0]! }
             print("data: \(data), \(train.count) training rows, \(validation.count) validation rows; "
                 + "forgetting \(chosen.count) subjects of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows")

@@ -12,8 +12,7 @@ struct DaemonEndToEndTests {
     /// A mixed stream for one model: 2 class deletions, subject deletions, sample lists, and re-sent duplicates.
     static func stream(model: String, bundle: ModelBundle, count: Int, seed: UInt64) -> (lines: [String], ids: [String], rows: Set<Int>) {
         var rng = SeededGenerator(seed: seed)
-        var subjects: [String: [Int]] = [:]
-        for (i, s) in bundle.train.subjects.enumerated() { if let s { subjects[s, default: []].append(i) } }
+        let subjects = bundle.train.rowsBySubject
         var subjectNames = subjects.keys.sorted()
         subjectNames.shuffle(using: &rng)
         var lines: [String] = []

@@ -26,10 +26,6 @@ enum BundledData {
 
     /// Standardised train/validation split by subject (20% validation), as `unlearnctl train` makes it.
     static func split(_ data: Dataset, seed: UInt64 = 1) -> (train: Dataset, validation: Dataset, standardization: Standardization) {
-        var (train, validation) = data.splitBySubject(validationFraction: 0.2, seed: seed)
-        let standardization = Standardization(fitting: train.features)
-        train.features = standardization.apply(train.features)
-        validation.features = standardization.apply(validation.features)
-        return (train, validation, standardization)
+        data.standardizedSplit(validationFraction: 0.2, seed: seed)
     }
 }

@@ -33,6 +33,24 @@ public struct Dataset: Sendable, Equatable {
         )
     }
 
+    /// The training rows of each subject (rows without a subject are left out).
+    public var rowsBySubject: [String: [Int]] {
+        var rows: [String: [Int]] = [:]
+        for (i, s) in subjects.enumerated() { if let s { rows[s, default: []].append(i) } }
+        return rows
+    }
+
+    /// `splitBySubject`, then both sides standardised with statistics fitted on the training side.
+    public func standardizedSplit(validationFraction fraction: Double, seed: UInt64)
+        -> (train: Dataset, validation: Dataset, standardization: Standardization)
+    {
+        var (train, validation) = splitBySubject(validationFraction: fraction, seed: seed)
+        let standardization = Standardization(fitting: train.features)
+        train.features = standardization.apply(train.features)
+        validation.features = standardization.apply(validation.features)
+        return (train, validation, standardization)
+    }
+
     /// Splits by subject so that no identity appears on both sides: whole subjects (rows without a subject count
     /// as singletons) are drawn into validation in a seeded random order until it holds `fraction` of the rows.
     public func splitBySubject(validationFraction fraction: Double, seed: UInt64) -> (train: Dataset, validation: Dataset) {

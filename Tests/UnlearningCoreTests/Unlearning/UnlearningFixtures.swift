@@ -23,8 +23,7 @@ enum UnlearningFixtures {
 
     /// The rows of the first `count` subjects (sorted by name) of a training set.
     static func subjects(_ data: Dataset, count: Int) -> [(name: String, rows: [Int])] {
-        var rows: [String: [Int]] = [:]
-        for (i, s) in data.subjects.enumerated() { if let s { rows[s, default: []].append(i) } }
+        let rows = data.rowsBySubject
         return rows.keys.sorted().prefix(count).map { ($0, rows[$0]!) }
     }
 
