@@ -3,8 +3,8 @@ extension LFOCI {
     public struct Step: Sendable, Equatable {
         /// Index of the variable in the candidate matrix.
         public let candidate: Int
-        /// T_n(Y, Z) for the first step, T_n(Y, Z | variables selected before) after it; > 0 unless
-        /// `Configuration.stopAtNonPositiveScore` is false.
+        /// T_n(Y, Z) for the first step, T_n(Y, Z | variables selected before) after it; > 0 (and above the
+        /// step's noise threshold) unless `Configuration.stopAtNonPositiveScore` is false.
         public let score: Double
         /// Total cost of the variables selected so far, this one included (0 without a cost cap).
         public let cumulativeCost: Int
@@ -14,6 +14,9 @@ extension LFOCI {
     public enum StopReason: Sendable, Equatable {
         /// The best remaining candidate scored <= 0: nothing left adds information about Y.
         case nonPositiveScore(candidate: Int, score: Double)
+        /// The best remaining candidate scored > 0 but not above `threshold`, the level of the estimator's noise
+        /// at this step (`Configuration.NoiseGate`): its score is what a variable without information reaches.
+        case withinNoise(candidate: Int, score: Double, threshold: Double)
         /// `Configuration.maxSelected` variables were selected.
         case maxSelected
         /// The best remaining candidate would have taken the total cost over the budget.

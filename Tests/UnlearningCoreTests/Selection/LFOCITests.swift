@@ -23,34 +23,74 @@ struct LFOCITests {
         #expect(exact >= 95, "exact in \(exact)/100; \(failures)")
     }
 
-    // With Y independent of every candidate the scores are pure estimation noise: O(1/sqrt(m)), about
-    // sigma_m = sqrt(2/(5m)) = 0.02 at m = 1000 for the unconditional T (see CODECTests.independence); the
-    // first step takes the best of 20 such values, about 2 sigma_m. Every score must stay below 5 sigma_m.
+    // Issue 3, acceptance 1, second part. With Y independent of every candidate the scores are estimation noise.
+    // Tolerance: T's null standard deviation on this very design, computed independently of the selection by 200
+    // permutations of Y against one candidate (0.034 at m = 1000; Chatterjee's xi_n, which uses sort-order
+    // neighbours instead of nearest ones, has sqrt(2/(5m)) = 0.020). A selected score must lie below 5 of them.
     //
-    // The issue also asks for "at most one variable". FOCI does not guarantee that: a conditional score under
-    // independence is centred at 0 (sd measured 0.05 at m = 1000), so the best of 19 is often positive; only the
-    // winner's curse of step 1 (its neighbour sum is inflated by the selection) biases step 2 downwards.
-    // Measured over 100 seeds: 1 variable in 48, 2 in 33, 3 in 13, 4 to 6 in 6. Kept as a known issue, reported.
-    @Test("Y independent of all candidates: every selected score is near 0")
+    // FOCI's plain rule (stop when the best score <= 0) adds noise variables here: the best of 19 centred
+    // conditional scores is usually positive. The noise gate (on by default, level 0.05 per step) stops a step
+    // whose best score is within the probes' prediction bound, so two steps in a row pass by chance with
+    // probability about 0.05^2. We require at most one variable in every one of 300 seeds, and print the plain
+    // rule's counts next to it, so that the gate's effect is measured, not assumed.
+    @Test("Y independent of all candidates: at most one variable, with a score near 0 (300 seeds)")
     func independentResponse() throws {
         let m = 1000
-        let sigma = (0.4 / Double(m)).squareRoot()
-        var counts: [Int] = []
-        for seed in 0..<20 as Range<UInt64> {
+        var rng = SeededGenerator(seed: 999)
+        let z = SelectionTestData.gaussian(m, &rng)
+        var y = SelectionTestData.gaussian(m, &rng)
+        var null: [Double] = []
+        for _ in 0..<200 {
+            y.shuffle(using: &rng)
+            null.append(try codec(y, [z]))
+        }
+        let nullMean = null.reduce(0, +) / 200
+        let sigma = (null.map { ($0 - nullMean) * ($0 - nullMean) }.reduce(0, +) / 199).squareRoot()
+        #expect(sigma > 0.02 && sigma < 0.05, "null sd \(sigma)")
+
+        var gated: [Int: Int] = [:], plain: [Int: Int] = [:]
+        for seed in 0..<300 as Range<UInt64> {
             var rng = SeededGenerator(seed: 1000 + seed)
-            let columns = (0..<20).map { _ in SelectionTestData.gaussian(m, &rng) }
+            let candidates = try CandidateMatrix(columns: (0..<20).map { _ in SelectionTestData.gaussian(m, &rng) })
             let y = SelectionTestData.gaussian(m, &rng)
-            let result = try LFOCI.select(
-                response: y, candidates: try CandidateMatrix(columns: columns), configuration: .init(seed: seed)
-            )
-            counts.append(result.steps.count)
+            let result = try LFOCI.select(response: y, candidates: candidates, configuration: .init(seed: seed))
+            gated[result.steps.count, default: 0] += 1
+            #expect(result.steps.count <= 1, "seed \(seed): selected \(result.candidates), \(result.stopReason)")
             for step in result.steps {
-                #expect(step.score < 5 * sigma, "seed \(seed): score \(step.score) is not near 0")
+                #expect(step.score < 5 * sigma, "seed \(seed): score \(step.score) is not within 5 sd of 0")
+            }
+            if seed < 100 {
+                let fociRule = try LFOCI.select(
+                    response: y, candidates: candidates, configuration: .init(noiseGate: nil, seed: seed)
+                )
+                plain[fociRule.steps.count, default: 0] += 1
             }
         }
-        withKnownIssue("FOCI may add a few noise variables with near-0 scores when Y is independent of all") {
-            #expect(counts.allSatisfy { $0 <= 1 }, "selected counts per seed: \(counts)")
+        func show(_ counts: [Int: Int]) -> String {
+            counts.sorted { $0.key < $1.key }.map { "\($0.key) selected: \($0.value)" }.joined(separator: ", ")
         }
+        print("independent Y (null sd of T \(sigma)): noise gate over 300 seeds \(show(gated)); FOCI's plain rule over the first 100 \(show(plain))")
+        // The plain rule's over-selection is what the gate is for; if it vanished, the gate would be untested here.
+        #expect(plain.filter { $0.key > 1 }.values.reduce(0, +) >= 20, "plain rule: \(show(plain))")
+    }
+
+    // The gate's threshold is an upper normal prediction bound; check its quantiles against tabulated values
+    // (normal: z_0.025 = 1.959964, z_0.001 = 3.090232; Student t: t_10,0.025 = 2.228139, t_30,0.001 = 3.385185,
+    // t_7,0.005 = 3.499483) and the bound against its formula.
+    @Test("noise gate: normal and Student-t quantiles, and the prediction bound")
+    func noiseGateThreshold() {
+        typealias Gate = LFOCI.NoiseGate
+        #expect(abs(Gate.upperNormalQuantile(0.025) - 1.959964) < 1e-6)
+        #expect(abs(Gate.upperNormalQuantile(0.001) - 3.090232) < 1e-6)
+        #expect(abs(Gate.upperStudentQuantile(0.025, degreesOfFreedom: 10) - 2.228139) < 1e-3)
+        #expect(abs(Gate.upperStudentQuantile(0.001, degreesOfFreedom: 30) - 3.385185) < 1e-3)
+        #expect(abs(Gate.upperStudentQuantile(0.005, degreesOfFreedom: 7) - 3.499483) < 2e-3)
+        // Scores -0.1, 0, 0.1 (mean 0, s = 0.1), 2 remaining candidates at level 0.05: t_2 at 0.025 is 4.302653.
+        let bound = Gate(level: 0.05, probes: 8).threshold(probeScores: [-0.1, 0, 0.1], remaining: 2)
+        let t2 = Gate.upperStudentQuantile(0.025, degreesOfFreedom: 2)
+        #expect(abs(bound - t2 * 0.1 * (4.0 / 3).squareRoot()) < 1e-12)
+        // A bound below 0 is raised to 0: FOCI's own rule is never weakened.
+        #expect(Gate().threshold(probeScores: [-0.3, -0.31, -0.29], remaining: 5) == 0)
     }
 
     // Issue 3, acceptance 2 (the test half; the timing is `unlearnctl bench selection`). DESIGN.md section 4
@@ -136,12 +176,17 @@ struct LFOCITests {
             #expect(step.score == (try codec(data.y, [z], given: given)))
             given.append(z)
         }
-        if case .nonPositiveScore(let candidate, let score) = result.stopReason {
+        switch result.stopReason {
+        case .nonPositiveScore(let candidate, let score):
             let z = Array(data.candidates.column(candidate))
             #expect(score == (try codec(data.y, [z], given: given)))
             #expect(score <= 0)
-        } else {
-            Issue.record("expected a non-positive stop, got \(result.stopReason)")
+        case .withinNoise(let candidate, let score, let threshold):
+            let z = Array(data.candidates.column(candidate))
+            #expect(score == (try codec(data.y, [z], given: given)))
+            #expect(score > 0 && score <= threshold)
+        default:
+            Issue.record("expected a score stop, got \(result.stopReason)")
         }
     }
 

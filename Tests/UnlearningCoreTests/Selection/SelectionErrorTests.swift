@@ -100,5 +100,15 @@ struct SelectionErrorTests {
                 configuration: .init(costCap: .init(costs: [1, -1], budget: 5))
             )
         }
+        for gate in [LFOCI.NoiseGate(level: 0), .init(level: 0.5), .init(level: .nan)] {
+            expectError(.invalidConfiguration, mentioning: ["noise gate's level"]) {
+                _ = try LFOCI.select(response: [1, 2, 3, 4], candidates: candidates, configuration: .init(noiseGate: gate))
+            }
+        }
+        expectError(.invalidConfiguration, mentioning: ["probes", "8...1024"]) {
+            _ = try LFOCI.select(
+                response: [1, 2, 3, 4], candidates: candidates, configuration: .init(noiseGate: .init(probes: 2))
+            )
+        }
     }
 }
