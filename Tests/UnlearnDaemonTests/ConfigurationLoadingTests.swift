@@ -81,7 +81,8 @@ struct ConfigurationLoadingTests {
             "unlearning.selection": "top1", "unlearning.noise_scope": "block", "unlearning.noise": "false",
             "unlearning.perturbations": "10", "unlearning.input_noise_sd": "0.5", "unlearning.perturbation_rows": "3",
             "unlearning.max_block_parameters": "9", "unlearning.max_slices": "2", "unlearning.hessian_rows": "500",
-            "unlearning.tie_noise_fraction": "0.2", "unlearning.seed": "42",
+            "unlearning.tie_noise_fraction": "0.2", "unlearning.selection_level": "0",
+            "unlearning.seed": "42",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
             "budget.sigma_max": "0.2", "budget.max_removals": "100", "budget.max_accuracy_drop": "0.1",
             "snapshots.retain": "4", "snapshots.compression_level": "19",
@@ -102,7 +103,7 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.selection == .top1 && c.unlearning.noiseScope == .block && c.unlearning.noise == false)
         #expect(c.unlearning.perturbations == 10 && c.unlearning.inputNoiseSD == 0.5 && c.unlearning.perturbationRows == 3)
         #expect(c.unlearning.maxBlockParameters == 9 && c.unlearning.maxSlices == 2 && c.unlearning.hessianRows == 500)
-        #expect(c.unlearning.tieNoiseFraction == 0.2 && c.unlearning.seed == 42)
+        #expect(c.unlearning.tieNoiseFraction == 0.2 && c.unlearning.selectionLevel == 0 && c.unlearning.seed == 42)
         #expect(c.budget.epsilonBudget == 2 && c.budget.delta == 1e-6 && c.budget.epsilonStep == 0.5)
         #expect(c.budget.sigmaFloor == 0.01 && c.budget.sigmaMax == 0.2 && c.budget.maxRemovals == 100)
         #expect(c.budget.maxAccuracyDrop == 0.1)

@@ -75,6 +75,7 @@ struct ConfigurationValidationTests {
         ("env", "unlearning.noise", "maybe", "true, false"),
         ("file", "unlearning.noise", "1", "true, false"),
         ("file", "unlearning.tie_noise_fraction", "0", "> 0 and <= 1"),
+        ("env", "unlearning.selection_level", "0.5", ">= 0 and < 0.5"),
         ("set", "unlearning.hessian_rows", "-3", "0 (all rows) or 1 to 1000000000"),
         ("file", "unlearning.seed", "-1", "0 to 9007199254740991"),
         ("file", "budget.max_accuracy_drop", "1.5", "0 to 1"),

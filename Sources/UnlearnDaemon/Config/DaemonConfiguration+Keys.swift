@@ -83,6 +83,11 @@ extension DaemonConfiguration {
                 "unlearning.tie_noise_fraction", \.unlearning.tieNoiseFraction, .open(0, closed: 1),
                 "L-CODEC tie-breaking noise, as a fraction of each candidate's smallest non-zero gap."
             ),
+            .number(
+                "unlearning.selection_level", \.unlearning.selectionLevel,
+                NumberInterval(lower: 0, lowerOpen: false, upper: 0.5, upperOpen: true),
+                "L-FOCI adds a slice only if its score is above the estimator's noise, measured each step with 32 probe variables, at this level per step; 0 gives FOCI's plain rule (score > 0)."
+            ),
             .seed(
                 "unlearning.seed", \.unlearning.seed,
                 "Seed of the perturbation sampling, slice selection and subsampling. The privacy noise never uses it: it is drawn from the system CSPRNG."

@@ -58,6 +58,7 @@ extension Unlearner {
         let configuration = LFOCI.Configuration(
             maxSelected: max(1, maxSlices),
             costCap: LFOCI.CostCap(costs: costs, budget: options.maxBlockParameters),
+            noiseGate: options.selectionLevel > 0 ? LFOCI.NoiseGate(level: options.selectionLevel) : nil,
             tieBreaking: .noise(fraction: options.tieNoiseFraction),
             seed: rng.next()
         )

@@ -40,6 +40,9 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var hessianRows: Int? = nil
     /// L-CODEC tie-breaking noise, as a fraction of each candidate's smallest non-zero gap.
     public var tieNoiseFraction: Double = 0.01
+    /// Level of L-FOCI's noise gate (`LFOCI.NoiseGate`): a slice is added only if its score is above the
+    /// estimator's noise at this family-wise level per step; 0 turns the gate off (FOCI's plain "score > 0").
+    public var selectionLevel: Double = 0.05
     /// Seed of the perturbation sampling, selection and subsampling (not of the privacy noise).
     public var seed: UInt64 = 1
     /// Fixed seed for the privacy noise, for tests only; nil draws it from the system CSPRNG.
