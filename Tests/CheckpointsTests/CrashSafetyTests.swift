@@ -51,6 +51,7 @@ struct CrashSafetyTests {
         var acknowledged: UInt64 = 0
         var midWrite = 0
         var quarantined = 0
+        var pruneLeftovers = 0
         var previous: UInt64 = 0
 
         for round in 0..<50 {
@@ -112,8 +113,15 @@ struct CrashSafetyTests {
             for skipped in loaded.skipped {
                 #expect(skipped.version > loaded.version)
             }
+            // What `unlearnctl verify` checks: every remaining version loads, except the leftovers of a prune
+            // the kill interrupted (record without snapshot, older than a complete version).
+            let leftovers = try store.interruptedPruneLeftovers()
+            pruneLeftovers += leftovers.count
+            for entry in try store.versions() where !leftovers.contains(entry.version) {
+                #expect(throws: Never.self, "round \(round): v\(entry.version) does not verify") { _ = try store.load(version: entry.version) }
+            }
         }
-        print("crash safety: 50 kills, \(midWrite) left temporary files (killed mid-write), \(quarantined) incomplete versions quarantined, final version \(previous)")
+        print("crash safety: 50 kills, \(midWrite) left temporary files (killed mid-write), \(quarantined) incomplete versions quarantined, \(pruneLeftovers) interrupted-prune leftovers, final version \(previous)")
         #expect(previous > 5, "the writer should have committed several versions across 50 rounds")
     }
 }

@@ -43,6 +43,28 @@ struct SnapshotStoreTests {
         #expect(try store.versions().map(\.version) == [1, 5, 6, 7])
     }
 
+    // A kill between prune's two unlinks (snapshot, then record) leaves a record without its snapshot, older than
+    // the newest version. The state is the file system's, so recreate it directly: commit 1...5 with retain 3
+    // (versions 1, 3, 4, 5 remain), then remove version 3's snapshot as a prune killed between its unlinks would.
+    @Test("an interrupted prune leaves a record-only old version: recognised, never loaded, removed by the next commit")
+    func interruptedPrune() throws {
+        let (store, root) = try makeStore(count: 5, retain: 3)
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(try store.versions().map(\.version) == [1, 3, 4, 5])
+        #expect(try store.interruptedPruneLeftovers().isEmpty)
+        try PosixIO.removeFile(store.snapshotPath(3))
+        #expect(try store.interruptedPruneLeftovers() == [3])
+        let loaded = try store.loadNewestValid()
+        #expect(loaded.version == 5 && loaded.skipped.isEmpty)
+        // Listed until the next commit's prune finishes removing it (the newest 3, 4...6, and the base 1 remain).
+        try store.commit(Fixtures.snapshot(version: 6, parent: 5))
+        #expect(try store.versions().map(\.version) == [1, 4, 5, 6])
+        #expect(try store.interruptedPruneLeftovers().isEmpty)
+        // A record-only version that is the newest is an interrupted commit, not a leftover.
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: store.recordPath(7)))
+        #expect(try store.interruptedPruneLeftovers().isEmpty)
+    }
+
     @Test("a writer that loaded an older version gets 'stale'; a taken version number too")
     func staleWriter() throws {
         let (store, root) = try makeStore(count: 2)

@@ -97,6 +97,17 @@ public final class SnapshotStore: Sendable {
         return byVersion.values.sorted { $0.version < $1.version }
     }
 
+    /// Versions whose record remains but whose snapshot file is gone, older than a complete version: what a kill
+    /// between retention's two unlinks leaves (prune removes the snapshot first, then the record). Nothing reads
+    /// them (loading takes the newest version that verifies) and the next commit's prune removes them; `verify`
+    /// reports them as such instead of as defects. A newer incomplete version is a different case: an interrupted
+    /// commit, quarantined at start-up.
+    public func interruptedPruneLeftovers() throws -> [UInt64] {
+        let all = try versions()
+        guard let newestComplete = all.last(where: { $0.hasSnapshot && $0.hasRecord })?.version else { return [] }
+        return all.filter { $0.hasRecord && !$0.hasSnapshot && $0.version < newestComplete }.map(\.version)
+    }
+
     // MARK: Reading
 
     /// Reads and fully verifies one version: record present and valid, file size as recorded, one zstd frame
@@ -297,7 +308,9 @@ public final class SnapshotStore: Sendable {
         return Committed(version: version, path: snapshotPath(version), record: record, pruned: pruned)
     }
 
-    /// Removes versions older than the newest `retain`, except `base`. Snapshot first, then record.
+    /// Removes versions older than the newest `retain`, except `base`. Snapshot first, then record, so that a kill in
+    /// between leaves a record without a snapshot (see `interruptedPruneLeftovers`), never an unverifiable snapshot;
+    /// the next prune finishes the job (removing a file that is already gone succeeds).
     private func prune(keepingBase base: UInt64) throws -> [UInt64] {
         let all = try versions()
         guard all.count > retain else { return [] }
