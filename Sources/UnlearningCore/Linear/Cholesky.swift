@@ -27,14 +27,17 @@ public enum Cholesky {
         for attempt in 1...maxAttempts {
             var factor = a
             if mu > 0 { for i in 0..<n { factor[i, i] += mu } }
+            // A is symmetric, so its row-major storage read column-major is A itself: factor the lower triangle
+            // column-major (LAPACK's native order), which LAPACKE passes through without the transposed copies
+            // it makes for LAPACK_ROW_MAJOR.
             let info = factor.storage.withUnsafeMutableBufferPointer {
-                LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), $0.baseAddress, Int32(n))
+                LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), $0.baseAddress, Int32(n))
             }
             if info == 0 {
                 var x = b
                 let solveInfo = factor.storage.withUnsafeBufferPointer { f in
                     x.withUnsafeMutableBufferPointer { xp in
-                        LAPACKE_dpotrs(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), 1, f.baseAddress, Int32(n), xp.baseAddress, 1)
+                        LAPACKE_dpotrs(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), 1, f.baseAddress, Int32(n), xp.baseAddress, Int32(n))
                     }
                 }
                 precondition(solveInfo == 0, "dpotrs failed with info \(solveInfo) after a successful dpotrf")
