@@ -38,15 +38,24 @@ enum Binaries {
         var stderr: String
     }
 
-    /// Runs `name args...` to completion and captures its output.
+    /// Runs `name args...` (a built product) in the repository root to completion and captures its output.
     static func run(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try capture(path(name), arguments, environment: environment, directory: repositoryRoot)
+    }
+
+    /// Runs `executable args...` with stdin from /dev/null and `environment` added to this process's, to
+    /// completion, and captures its output.
+    static func capture(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+    ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path(name))
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
+        process.standardInput = FileHandle.nullDevice
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

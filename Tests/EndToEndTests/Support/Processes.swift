@@ -13,8 +13,8 @@ final class ChildProcess: @unchecked Sendable {
         name = label
         stdoutPath = directory.appendingPathComponent("\(label).stdout").path
         stderrPath = directory.appendingPathComponent("\(label).stderr").path
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Binaries.path(executable))
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: Binaries.repositoryRoot)
