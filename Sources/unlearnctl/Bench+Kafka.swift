@@ -117,7 +117,7 @@ extension Bench {
             guard fm.isExecutableFile(atPath: tools.unlearnd) else {
                 throw ValidationError("unlearnd is not built next to unlearnctl (\(tools.unlearnd)); build both with the same --scratch-path")
             }
-            let load0 = Self.loadAverage()
+            let load0 = BenchTools.loadAverage()
             print("unlearnctl bench kafka  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load0) at start)")
 
             // The model: trained once, shared by every scenario (each scenario imports it into a fresh state).
@@ -199,7 +199,7 @@ extension Bench {
             print("\nmeasurement resolution: the observer lists the directory every \(BenchTools.fmt(pollMs, 1)) ms and then loads and verifies the new "
                 + "version (mean \(BenchTools.fmt(BenchTools.mean(observer), 1)) ms); a request is stamped at the listing that first shows it, so "
                 + "latencies are late by at most about \(BenchTools.fmt(pollMs + (observer.max() ?? 0), 0)) ms. The observer's loads compete with the daemon for the cores.")
-            let load1 = Self.loadAverage()
+            let load1 = BenchTools.loadAverage()
             print("load average at end: \(load1); other processes on the machine (builds, tests) share the cores and are included in these numbers")
             let result = Result(
                 command: CommandLine.arguments.joined(separator: " "), date: RFC3339.format(started),
@@ -357,7 +357,7 @@ extension Bench {
             progress.finish()
             let cpu1 = Self.cpuSeconds(pid: daemon.process.processIdentifier)
             let brokerCPU1 = Self.cpuSeconds(pid: broker.process.processIdentifier)
-            let loadAfter = Self.loadAverage()
+            let loadAfter = BenchTools.loadAverage()
             let sights = watcher.sights(ids)
             let versions = Array(watcher.versionsSeen.dropFirst(versionsBefore))
             try? await producer.close(timeout: .seconds(5))
@@ -479,12 +479,6 @@ extension Bench {
                 if Date() > deadline { throw ValidationError("timed out after \(Int(seconds)) s waiting for \(what)") }
                 try await Task.sleep(for: .milliseconds(50))
             }
-        }
-
-        /// The first three fields of /proc/loadavg.
-        static func loadAverage() -> String {
-            let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
-            return text.split(separator: " ").prefix(3).joined(separator: " ")
         }
 
         /// User + system CPU seconds of a process (from /proc/<pid>/stat), or NaN when unreadable.

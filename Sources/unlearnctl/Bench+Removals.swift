@@ -126,7 +126,7 @@ extension Bench {
         func run() throws {
             let started = DispatchTime.now().uptimeNanoseconds
             let command = CommandLine.arguments.joined(separator: " ")
-            let loadStart = KafkaBenchmark.loadAverage()
+            let loadStart = BenchTools.loadAverage()
             #if DEBUG
             print("warning: debug build; build with -c release for meaningful timings")
             #endif
@@ -229,7 +229,7 @@ extension Bench {
                 let point = Checkpoint(
                     removals: removals, rowsRemoved: removedRows.count, retrainSeconds: retrainSeconds,
                     retrainIterations: iterations, retrainGradientNorm: gradientNorm, originalDistance: originalDistance,
-                    models: models, loadAverage: KafkaBenchmark.loadAverage()
+                    models: models, loadAverage: BenchTools.loadAverage()
                 )
                 checkpoints.append(point)
                 printCheckpoint(point)
@@ -301,7 +301,7 @@ extension Bench {
                 + " of \(later.count)")
 
             let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-            let loadEnd = KafkaBenchmark.loadAverage()
+            let loadEnd = BenchTools.loadAverage()
             print("total \(BenchTools.fmt(total, 1)) s; load average \(loadEnd) at end")
             try BenchTools.writeJSON(Result(
                 command: command, cores: cores, data: data, trainRows: train.count, validationRows: validation.count,

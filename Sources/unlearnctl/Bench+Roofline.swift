@@ -88,7 +88,7 @@ extension Bench {
 
         func run() throws {
             let command = CommandLine.arguments.joined(separator: " ")
-            let loadStart = KafkaBenchmark.loadAverage()
+            let loadStart = BenchTools.loadAverage()
             #if DEBUG
             print("warning: debug build; build with -c release for meaningful timings")
             #endif
@@ -152,7 +152,7 @@ extension Bench {
             print("target (issue 8, acceptance 4): Hessian-block build >= 50% of DGEMM at p >= 1000: "
                 + (met ? "met" : "NOT met")
                 + (worst.map { " (lowest \(BenchTools.fmt(100 * $0.buildOverDGEMM, 0))% at \($0.scenario), p = \($0.parameters))" } ?? ""))
-            let loadEnd = KafkaBenchmark.loadAverage()
+            let loadEnd = BenchTools.loadAverage()
             print("load average \(loadEnd) at end")
             try BenchTools.writeJSON(Result(
                 command: command, cores: cores, openBLAS: config, openBLASThreads: threads, rows: x.rows,
@@ -212,7 +212,7 @@ extension Bench {
                 buildGFlops: buildRate, forwardShare: BenchTools.median(forward) / BenchTools.median(build), dsyrkGFlops: dsyrkFlops / BenchTools.median(dsyrk) / 1e9,
                 choleskyGFlops: choleskyRate, dgemmGFlops: dgemmRate, buildOverDGEMM: buildRate / dgemmRate,
                 buildOverDGEMMBest: (buildFlops / build.min()!) / (dgemmFlops / dgemm.min()!),
-                choleskyOverDGEMM: choleskyRate / dgemmRate, loadAverage: KafkaBenchmark.loadAverage()
+                choleskyOverDGEMM: choleskyRate / dgemmRate, loadAverage: BenchTools.loadAverage()
             )
         }
 

@@ -21,6 +21,12 @@ enum BenchTools {
 
     static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
 
+    /// The first three fields of /proc/loadavg (1, 5 and 15 minutes), printed by every suite: the cores are shared.
+    static func loadAverage() -> String {
+        let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
+
     /// Human-readable byte count (binary units).
     static func bytes(_ n: Double) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
