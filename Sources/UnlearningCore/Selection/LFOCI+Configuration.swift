@@ -17,8 +17,9 @@ extension LFOCI {
     /// A stop rule calibrated on the estimator's own noise, applied at every step.
     ///
     /// FOCI's rule "stop when the best T is <= 0" is the right limit as m grows, but at finite m the score of a
-    /// candidate that carries no information is centred at 0 with a spread of about 0.035 (unconditional) to
-    /// 0.045 (conditional) at m = 1000 (measured, close to normal: kurtosis 2.6 and 3.1), so the best of p such
+    /// candidate that carries no information is centred at 0 with a spread of 0.033 (unconditional, one
+    /// dimension: sqrt(16/(15m)), see CODECTests) to 0.045 (conditional, measured) at m = 1000, close to normal
+    /// (kurtosis 2.6 and 3.1 measured), so the best of p such
     /// scores is usually positive and FOCI keeps adding noise variables (measured: with Y independent of 20
     /// candidates, 53 of 100 seeds selected 2 to 6 of them). The gate measures that spread at every step with
     /// `probes` probe variables, each a random row permutation of a random candidate: independent of Y and of
