@@ -20,6 +20,7 @@ struct LFOCITests {
                 failures.append("seed \(seed): \(result.candidates) (truth \(data.x1), \(data.x2))")
             }
         }
+        print("Y = X1 + X2^2 + noise: exactly {X1, X2} in \(exact)/100 seeds")
         #expect(exact >= 95, "exact in \(exact)/100; \(failures)")
     }
 
