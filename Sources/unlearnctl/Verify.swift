@@ -34,7 +34,9 @@ struct Verify: ParsableCommand {
                 print("DEFECT  \(store.directory): no snapshots")
                 defects += 1
             }
-            let leftovers = Set((try? store.interruptedPruneLeftovers()) ?? [])
+            // The epoch base comes from the newest valid snapshot.
+            let newest = try? store.loadNewestValid(quarantine: false)
+            let leftovers = Set(newest.flatMap { try? store.interruptedPruneLeftovers(base: $0.snapshot.manifest.baseVersion) } ?? [])
             for entry in versions.reversed() {
                 if leftovers.contains(entry.version) {
                     print("note    v\(entry.version): record without snapshot, older than a complete version: the leftover of an interrupted retention prune; the next commit removes it")
@@ -50,8 +52,8 @@ struct Verify: ParsableCommand {
             }
             let temps = (try? FileManager.default.contentsOfDirectory(atPath: store.directory))?.filter { $0.hasPrefix(".tmp-") } ?? []
             for temp in temps { print("note    \(temp): temporary file of an interrupted or running write") }
-            if let loaded = try? store.loadNewestValid(quarantine: false) {
-                print("newest valid: v\(loaded.version)")
+            if let newest {
+                print("newest valid: v\(newest.version)")
             }
         }
         if defects > 0 {

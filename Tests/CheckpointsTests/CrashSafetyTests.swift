@@ -115,7 +115,7 @@ struct CrashSafetyTests {
             }
             // What `unlearnctl verify` checks: every remaining version loads, except the leftovers of a prune
             // the kill interrupted (record without snapshot, older than a complete version).
-            let leftovers = try store.interruptedPruneLeftovers()
+            let leftovers = try store.interruptedPruneLeftovers(base: loaded.snapshot.manifest.baseVersion)
             pruneLeftovers += leftovers.count
             for entry in try store.versions() where !leftovers.contains(entry.version) {
                 #expect(throws: Never.self, "round \(round): v\(entry.version) does not verify") { _ = try store.load(version: entry.version) }

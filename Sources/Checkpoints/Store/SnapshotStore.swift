@@ -97,15 +97,19 @@ public final class SnapshotStore: Sendable {
         return byVersion.values.sorted { $0.version < $1.version }
     }
 
-    /// Versions whose record remains but whose snapshot file is gone, older than a complete version: what a kill
-    /// between retention's two unlinks leaves (prune removes the snapshot first, then the record). Nothing reads
-    /// them (loading takes the newest version that verifies) and the next commit's prune removes them; `verify`
-    /// reports them as such instead of as defects. A newer incomplete version is a different case: an interrupted
-    /// commit, quarantined at start-up.
-    public func interruptedPruneLeftovers() throws -> [UInt64] {
-        let all = try versions()
-        guard let newestComplete = all.last(where: { $0.hasSnapshot && $0.hasRecord })?.version else { return [] }
-        return all.filter { $0.hasRecord && !$0.hasSnapshot && $0.version < newestComplete }.map(\.version)
+    /// The version that a kill between prune's two unlinks left behind, if any: prune walks the versions it
+    /// removes oldest first, unlinking the snapshot and then the record, so an interrupted prune leaves exactly one
+    /// record without its snapshot, and it is the oldest version apart from the epoch's `base`, with newer complete
+    /// versions. Nothing reads it (loading takes the newest version that verifies) and the next commit's prune
+    /// removes it; `verify` reports it as such instead of as a defect. A missing snapshot anywhere else (a newer
+    /// retained version, the base, or the newest: an interrupted commit) stays a defect. (A lost snapshot of the
+    /// oldest retained version looks the same; the record alone cannot tell the two apart.)
+    public func interruptedPruneLeftovers(base: UInt64) throws -> [UInt64] {
+        let all = try versions().filter { $0.version != base }
+        guard let oldest = all.first, oldest.hasRecord, !oldest.hasSnapshot,
+            all.dropFirst().contains(where: { $0.hasRecord && $0.hasSnapshot })
+        else { return [] }
+        return [oldest.version]
     }
 
     // MARK: Reading

@@ -17,22 +17,24 @@ extension LFOCI {
     /// A stop rule calibrated on the estimator's own noise, applied at every step.
     ///
     /// FOCI's rule "stop when the best T is <= 0" is the right limit as m grows, but at finite m the score of a
-    /// candidate that carries no information is centred at 0 with a spread of 0.033 (unconditional, one
-    /// dimension: sqrt(16/(15m)), see CODECTests) to 0.045 (conditional, measured) at m = 1000, close to normal
-    /// (kurtosis 2.6 and 3.1 measured), so the best of p such
-    /// scores is usually positive and FOCI keeps adding noise variables (measured: with Y independent of 20
-    /// candidates, 53 of 100 seeds selected 2 to 6 of them). The gate measures that spread at every step with
-    /// `probes` probe variables, each a random row permutation of a random candidate: independent of Y and of
-    /// the selected set by construction, with the candidate's marginal distribution (ties included), and scored
-    /// against the same ranks of Y and the same neighbours in the selected set as the real candidates. The best
-    /// candidate must score above the upper prediction bound of those probe scores at level `level / remaining`
-    /// (Bonferroni over the step's remaining candidates), so `level` bounds the chance that a step adds a
-    /// variable that carries no information. FOCI's own rule stays: a step whose best score is <= 0 stops too.
-        public struct NoiseGate: Sendable, Equatable {
+    /// candidate that carries no information is centred at 0 with a spread of its own (at m = 1000: 0.033 for
+    /// a continuous variable unconditionally, sqrt(16/(15m)), see CODECTests; 0.045 conditionally, measured; far
+    /// less for a nearly constant one), so the best of p such scores is usually positive and FOCI keeps adding
+    /// noise variables (measured: with Y independent of 20 candidates, 53 of 100 seeds selected 2 to 6 of them).
+    ///
+    /// The gate asks of the step's best candidate j whether its score is above what j itself scores without any
+    /// information: it scores `probes` random row permutations of j (j's values, ties and scale, independent of Y
+    /// and of the selected set by construction) against the same ranks of Y and the same neighbours in the selected
+    /// set, and requires j's score to exceed their upper normal prediction bound at level `level / remaining`.
+    /// If no remaining candidate carries information, each one exceeds its own bound with probability
+    /// level / remaining, so by the union bound the step adds a variable with probability at most `level`,
+    /// whatever the mix of candidate scales (assuming near-normal scores: kurtosis 2.6 unconditional, 3.1
+    /// conditional, measured at m = 1000). FOCI's own rule stays: a step whose best score is <= 0 stops too. Cost per
+    /// step: `probes` more candidate evaluations and one sort of each probe.
+    public struct NoiseGate: Sendable, Equatable {
         /// The family-wise level of one step, in (0, 0.5). Default 0.05.
         public var level: Double
-        /// Probe variables per run, 8...1024. Default 32 (the sd estimate's relative error is about
-        /// 1/sqrt(2 * probes) = 12%); they cost as much as 32 more candidates per step.
+        /// Probes per step, 32...1024. Default 32 (K - 1 = 31 degrees of freedom for the Student-t quantile).
         public var probes: Int
 
         public init(level: Double = 0.05, probes: Int = 32) {
@@ -40,12 +42,11 @@ extension LFOCI {
             self.probes = probes
         }
 
-        /// The score the best of `remaining` candidates must exceed, from the probes' scores of the step: the
-        /// upper normal prediction bound mean + t * s * sqrt(1 + 1/K) of K probe scores (mean and s estimated),
-        /// t the Student-t quantile with K - 1 degrees of freedom at 1 - level / remaining. The t and the
-        /// sqrt(1 + 1/K) matter: with z and the estimated s as if exact, 32 probes let 11 of 100 independent-Y runs
-        /// add a second variable at level 0.05 (measured). Under conditional independence the scores are close to
-        /// normal (kurtosis 3.1 measured over 400 conditional T at m = 1000).
+        /// The score the best of `remaining` candidates must exceed, from its probes' scores: the upper normal
+        /// prediction bound mean + t * s * sqrt(1 + 1/K) of K probe scores (mean and s estimated, so a further
+        /// draw from the same normal exceeds it with probability exactly level / remaining), t the Student-t
+        /// quantile with K - 1 degrees of freedom at 1 - level / remaining. Never below 0 (FOCI's rule). When every
+        /// probe scores the same (s = 0, e.g. a tiny sample), the bound is their common score.
         func threshold(probeScores: [Double], remaining: Int) -> Double {
             let k = Double(probeScores.count)
             let mean = probeScores.reduce(0, +) / k
@@ -66,8 +67,9 @@ extension LFOCI {
         }
 
         /// t with P(T_nu > t) = q: the Cornish-Fisher expansion of the Student-t quantile in the normal one,
-        /// Abramowitz and Stegun 26.7.5 (four terms; error < 1e-3 for nu >= 7 and q >= 1e-6, tested against
-        /// tabulated values).
+        /// Abramowitz and Stegun 26.7.5 (four terms). For nu >= 31 and q >= 1e-7 its error is below 4e-4 (checked
+        /// against SciPy's t.isf; the test pins three values); it underestimates t, and it is not accurate for small
+        /// nu (-0.27 at nu = 7, q = 1e-6), hence at least 32 probes.
         static func upperStudentQuantile(_ q: Double, degreesOfFreedom nu: Double) -> Double {
             let z = upperNormalQuantile(q)
             let z2 = z * z
@@ -82,8 +84,8 @@ extension LFOCI {
             if !(level > 0 && level < 0.5) {
                 throw SelectionError(.invalidConfiguration, "the noise gate's level is \(level); use a value in (0, 0.5), e.g. 0.05")
             }
-            if !(8...1024).contains(probes) {
-                throw SelectionError(.invalidConfiguration, "the noise gate has \(probes) probes; use 8...1024 (default 32)")
+            if !(32...1024).contains(probes) {
+                throw SelectionError(.invalidConfiguration, "the noise gate has \(probes) probes; use 32...1024 (default 32)")
             }
         }
     }
@@ -99,8 +101,7 @@ extension LFOCI {
         /// candidate up to `maxSelected` regardless (the noise gate too is off), like the `stop = FALSE` option of
         /// the FOCI R package: for diagnostics and worst-case benchmarks, not for choosing a Markov blanket.
         public var stopAtNonPositiveScore: Bool
-        /// The noise-calibrated stop of the conditional steps (default on); nil gives FOCI's plain rule
-        /// (best score <= 0).
+        /// The noise-calibrated stop of every step (default on); nil gives FOCI's plain rule (best score <= 0).
         public var noiseGate: NoiseGate?
         /// L-CODEC noise (default, 1% of each variable's smallest gap) or exact tie handling.
         public var tieBreaking: TieBreaking

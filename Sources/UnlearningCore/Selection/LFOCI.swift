@@ -22,25 +22,20 @@ public enum LFOCI {
         try validate(response: response, candidates: candidates, configuration: configuration)
 
         let ranks = ResponseRanks(response)
-        // The noise gate's probes are appended after the p candidates: evaluated like them, never selected.
-        let gate = configuration.stopAtNonPositiveScore ? configuration.noiseGate : nil
-        var columns = candidates.values
-        if let gate {
-            columns += probeColumns(candidates, count: gate.probes, seed: configuration.seed)
-        }
         let engine = LFOCIEngine(
             ranks: ranks,
             columns: PreparedColumns(
-                columnMajor: columns, m: m, p: p + (gate?.probes ?? 0), tieBreaking: configuration.tieBreaking,
+                columnMajor: candidates.values, m: m, p: p, tieBreaking: configuration.tieBreaking,
                 seed: configuration.seed, parallel: configuration.parallel
             ),
             tieBreaking: configuration.tieBreaking, search: configuration.search, seed: configuration.seed,
             parallel: configuration.parallel, listLength: configuration.pruningListLength
         )
+        let gate = configuration.stopAtNonPositiveScore ? configuration.noiseGate : nil
 
         var steps: [Step] = []
         var selected: [Int] = []
-        var excluded = [Bool](repeating: false, count: p + (gate?.probes ?? 0))
+        var excluded = [Bool](repeating: false, count: p)
         var spent = 0
         while true {
             if selected.count >= configuration.maxSelected {
@@ -51,15 +46,15 @@ public enum LFOCI {
             }
             let stepIndex = selected.count
             let best: (candidate: Int, score: Double)
-            let probeScores: [Double]
+            var conditioning: ConditioningSet?
+            var conditioningSum = 0
             if selected.isEmpty {
                 if ranks.unconditionalDenominator == 0 {
                     return Selection(steps: steps, stopReason: .responseDetermined)
                 }
                 let sums = engine.neighbourSums(conditioning: nil, excluded: excluded, step: stepIndex)
-                let j = argmax(sums, count: p)
+                let j = argmax(sums)
                 best = (j, ranks.unconditionalScore(neighbourSum: sums[j]))
-                probeScores = sums[p...].map { ranks.unconditionalScore(neighbourSum: $0) }
             } else {
                 let x = engine.conditioningSet(selected, step: stepIndex)
                 let sN = ranks.neighbourSum(x.nearest)
@@ -67,14 +62,24 @@ public enum LFOCI {
                     return Selection(steps: steps, stopReason: .responseDetermined)
                 }
                 let sums = engine.neighbourSums(conditioning: x, excluded: excluded, step: stepIndex)
-                let j = argmax(sums, count: p)
+                let j = argmax(sums)
                 best = (j, ranks.conditionalScore(neighbourSum: sums[j], conditioningSum: sN))
-                probeScores = sums[p...].map { ranks.conditionalScore(neighbourSum: $0, conditioningSum: sN) }
+                conditioning = x
+                conditioningSum = sN
             }
             if !(best.score > 0) && configuration.stopAtNonPositiveScore {
                 return Selection(steps: steps, stopReason: .nonPositiveScore(candidate: best.candidate, score: best.score))
             }
             if let gate {
+                let probeSums = probeNeighbourSums(
+                    of: best.candidate, candidates: candidates, gate: gate, ranks: ranks, conditioning: conditioning,
+                    configuration: configuration, step: stepIndex
+                )
+                let probeScores = probeSums.map {
+                    conditioning == nil
+                        ? ranks.unconditionalScore(neighbourSum: $0)
+                        : ranks.conditionalScore(neighbourSum: $0, conditioningSum: conditioningSum)
+                }
                 let threshold = gate.threshold(probeScores: probeScores, remaining: p - selected.count)
                 if !(best.score > threshold) {
                     return Selection(
@@ -96,27 +101,44 @@ public enum LFOCI {
         }
     }
 
-    /// The first index in 0..<count of the largest value (the lowest index wins ties, for determinism).
-    private static func argmax(_ sums: [Int], count: Int) -> Int {
+    /// The first index of the largest value (the lowest index wins ties, for determinism).
+    private static func argmax(_ sums: [Int]) -> Int {
         var best = 0
-        for j in 1..<count where sums[j] > sums[best] { best = j }
+        for j in 1..<sums.count where sums[j] > sums[best] { best = j }
         return best
     }
 
-    /// The noise gate's probe variables, column-major: each a uniformly random row permutation of a uniformly
-    /// random candidate, from the run's seed (stream family 2; the noise and tie draws use families 0 and 1).
-    private static func probeColumns(_ candidates: CandidateMatrix, count: Int, seed: UInt64) -> [Double] {
+    /// The noise gate's probes of candidate `j` at step `step`: `gate.probes` uniformly random row permutations
+    /// of j's values (no information about Y or the selected set, j's marginal, ties and scale), prepared with
+    /// their own tie-breaking noise and scored like a candidate against the same ranks and conditioning set.
+    /// Seeds: stream family 3 of the run's seed (noise and tie draws use families 0 and 1).
+    private static func probeNeighbourSums(
+        of j: Int, candidates: CandidateMatrix, gate: NoiseGate, ranks: ResponseRanks, conditioning: ConditioningSet?,
+        configuration: Configuration, step: Int
+    ) -> [Int] {
         let m = candidates.sampleCount
-        var rng = SeededGenerator(seed: seed, stream: 2 << 40)
-        var probes = [Double]()
-        probes.reserveCapacity(count * m)
-        for _ in 0..<count {
-            let source = Int(rng.next(upperBound: UInt64(candidates.variableCount)))
-            var column = Array(candidates.column(source))
+        var rng = SeededGenerator(seed: configuration.seed, stream: 3 << 40 | UInt64(step))
+        let probeSeed = rng.next()
+        let source = Array(candidates.column(j))
+        var values = [Double]()
+        values.reserveCapacity(gate.probes * m)
+        for _ in 0..<gate.probes {
+            var column = source
             column.shuffle(using: &rng)
-            probes += column
+            values += column
         }
-        return probes
+        let probes = LFOCIEngine(
+            ranks: ranks,
+            columns: PreparedColumns(
+                columnMajor: values, m: m, p: gate.probes, tieBreaking: configuration.tieBreaking, seed: probeSeed,
+                parallel: configuration.parallel
+            ),
+            tieBreaking: configuration.tieBreaking, search: configuration.search, seed: probeSeed,
+            parallel: configuration.parallel, listLength: configuration.pruningListLength
+        )
+        return probes.neighbourSums(
+            conditioning: conditioning, excluded: [Bool](repeating: false, count: gate.probes), step: step
+        )
     }
 
     private static func validate(

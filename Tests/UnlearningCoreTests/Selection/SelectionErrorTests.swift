@@ -105,9 +105,9 @@ struct SelectionErrorTests {
                 _ = try LFOCI.select(response: [1, 2, 3, 4], candidates: candidates, configuration: .init(noiseGate: gate))
             }
         }
-        expectError(.invalidConfiguration, mentioning: ["probes", "8...1024"]) {
+        expectError(.invalidConfiguration, mentioning: ["probes", "32...1024"]) {
             _ = try LFOCI.select(
-                response: [1, 2, 3, 4], candidates: candidates, configuration: .init(noiseGate: .init(probes: 2))
+                response: [1, 2, 3, 4], candidates: candidates, configuration: .init(noiseGate: .init(probes: 31))
             )
         }
     }
