@@ -90,6 +90,8 @@ extension Bench {
             var seconds: Double
             var gradientResidual: Double
             var damping: Double
+            /// lfoci only: the noise gate stopped step 1, so the largest-gradient slice stood in.
+            var fallback: Bool
         }
 
         struct Result: Codable {
@@ -254,7 +256,8 @@ extension Bench {
                     if mode == .lfoci { lfociSlices = report.slices.count }
                     removalRecords.append(Removal(
                         index: k + 1, rows: rows.count, mode: mode.rawValue, slices: report.slices.map(\.description),
-                        blockSize: report.blockSize, seconds: seconds, gradientResidual: report.gradientResidual, damping: report.damping
+                        blockSize: report.blockSize, seconds: seconds, gradientResidual: report.gradientResidual, damping: report.damping,
+                        fallback: mode == .lfoci && report.selectionScores.isEmpty
                     ))
                 }
                 removedRows += rows
@@ -292,7 +295,8 @@ extension Bench {
                 print("    \(mode.rawValue): block size median \(Int(BenchTools.median(records.map { Double($0.blockSize) }))) "
                     + "(min \(records.map(\.blockSize).min() ?? 0), max \(records.map(\.blockSize).max() ?? 0)), "
                     + "\(BenchTools.fmt(BenchTools.median(records.map(\.seconds)), 3)) s per removal (median), "
-                    + "damping needed in \(records.filter { $0.damping > 0 }.count) of \(records.count)")
+                    + "damping needed in \(records.filter { $0.damping > 0 }.count) of \(records.count)"
+                    + (mode == .lfoci ? "; the noise gate left nothing (largest-gradient slice used) in \(records.filter(\.fallback).count)" : ""))
             }
             print("target (issue 8, acceptance 2): lfoci below the original model's distance at every checkpoint: "
                 + (lfociBelow ? "met" : "NOT met"))

@@ -130,6 +130,7 @@ extension Bench {
             var modes: [ModeResult] = []
             let progress = ProgressLine(enabled: Terminal.standardErrorIsTTY)
             defer { progress.finish() }
+            var lfociSlicesUsed: [Int] = [], lfociFallbacks = 0
             for mode in [UnlearningOptions.Selection.lfoci, .random, .top1, .full] {
                 var result = ModeResult(mode: mode.rawValue, feasible: true)
                 if mode == .full {
@@ -153,7 +154,11 @@ extension Bench {
                     if mode == .random, k < lfociCounts.count { options.randomSlices = lfociCounts[k] }
                     var state = base
                     let (report, seconds) = try BenchTools.timed { try Unlearner.forget(rows: rows, in: &state, options: options) }
-                    if mode == .lfoci { lfociCounts.append(report.slices.count) }
+                    if mode == .lfoci {
+                        lfociCounts.append(report.slices.count)
+                        // No score: the noise gate stopped step 1 and the largest-gradient slice stood in.
+                        if report.selectionScores.isEmpty { lfociFallbacks += 1 } else { lfociSlicesUsed.append(report.slices.count) }
+                    }
                     result.secondsPerRequest.append(seconds)
                     result.blockSizes.append(report.blockSize)
                     result.forgottenAccuracy.append(report.forgottenAccuracyAfter)
@@ -190,6 +195,12 @@ extension Bench {
                 + "retrained \(BenchTools.fmt(100 * BenchTools.mean(retrainedForgotten), 1))%; "
                 + "retraining takes \(BenchTools.fmt(BenchTools.median(retrainSeconds), 2)) s per request (median)")
             print("    dist ratio = ||theta_unlearned - theta_retrained|| / ||theta_base - theta_retrained|| (< 1: closer to retraining)")
+            if !lfociSlicesUsed.isEmpty || lfociFallbacks > 0 {
+                let counts = Dictionary(grouping: lfociSlicesUsed, by: { $0 }).sorted { $0.key < $1.key }
+                    .map { "\($0.key) slice\($0.key == 1 ? "" : "s") in \($0.value)" }.joined(separator: ", ")
+                print("    lfoci selection per request: \(counts.isEmpty ? "none" : counts); the noise gate left nothing "
+                    + "(largest-gradient slice used) in \(lfociFallbacks) of \(lfociSlicesUsed.count + lfociFallbacks)")
+            }
             if arch.isConvex, let fullTime, let lfoci = modes.first(where: { $0.mode == "lfoci" }) {
                 let speedup = fullTime / BenchTools.median(lfoci.secondsPerRequest)
                 let gap = abs(BenchTools.mean(lfoci.forgottenAccuracy) - BenchTools.mean(retrainedForgotten)) * 100

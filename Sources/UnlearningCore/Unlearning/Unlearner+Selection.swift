@@ -20,8 +20,9 @@ extension Unlearner {
                 maxSlices: options.selection == .top1 ? 1 : options.maxSlices, rng: &rng
             )
             if lfoci.slices.isEmpty, let fallback = largestGradientSlice(model: model, batch: batch, costs: costs, cap: options.maxBlockParameters) {
-                // No activation carries information about the loss on this sample (every score <= 0): fall back to
-                // the slice with the largest batch gradient, so the update still moves the model.
+                // No activation carries measurable information about the loss on this sample (the best score is
+                // <= 0 or within the noise gate): fall back to the slice with the largest batch gradient, so the
+                // update still moves the model. `UpdateReport.selectionScores` is then empty.
                 lfoci.slices = [fallback]
             }
             if options.selection != .random { return lfoci }

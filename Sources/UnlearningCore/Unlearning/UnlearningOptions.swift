@@ -8,7 +8,8 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
         case full
         /// As many random slices as L-FOCI chose (a control).
         case random
-        /// The single slice with the largest unconditional dependence.
+        /// L-FOCI's first slice (the largest unconditional dependence) alone, if it passes the noise gate; else,
+        /// like `lfoci`, the slice with the largest batch gradient.
         case top1
     }
 
