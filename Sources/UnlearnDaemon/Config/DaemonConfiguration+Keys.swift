@@ -86,7 +86,7 @@ extension DaemonConfiguration {
             .number(
                 "unlearning.selection_level", \.unlearning.selectionLevel,
                 NumberInterval(lower: 0, lowerOpen: false, upper: 0.5, upperOpen: true),
-                "L-FOCI adds a slice only if its score is above the estimator's noise, measured each step with 32 probe variables, at this level per step; 0 gives FOCI's plain rule (score > 0)."
+                "L-FOCI adds a slice only if its score is above what the slice scores without information (32 row permutations of it), at this level per step; 0 gives FOCI's plain rule (score > 0)."
             ),
             .seed(
                 "unlearning.seed", \.unlearning.seed,
