@@ -15,7 +15,8 @@ public enum Cholesky {
         public var description: String
     }
 
-    /// Solves (A + mu I) x = b, starting with mu = 0 and, while dpotrf reports a non-positive pivot, retrying with
+    /// Solves (A + mu I) x = b for symmetric A, of which only the upper triangle (row-major: a[i, j] with j >= i)
+    /// is read. Starts with mu = 0 and, while dpotrf reports a non-positive pivot, retries with
     /// mu = 1e-10 * mean|diag|, multiplied by 10 each time (Nocedal & Wright, section 3.4, "modified Cholesky by
     /// adding a multiple of the identity").
     public static func solve(_ a: Matrix, _ b: [Double], maxAttempts: Int = 16) throws -> Solution {

@@ -35,6 +35,19 @@ struct CholeskyTests {
         #expect(Self.relativeResidual(a, solution.x, b) < 1e-10)
     }
 
+    // The contract: only the upper triangle is read. Garbage below the diagonal must not change x.
+    @Test("only the upper triangle is read")
+    func upperTriangleOnly() throws {
+        let n = 40
+        let a = Self.spd(n, shift: 1, seed: 3)
+        var junk = a
+        for i in 0..<n { for j in 0..<i { junk[i, j] = 1e6 * Double(i - j) } }
+        let b = (0..<n).map { Double($0 % 7) - 3 }
+        let x = try Cholesky.solve(a, b).x
+        #expect(try Cholesky.solve(junk, b).x == x)
+        #expect(Self.relativeResidual(a, x, b) < 1e-10)
+    }
+
     // An indefinite matrix (eigenvalues about 2, 1 and -0.5) fails dpotrf; the solve retries with mu = 1e-10 *
     // mean|diag| = 1.1667e-10, times 10 per attempt, until A + mu I factors: mu = 0.11667 (attempt 11) is still
     // too small, mu = 1.1667 (attempt 12) works. The answer then solves the damped system.
