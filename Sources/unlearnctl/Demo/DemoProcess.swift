@@ -6,7 +6,7 @@ final class DemoProcess: @unchecked Sendable {
     let process = Process()
 
     init(_ executable: String, _ arguments: [String], log: String) throws {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = FileHandle(forWritingAtPath: log)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
