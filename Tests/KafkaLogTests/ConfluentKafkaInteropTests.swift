@@ -46,10 +46,7 @@ struct ConfluentKafkaInteropTests {
         let python = try #require(PythonConfluentKafka.interpreter)
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         try await producer.send(
             topic: Self.topic,
             key: "model-swift".bytes,
@@ -70,11 +67,7 @@ struct ConfluentKafkaInteropTests {
         // Our consumer in the same group resumes after Python's commit, and sees Python's headers.
         try await producer.send(topic: Self.topic, key: nil, value: "swift-3".bytes)
         try await producer.close()
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-python",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-python")
         try consumer.subscribe(topics: [Self.topic])
         let resumed = try await consumer.messages(1)
         #expect(resumed.map(\.offset) == [3])

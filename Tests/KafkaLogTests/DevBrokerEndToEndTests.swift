@@ -16,10 +16,7 @@ struct DevBrokerEndToEndTests {
     @Test func sendReturnsAfterDeliveryAndGroupConsumerReadsKeysValuesHeaders() async throws {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "2"])
         defer { Task { await broker.stop() } }
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         var reports: [KafkaDeliveryReport] = []
         for index in 0..<5 {
             let report = try await producer.send(
@@ -36,11 +33,7 @@ struct DevBrokerEndToEndTests {
         #expect(producer.pendingDeliveries == 0)
         try await producer.close()
 
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-read",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-read")
         try consumer.subscribe(topics: [Self.topic])
         let events = try await consumer.poll(until: "5 messages") { $0.messages.count >= 5 }
         let messages = events.messages
@@ -62,20 +55,13 @@ struct DevBrokerEndToEndTests {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
         let partition = KafkaTopicPartition(topic: Self.topic, partition: 0)
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         for index in 0..<6 {
             try await producer.send(topic: Self.topic, key: nil, value: "m\(index)".bytes, partition: 0)
         }
         try await producer.close()
 
-        let first = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-resume",
-            logger: testLogger()
-        )
+        let first = try testConsumer(broker.bootstrapServers, group: "g-resume")
         try first.subscribe(topics: [Self.topic])
         let read = try await first.messages(6)
         #expect(read.map(\.offset) == Array(0..<6))
@@ -85,11 +71,7 @@ struct DevBrokerEndToEndTests {
         try await first.close()
 
         // A new client (the old one is gone): the broker process kept the offsets and the log.
-        let second = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-resume",
-            logger: testLogger()
-        )
+        let second = try testConsumer(broker.bootstrapServers, group: "g-resume")
         #expect(try await second.committed([partition]) == [KafkaTopicPartitionOffset(partition, offset: 3)])
         try second.subscribe(topics: [Self.topic])
         let resumed = try await second.messages(3)
@@ -101,10 +83,7 @@ struct DevBrokerEndToEndTests {
     @Test func rebalanceEventsAndOwnerChosenStartOffsets() async throws {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "2"])
         defer { Task { await broker.stop() } }
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         for partition: Int32 in 0...1 {
             for index in 0..<5 {
                 let value = "p\(partition)-\(index)".bytes
@@ -137,11 +116,7 @@ struct DevBrokerEndToEndTests {
         #expect(try first.assignment() == [p0, p1])
 
         // A second member joins: the first is told its partitions were revoked, then gets a share back.
-        let second = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-rebalance",
-            logger: testLogger()
-        )
+        let second = try testConsumer(broker.bootstrapServers, group: "g-rebalance")
         try second.subscribe(topics: [Self.topic])
         // The mock broker's range assignor normally ends with one partition each; on a loaded machine the first
         // member can miss the rejoin and end with none. What must hold: the first hears of the revocation, the new
@@ -167,16 +142,9 @@ struct DevBrokerEndToEndTests {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
         let p0 = KafkaTopicPartition(topic: Self.topic, partition: 0)
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         try await producer.send(topic: Self.topic, key: nil, value: "before".bytes)
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-pause",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-pause")
         try consumer.subscribe(topics: [Self.topic])
         #expect(try await consumer.messages(1).map(\.value.text) == ["before"])
 
@@ -205,16 +173,9 @@ struct DevBrokerEndToEndTests {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
         let fastReconnect = ["reconnect.backoff.max.ms": "250"]
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers, fastReconnect),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers, fastReconnect)
         #expect(try await producer.send(topic: Self.topic, key: nil, value: "first".bytes).offset == 0)
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers, fastReconnect),
-            groupID: "g-outage",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-outage", fastReconnect)
         try consumer.subscribe(topics: [Self.topic])
         #expect(try await consumer.messages(1).map(\.value.text) == ["first"])
 
@@ -251,17 +212,10 @@ struct DevBrokerEndToEndTests {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
         let p0 = KafkaTopicPartition(topic: Self.topic, partition: 0)
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         try await producer.send(topic: Self.topic, key: nil, value: "x".bytes)
         try await producer.close()
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-commit-error",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-commit-error")
         try consumer.subscribe(topics: [Self.topic])
         let message = try #require(try await consumer.messages(1).first)
         // A non-retriable commit error reaches the caller with librdkafka's code.
@@ -287,11 +241,7 @@ struct DevBrokerEndToEndTests {
             input: "model-a:{\"n\":1}\nmodel-b:{\"n\":2}\nmodel-a:{\"n\":3}\n"
         )
         #expect(produced.status == 0, "kcat -P: \(produced.error)")
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers),
-            groupID: "g-kcat",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-kcat")
         try consumer.subscribe(topics: [Self.topic])
         let messages = try await consumer.messages(3)
         #expect(messages.map(\.key.text) == ["model-a", "model-b", "model-a"])
@@ -300,10 +250,7 @@ struct DevBrokerEndToEndTests {
         try await consumer.close()
 
         // Our producer writes; kcat reads everything back, headers included.
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         try await producer.send(
             topic: Self.topic,
             key: "model-c".bytes,
@@ -328,17 +275,10 @@ struct DevBrokerEndToEndTests {
         let broker = try await DevBrokerProcess.start(["--topics", Self.topic, "--partitions", "1"])
         defer { Task { await broker.stop() } }
         let p0 = KafkaTopicPartition(topic: Self.topic, partition: 0)
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(broker.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(broker.bootstrapServers)
         for index in 0..<10 { try await producer.send(topic: Self.topic, key: nil, value: "m\(index)".bytes) }
         try await producer.close()
-        let consumer = try KafkaConsumer(
-            configuration: consumerConfiguration(broker.bootstrapServers, ["statistics.interval.ms": "200"]),
-            groupID: "g-lag",
-            logger: testLogger()
-        )
+        let consumer = try testConsumer(broker.bootstrapServers, group: "g-lag", ["statistics.interval.ms": "200"])
         try consumer.subscribe(topics: [Self.topic])
         let messages = try await consumer.messages(10)
         try await consumer.commit([messages[3].nextOffset])  // 4 of 10 done: lag 6

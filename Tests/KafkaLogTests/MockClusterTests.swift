@@ -53,10 +53,7 @@ struct MockClusterTests {
     @Test func closedProducerRefusesSends() async throws {
         let cluster = try MockCluster(brokers: 1, logger: testLogger())
         try cluster.createTopic("t", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: producerConfiguration(cluster.bootstrapServers),
-            logger: testLogger()
-        )
+        let producer = try testProducer(cluster.bootstrapServers)
         try await producer.send(topic: "t", key: "k".bytes, value: [])
         try await producer.close()
         let error = try await #require(throws: KafkaError.self) {

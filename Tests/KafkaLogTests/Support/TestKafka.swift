@@ -80,6 +80,16 @@ func producerConfiguration(_ bootstrap: String, _ extra: [String: String] = [:])
     return KafkaConfiguration(bootstrapServers: bootstrap, properties)
 }
 
+/// A producer with the test settings and logger.
+func testProducer(_ bootstrap: String, _ extra: [String: String] = [:]) throws -> KafkaProducer {
+    try KafkaProducer(configuration: producerConfiguration(bootstrap, extra), logger: testLogger())
+}
+
+/// A consumer of `group` with the test settings and logger.
+func testConsumer(_ bootstrap: String, group: String, _ extra: [String: String] = [:]) throws -> KafkaConsumer {
+    try KafkaConsumer(configuration: consumerConfiguration(bootstrap, extra), groupID: group, logger: testLogger())
+}
+
 extension KafkaConsumer {
     /// Polls until `done` holds for everything collected so far, or throws at the deadline.
     @discardableResult
