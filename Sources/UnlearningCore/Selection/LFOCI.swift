@@ -10,7 +10,8 @@
 ///
 /// Cost: one O(mp log m) preparation (noise, sort orders), then per step O(mp) for the unconditional step or
 /// O(m^2 d) + about O(mp * visited) for a conditional one with the pruned search; the candidates of a step are
-/// evaluated in parallel on all cores.
+/// evaluated in parallel on all cores. The noise gate adds, per step, the preparation and evaluation of its
+/// `probes` permutations of the best candidate (as many as 32 more candidates by default).
 public enum LFOCI {
     /// Selects variables of `candidates` (m samples, p variables, column-major) that explain `response`
     /// (m values, one per sample, in the same sample order).
