@@ -46,41 +46,35 @@ public enum LFOCI {
                 return Selection(steps: steps, stopReason: .candidatesExhausted)
             }
             let stepIndex = selected.count
-            let best: (candidate: Int, score: Double)
-            var conditioning: ConditioningSet?
-            var conditioningSum = 0
+            // The step's conditioning set (none for step 1) and how a neighbour sum becomes the step's score.
+            let conditioning: ConditioningSet?
+            let score: (Int) -> Double
             if selected.isEmpty {
                 if ranks.unconditionalDenominator == 0 {
                     return Selection(steps: steps, stopReason: .responseDetermined)
                 }
-                let sums = engine.neighbourSums(conditioning: nil, excluded: excluded, step: stepIndex)
-                let j = argmax(sums)
-                best = (j, ranks.unconditionalScore(neighbourSum: sums[j]))
+                conditioning = nil
+                score = { ranks.unconditionalScore(neighbourSum: $0) }
             } else {
                 let x = engine.conditioningSet(selected, step: stepIndex)
                 let sN = ranks.neighbourSum(x.nearest)
                 if ranks.sumOfR - sN == 0 {
                     return Selection(steps: steps, stopReason: .responseDetermined)
                 }
-                let sums = engine.neighbourSums(conditioning: x, excluded: excluded, step: stepIndex)
-                let j = argmax(sums)
-                best = (j, ranks.conditionalScore(neighbourSum: sums[j], conditioningSum: sN))
                 conditioning = x
-                conditioningSum = sN
+                score = { ranks.conditionalScore(neighbourSum: $0, conditioningSum: sN) }
             }
+            let sums = engine.neighbourSums(conditioning: conditioning, excluded: excluded, step: stepIndex)
+            let j = argmax(sums)
+            let best = (candidate: j, score: score(sums[j]))
             if !(best.score > 0) && configuration.stopAtNonPositiveScore {
                 return Selection(steps: steps, stopReason: .nonPositiveScore(candidate: best.candidate, score: best.score))
             }
             if let gate {
-                let probeSums = probeNeighbourSums(
+                let probeScores = probeNeighbourSums(
                     of: best.candidate, candidates: candidates, gate: gate, ranks: ranks, conditioning: conditioning,
                     configuration: configuration, step: stepIndex
-                )
-                let probeScores = probeSums.map {
-                    conditioning == nil
-                        ? ranks.unconditionalScore(neighbourSum: $0)
-                        : ranks.conditionalScore(neighbourSum: $0, conditioningSum: conditioningSum)
-                }
+                ).map(score)
                 let threshold = gate.threshold(probeScores: probeScores, remaining: p - selected.count)
                 if !(best.score > threshold) {
                     return Selection(
