@@ -34,20 +34,32 @@ struct Verify: ParsableCommand {
                 print("DEFECT  \(store.directory): no snapshots")
                 defects += 1
             }
-            // The epoch base comes from the newest valid snapshot.
-            let newest = try? store.loadNewestValid(quarantine: false)
-            let leftovers = Set(newest.flatMap { try? store.interruptedPruneLeftovers(base: $0.snapshot.manifest.baseVersion) } ?? [])
-            for entry in versions.reversed() {
-                if leftovers.contains(entry.version) {
-                    print("note    v\(entry.version): record without snapshot, older than a complete version: the leftover of an interrupted retention prune; the next commit removes it")
+            // Every version is read and verified once, newest first; the first that verifies is the newest valid
+            // one, whose epoch base tells an interrupted prune's leftover from a defect.
+            // Only the digest and the epoch base of each are kept, not the decoded snapshots.
+            let outcomes = versions.reversed().map { entry in
+                (version: entry.version, outcome: Result { () throws -> (sha256: String, base: UInt64) in
+                    let decoded = try store.load(version: entry.version)
+                    return (decoded.payloadSHA256.hex, decoded.snapshot.manifest.baseVersion)
+                })
+            }
+            let newest = outcomes.first { (try? $0.outcome.get()) != nil }
+            let leftover = newest.flatMap { newest in
+                (try? newest.outcome.get()).flatMap { try? store.interruptedPruneLeftover(base: $0.base) }
+            }
+            for (version, outcome) in outcomes {
+                if version == leftover {
+                    print("note    v\(version): record without snapshot, older than a complete version: the leftover of an interrupted retention prune; the next commit removes it")
                     continue
                 }
-                do {
-                    let decoded = try store.load(version: entry.version)
-                    print("ok      v\(entry.version)  sha256 \(decoded.payloadSHA256.hex)")
-                } catch let error as CheckpointError {
-                    print("DEFECT  v\(entry.version): \(error.code): \(error.reason)")
+                switch outcome {
+                case .success(let verified):
+                    print("ok      v\(version)  sha256 \(verified.sha256)")
+                case .failure(let error as CheckpointError):
+                    print("DEFECT  v\(version): \(error.code): \(error.reason)")
                     defects += 1
+                case .failure(let error):
+                    throw error
                 }
             }
             let temps = (try? FileManager.default.contentsOfDirectory(atPath: store.directory))?.filter { $0.hasPrefix(".tmp-") } ?? []

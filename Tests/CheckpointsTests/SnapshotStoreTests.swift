@@ -51,21 +51,21 @@ struct SnapshotStoreTests {
         let (store, root) = try makeStore(count: 5, retain: 3)
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(try store.versions().map(\.version) == [1, 3, 4, 5])
-        #expect(try store.interruptedPruneLeftovers(base: 1).isEmpty)
+        #expect(try store.interruptedPruneLeftover(base: 1) == nil)
         try PosixIO.removeFile(store.snapshotPath(3))
-        #expect(try store.interruptedPruneLeftovers(base: 1) == [3])
+        #expect(try store.interruptedPruneLeftover(base: 1) == 3)
         let loaded = try store.loadNewestValid()
         #expect(loaded.version == 5 && loaded.skipped.isEmpty)
         // Listed until the next commit's prune finishes removing it (the newest 3, 4...6, and the base 1 remain).
         try store.commit(Fixtures.snapshot(version: 6, parent: 5))
         #expect(try store.versions().map(\.version) == [1, 4, 5, 6])
-        #expect(try store.interruptedPruneLeftovers(base: 1).isEmpty)
+        #expect(try store.interruptedPruneLeftover(base: 1) == nil)
         // A missing snapshot that a prune cannot have left stays a defect: a newer retained version, the base, or
         // a record-only newest version (an interrupted commit).
         try PosixIO.removeFile(store.snapshotPath(5))
         try PosixIO.removeFile(store.snapshotPath(1))
         try Data("{}".utf8).write(to: URL(fileURLWithPath: store.recordPath(7)))
-        #expect(try store.interruptedPruneLeftovers(base: 1).isEmpty)
+        #expect(try store.interruptedPruneLeftover(base: 1) == nil)
     }
 
     @Test("a writer that loaded an older version gets 'stale'; a taken version number too")

@@ -104,12 +104,12 @@ public final class SnapshotStore: Sendable {
     /// removes it; `verify` reports it as such instead of as a defect. A missing snapshot anywhere else (a newer
     /// retained version, the base, or the newest: an interrupted commit) stays a defect. (A lost snapshot of the
     /// oldest retained version looks the same; the record alone cannot tell the two apart.)
-    public func interruptedPruneLeftovers(base: UInt64) throws -> [UInt64] {
+    public func interruptedPruneLeftover(base: UInt64) throws -> UInt64? {
         let all = try versions().filter { $0.version != base }
         guard let oldest = all.first, oldest.hasRecord, !oldest.hasSnapshot,
             all.dropFirst().contains(where: { $0.hasRecord && $0.hasSnapshot })
-        else { return [] }
-        return [oldest.version]
+        else { return nil }
+        return oldest.version
     }
 
     // MARK: Reading
@@ -313,7 +313,7 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Removes versions older than the newest `retain`, except `base`. Snapshot first, then record, so that a kill in
-    /// between leaves a record without a snapshot (see `interruptedPruneLeftovers`), never an unverifiable snapshot;
+    /// between leaves a record without a snapshot (see `interruptedPruneLeftover`), never an unverifiable snapshot;
     /// the next prune finishes the job (removing a file that is already gone succeeds).
     private func prune(keepingBase base: UInt64) throws -> [UInt64] {
         let all = try versions()
