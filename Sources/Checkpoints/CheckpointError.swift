@@ -40,6 +40,9 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
         public static let stale = Code("stale")
         /// The store holds no snapshot that verifies.
         public static let noValidSnapshot = Code("no_valid_snapshot")
+        /// A file or directory of the store is not what the daemon wrote: a symbolic link or another non-regular
+        /// file, owned by another user, or open to other users (files above mode 0600, directories writable by others).
+        public static let unsafeFile = Code("unsafe_file")
         /// An argument was out of range (bad model id, bad version number, bad retention count).
         public static let invalidArgument = Code("invalid_argument")
     }

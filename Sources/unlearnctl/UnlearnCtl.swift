@@ -13,6 +13,7 @@ struct UnlearnCtl: AsyncParsableCommand {
             Status.self,
             Report.self,
             Rebase.self,
+            Recover.self,
             Demo.self,
             Inspect.self,
             Verify.self,

@@ -29,7 +29,8 @@ enum UnlearnDMain {
         }
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // Every value is escaped: one event is one line, whatever a producer or a library put in it.
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }
@@ -47,6 +48,10 @@ enum UnlearnDMain {
         )
         do {
             try await group.run()
+        } catch let failure as DaemonExit {
+            logger.critical("unlearnd stopped on an error it cannot recover from by itself", metadata: ["unlearnd.error": "\(failure.reason)", "unlearnd.exit_status": "\(failure.status)"])
+            notifier.stopping(status: "failed: \(failure.reason)")
+            exit(failure.status)
         } catch {
             logger.critical("unlearnd failed", metadata: ["unlearnd.error": "\(error)"])
             notifier.stopping(status: "failed: \(error)")

@@ -127,9 +127,30 @@ enum PosixIO {
         return lstat(path, &status) == 0
     }
 
-    static func fileSize(_ path: String) -> Int? {
+    /// Why `path` (not followed if a link) is not a regular file of this process's user with mode <= 0600, or nil.
+    static func unsafeFileProblem(_ path: String) -> String? {
         var status = stat()
-        return stat(path, &status) == 0 ? Int(status.st_size) : nil
+        guard lstat(path, &status) == 0 else { return nil }
+        let type = status.st_mode & S_IFMT
+        if type == S_IFLNK { return "\(path) is a symbolic link, not a file the daemon wrote" }
+        if type != S_IFREG { return "\(path) is not a regular file" }
+        if status.st_uid != geteuid() { return "\(path) is owned by uid \(status.st_uid), not by the daemon's user (uid \(geteuid()))" }
+        if status.st_mode & 0o077 != 0 {
+            return "\(path) has mode \(String(status.st_mode & 0o7777, radix: 8)); snapshot files are written with mode 600 and must not be open to other users"
+        }
+        return nil
+    }
+
+    /// Why directory `path` is unsafe to keep state in (a link, another owner, writable by group or others), or nil.
+    static func unsafeDirectoryProblem(_ path: String) -> String? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }
+        if status.st_mode & S_IFMT != S_IFDIR { return "\(path) is not a directory (a symbolic link or a file)" }
+        if status.st_uid != geteuid() { return "\(path) is owned by uid \(status.st_uid), not by the daemon's user (uid \(geteuid())); chown it" }
+        if status.st_mode & 0o022 != 0 {
+            return "\(path) has mode \(String(status.st_mode & 0o7777, radix: 8)): other users can write to it; chmod 700 \(path)"
+        }
+        return nil
     }
 
     static func listDirectory(_ path: String) throws -> [String] {

@@ -112,6 +112,98 @@ public final class SnapshotStore: Sendable {
         return oldest.version
     }
 
+    // MARK: Safety and identity
+
+    /// Checks that the model directory, its parents up to `root` and its quarantine directory are directories of
+    /// the daemon's user that nobody else can write to. Throws ``CheckpointError/Code/unsafeFile`` naming the path.
+    public func checkDirectories(upTo root: String) throws {
+        var paths = [path(Self.quarantineDirectory), directory]
+        var current = directory
+        let stop = (root as NSString).standardizingPath
+        while (current as NSString).standardizingPath != stop, current != "/", !current.isEmpty {
+            current = (current as NSString).deletingLastPathComponent
+            paths.append(current)
+        }
+        for p in paths {
+            if let problem = PosixIO.unsafeDirectoryProblem(p) { throw CheckpointError(.unsafeFile, problem) }
+        }
+    }
+
+    /// `model.json`: written once, when the model's first base is imported. A model directory that has it has had
+    /// state, so an empty or fully quarantined store is a loss to recover from, never a first start.
+    public var identityPath: String { path(Self.identityName) }
+    static let identityName = "model.json"
+
+    public var hasIdentity: Bool { PosixIO.fileExists(identityPath) }
+
+    public func writeIdentity(modelId: String, bundlePath: String) throws {
+        let object: [String: String] = ["model": modelId, "bundle_path": bundlePath, "imported_at": ISO8601DateFormatter().string(from: Date())]
+        let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        try AtomicFile.write(Array(bytes), to: identityPath)
+    }
+
+    /// A file in `quarantine/`, with the version, name and reason its name records (`<name>.<unix time>.<code>[.n]`).
+    public struct QuarantinedFile: Sendable, Equatable {
+        public var path: String
+        public var originalName: String
+        public var version: UInt64
+        public var isSnapshot: Bool
+        public var movedAt: Int
+        public var reason: String
+    }
+
+    /// Every quarantined file, oldest move first.
+    public func quarantinedFiles() throws -> [QuarantinedFile] {
+        let dir = path(Self.quarantineDirectory)
+        guard PosixIO.fileExists(dir) else { return [] }
+        var files: [QuarantinedFile] = []
+        for name in try PosixIO.listDirectory(dir) {
+            for suffix in [Self.snapshotSuffix, Self.recordSuffix] {
+                guard let range = name.range(of: suffix + ".") else { continue }
+                let original = String(name[..<range.lowerBound]) + suffix
+                guard let version = Self.version(ofFileName: original) else { continue }
+                let rest = name[range.upperBound...].split(separator: ".")
+                files.append(QuarantinedFile(
+                    path: (dir as NSString).appendingPathComponent(name), originalName: original, version: version,
+                    isSnapshot: suffix == Self.snapshotSuffix, movedAt: rest.first.flatMap { Int($0) } ?? 0,
+                    reason: rest.count > 1 ? String(rest[1]) : "unknown"
+                ))
+                break
+            }
+        }
+        return files.sorted { ($0.movedAt, $0.version, $0.originalName) < ($1.movedAt, $1.version, $1.originalName) }
+    }
+
+    /// Moves the most recently quarantined snapshot and record of `version` back, makes them mode 0600, and verifies
+    /// them; if they do not verify they go back to quarantine and the error is thrown. Refuses when the store holds
+    /// a file of that version number already.
+    public func restoreQuarantined(version: UInt64) throws -> SnapshotCodec.Decoded {
+        guard !(try versions().contains { $0.version == version }) else {
+            throw CheckpointError(.invalidArgument, "version \(version) exists in \(directory) already; only a version number the store does not hold can be restored")
+        }
+        let candidates = try quarantinedFiles().filter { $0.version == version }
+        guard let snapshot = candidates.last(where: \.isSnapshot), let record = candidates.last(where: { !$0.isSnapshot }) else {
+            throw CheckpointError(.invalidArgument, "quarantine/ holds no snapshot and record pair of version \(version)")
+        }
+        var moved: [(from: String, to: String)] = []
+        do {
+            for file in [snapshot, record] {
+                let destination = path(file.originalName)
+                try PosixIO.rename(file.path, destination)
+                moved.append((file.path, destination))
+                guard chmod(destination, 0o600) == 0 else {
+                    throw CheckpointError(.ioFailure, "cannot chmod 600 \(destination): \(PosixIO.errorText())")
+                }
+            }
+            let decoded = try load(version: version)
+            try PosixIO.fsyncDirectory(directory)
+            return decoded
+        } catch {
+            for m in moved.reversed() { try? PosixIO.rename(m.to, m.from) }
+            throw error
+        }
+    }
+
     // MARK: Reading
 
     /// Reads and fully verifies one version: record present and valid, file size as recorded, one zstd frame
@@ -121,6 +213,10 @@ public final class SnapshotStore: Sendable {
         let snapshotPath = snapshotPath(version)
         let hasRecord = PosixIO.fileExists(recordPath)
         let hasSnapshot = PosixIO.fileExists(snapshotPath)
+        // Only regular files of the daemon's user, mode <= 0600: anything else was not written by the store.
+        for path in [snapshotPath, recordPath] {
+            if let problem = PosixIO.unsafeFileProblem(path) { throw CheckpointError(.unsafeFile, problem) }
+        }
         guard hasSnapshot else {
             throw CheckpointError(
                 hasRecord ? .truncated : .ioFailure,

@@ -60,4 +60,19 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let messageTimedOut = KafkaErrorCode(rawValue: RD_KAFKA_RESP_ERR__MSG_TIMED_OUT.rawValue)
     /// The request timed out (protocol).
     public static let requestTimedOut = KafkaErrorCode(rawValue: RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue)
+
+    /// True for errors that retrying the same produce request cannot cure: the message is too large for the client
+    /// or the broker, the record is invalid, the topic does not exist or may not be written. (Broker outages,
+    /// timeouts and leader changes are transient: librdkafka retries them itself and a later send may succeed.)
+    public var isPermanentForProduce: Bool {
+        Self.permanentForProduce.contains(rawValue)
+    }
+
+    private static let permanentForProduce: Set<Int32> = [
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+        RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_INVALID_MSG, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR_POLICY_VIOLATION, RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT,
+    ].reduce(into: []) { $0.insert($1.rawValue) }
 }

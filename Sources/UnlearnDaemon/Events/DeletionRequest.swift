@@ -61,6 +61,8 @@ public struct RejectionReason: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(code): \(message)" }
 
     public static let notJSON = "not_json"
+    public static let notUTF8 = "not_utf8"
+    public static let duplicateKey = "duplicate_key"
     public static let tooLarge = "too_large"
     public static let unknownSchema = "unknown_schema"
     public static let missingField = "missing_field"
@@ -75,16 +77,20 @@ public struct RejectionReason: Error, Sendable, Equatable, CustomStringConvertib
 
 /// Decodes and validates the bytes of a deletion event (the checks that need no model: DESIGN.md section 3.3).
 public enum DeletionRequestDecoder {
-    static let modelIDPattern = try! NSRegularExpression(pattern: "^[a-z0-9][a-z0-9._-]{0,63}$")
-
+    /// `[a-z0-9][a-z0-9._-]{0,63}`, checked byte by byte (a regular expression's `$` also matches before a final
+    /// newline, so `"digits\n"` would pass one).
     public static func isValidModelID(_ id: String) -> Bool {
-        modelIDPattern.firstMatch(in: id, range: NSRange(id.startIndex..., in: id)) != nil
+        let b = Array(id.utf8)
+        func lowerOrDigit(_ c: UInt8) -> Bool { (0x61...0x7A).contains(c) || (0x30...0x39).contains(c) }
+        guard let first = b.first, b.count <= 64, lowerOrDigit(first) else { return false }
+        return b.dropFirst().allSatisfy { lowerOrDigit($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }
     }
 
     public static func decode(_ bytes: [UInt8]?) -> Result<DeletionRequest, RejectionReason> {
         Result { () throws(RejectionReason) in try decodeOrThrow(bytes) }
     }
 
+    /// Messages name fields and counts, never a value taken from the event (they reach logs and dead-letter headers).
     static func decodeOrThrow(_ bytes: [UInt8]?) throws(RejectionReason) -> DeletionRequest {
         guard let bytes, !bytes.isEmpty else {
             throw RejectionReason(RejectionReason.notJSON, "the message has no value; publish a JSON deletion request")
@@ -94,25 +100,32 @@ public enum DeletionRequestDecoder {
         }
         let value: StrictJSON
         do {
-            value = try JSONDecoder().decode(StrictJSON.self, from: Data(bytes))
+            value = try StrictJSON.parse(bytes)
         } catch {
-            throw RejectionReason(RejectionReason.notJSON, "the value is not valid UTF-8 JSON; publish a JSON object as documented in Config/schemas/deletion-request.schema.json")
+            switch error.kind {
+            case .encoding: throw RejectionReason(RejectionReason.notUTF8, error.message)
+            case .duplicateKey: throw RejectionReason(RejectionReason.duplicateKey, error.message)
+            case .syntax: throw RejectionReason(RejectionReason.notJSON, error.message + "; publish a JSON object as documented in Config/schemas/deletion-request.schema.json")
+            }
         }
-        guard case .object(let fields) = value else {
+        guard case .object(let members) = value else {
             throw RejectionReason(RejectionReason.wrongType, "the value is a JSON \(value.typeName); a deletion request is a JSON object")
         }
-        guard let schema = fields["schema"] else {
+        let fields = Dictionary(uniqueKeysWithValues: members.map { ($0.key, $0.value) })
+        guard let schema = fields[ExactText("schema")] else {
             throw RejectionReason(RejectionReason.missingField, "field \"schema\" is missing; set it to \"\(DeletionRequest.schema)\"")
         }
         guard case .string(let schemaName) = schema else {
             throw RejectionReason(RejectionReason.wrongType, "field \"schema\" is a \(schema.typeName); it must be the string \"\(DeletionRequest.schema)\"")
         }
-        guard schemaName == DeletionRequest.schema else {
-            throw RejectionReason(RejectionReason.unknownSchema, "schema \"\(schemaName.prefix(64))\" is not supported; this daemon reads \"\(DeletionRequest.schema)\"")
+        guard ExactText(schemaName) == ExactText(DeletionRequest.schema) else {
+            throw RejectionReason(RejectionReason.unknownSchema, "field \"schema\" names a schema this daemon does not read; it reads \"\(DeletionRequest.schema)\"")
         }
         let requestID = try string(fields, "request_id")
-        guard !requestID.isEmpty, requestID.count <= DeletionRequest.maxRequestIDLength else {
-            throw RejectionReason(RejectionReason.invalidValue, "field \"request_id\" has \(requestID.count) characters; it must have 1 to 128")
+        // Counted in Unicode code points, as JSON Schema's maxLength counts.
+        let idLength = requestID.unicodeScalars.count
+        guard idLength >= 1, idLength <= DeletionRequest.maxRequestIDLength else {
+            throw RejectionReason(RejectionReason.invalidValue, "field \"request_id\" has \(idLength) characters; it must have 1 to 128")
         }
         let model = try string(fields, "model")
         guard DeletionRequestDecoder.isValidModelID(model) else {
@@ -123,12 +136,12 @@ public enum DeletionRequestDecoder {
             throw RejectionReason(RejectionReason.invalidValue, "field \"requested_at\" is not an RFC 3339 timestamp (e.g. 2026-11-27T14:00:00Z)")
         }
         let scopeName = try string(fields, "scope")
-        var allowed: Set<String> = ["schema", "request_id", "model", "scope", "requested_at"]
+        var allowed: Set<ExactText> = Set(["schema", "request_id", "model", "scope", "requested_at"].map(ExactText.init))
         let scope: DeletionRequest.Scope
-        switch scopeName {
-        case "sample":
-            allowed.insert("sample_ids")
-            guard let raw = fields["sample_ids"] else {
+        switch Array(scopeName.utf8) {
+        case Array("sample".utf8):
+            allowed.insert(ExactText("sample_ids"))
+            guard let raw = fields[ExactText("sample_ids")] else {
                 throw RejectionReason(RejectionReason.missingField, "field \"sample_ids\" is missing; scope \"sample\" needs 1 to 1000 sample ids")
             }
             guard case .array(let items) = raw else {
@@ -145,34 +158,40 @@ public enum DeletionRequestDecoder {
                 ids.append(id)
             }
             scope = .samples(ids)
-        case "subject":
-            allowed.insert("subject")
+        case Array("subject".utf8):
+            allowed.insert(ExactText("subject"))
             let subject = try string(fields, "subject")
             guard !subject.isEmpty else {
                 throw RejectionReason(RejectionReason.invalidValue, "field \"subject\" is empty; name the identity whose rows to forget")
             }
             scope = .subject(subject)
-        case "class":
-            allowed.insert("class")
-            guard let raw = fields["class"] else {
+        case Array("class".utf8):
+            allowed.insert(ExactText("class"))
+            guard let raw = fields[ExactText("class")] else {
                 throw RejectionReason(RejectionReason.missingField, "field \"class\" is missing; scope \"class\" needs an integer label")
             }
-            guard case .integer(let label) = raw else {
+            switch raw.exactInteger {
+            case .value(let label):
+                scope = .class(label)
+            case .outOfRange:
+                throw RejectionReason(RejectionReason.invalidValue, "field \"class\" is an integer outside any model's labels")
+            case .notInteger where raw.typeName == "number":
+                throw RejectionReason(RejectionReason.wrongType, "field \"class\" is a number with a non-zero fraction; it must be an integer label (e.g. 7)")
+            case .notInteger:
                 throw RejectionReason(RejectionReason.wrongType, "field \"class\" is a \(raw.typeName); it must be an integer label")
             }
-            scope = .class(label)
         default:
             throw RejectionReason(RejectionReason.invalidValue, "field \"scope\" must be \"sample\", \"subject\" or \"class\"")
         }
-        let extra = Set(fields.keys).subtracting(allowed).sorted()
-        if let first = extra.first {
-            throw RejectionReason(RejectionReason.extraField, "field \"\(first.prefix(64))\" is not part of \(DeletionRequest.schema) for scope \"\(scopeName)\"; remove it")
+        if members.contains(where: { !allowed.contains($0.key) }) {
+            let expected = allowed.map(\.string).sorted().joined(separator: ", ")
+            throw RejectionReason(RejectionReason.extraField, "the request has a field that is not part of \(DeletionRequest.schema) for scope \"\(scopeName)\" (allowed: \(expected)); remove it")
         }
         return DeletionRequest(requestID: requestID, model: model, scope: scope, requestedAt: requestedAt)
     }
 
-    private static func string(_ fields: [String: StrictJSON], _ name: String) throws(RejectionReason) -> String {
-        guard let value = fields[name] else {
+    private static func string(_ fields: [ExactText: StrictJSON], _ name: String) throws(RejectionReason) -> String {
+        guard let value = fields[ExactText(name)] else {
             throw RejectionReason(RejectionReason.missingField, "field \"\(name)\" is missing")
         }
         guard case .string(let s) = value else {

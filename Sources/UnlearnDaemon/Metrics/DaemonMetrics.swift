@@ -35,6 +35,13 @@ public final class DaemonMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("unlearnd_requests_rejected_total", "Messages sent to the dead-letter topic, by reason."), labels: [("reason", code)]).increment()
     }
 
+    public func deadLetterRecordedLocally(code: String) {
+        registry.makeCounter(
+            descriptor: Self.metric("unlearnd_dead_letters_local_total", "Dead letters the broker refused for good, recorded in the local dead-letter file instead, by reason."),
+            labels: [("reason", code)]
+        ).increment()
+    }
+
     public func update(model: String, outcome: String, seconds: Double) {
         registry.makeDurationHistogram(
             descriptor: Self.metric("unlearnd_update_duration_seconds", "Wall time of one unlearning update (engine only)."), labels: [("model", model), ("outcome", outcome)],

@@ -13,9 +13,9 @@ struct Batcher {
     }
 
     func key(for request: DeletionRequest) -> PendingBatch.GroupKey {
-        if groupByRequest { return .request(request.requestID) }
+        if groupByRequest { return .request(ExactText(request.requestID)) }
         switch request.scope {
-        case .subject(let s): return .subject(s)
+        case .subject(let s): return .subject(ExactText(s))
         case .class(let c): return .class(c)
         case .samples: return .samples
         }
@@ -38,7 +38,8 @@ struct Batcher {
 
     /// True when a request with this id waits in an open batch.
     func contains(requestID: String, model: String) -> Bool {
-        open[model]?.values.contains { $0.requests.contains { $0.request.requestID == requestID } } ?? false
+        let id = ExactText(requestID)
+        return open[model]?.values.contains { $0.requests.contains { ExactText($0.request.requestID) == id } } ?? false
     }
 
     /// Removes and returns the batches whose oldest request is at least `maxWait` old.

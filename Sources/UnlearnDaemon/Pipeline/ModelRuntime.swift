@@ -16,7 +16,13 @@ public final class ModelRuntime: @unchecked Sendable {
     public private(set) var snapshotSHA256: String
     /// Input standardisation of the current snapshot (a rebase may bring a new one).
     public private(set) var standardization: Standardization?
-    private(set) var ledger: Set<String>
+    /// Request ids applied since the epoch's base, compared by their exact UTF-8 bytes.
+    private(set) var ledger: Set<ExactText>
+    /// True when the loaded snapshot is older than one the model once had (a newer version was quarantined, or an
+    /// operator re-imported the model with `unlearnctl recover`): requests applied in the lost versions are re-read
+    /// from the model's own recorded offsets (see `UnlearningPipeline.offsetClaims`). Persisted in every snapshot as
+    /// the manifest extension `replay` until the next budget epoch.
+    public private(set) var replaying: Bool
     private let logger: Logger
 
     /// The result of applying one batch.
@@ -34,8 +40,13 @@ public final class ModelRuntime: @unchecked Sendable {
         public var description: String
     }
 
-    /// Opens the model: imports the bundle as the base of budget epoch 1 on first start, then loads the newest
-    /// snapshot that verifies (quarantining broken ones, which are logged loudly).
+    /// Opens the model: imports the bundle as the base of budget epoch 1 on its very first start, then loads the
+    /// newest snapshot that verifies (quarantining broken ones, which are logged loudly).
+    ///
+    /// A model that has had state (its `model.json`, or anything in quarantine) is never imported again: with no
+    /// version that verifies, this throws ``DaemonExit/noValidState(model:reason:)``, since a new base would revert
+    /// every deletion applied since while the committed Kafka offsets are past them. Unsafe directories (other
+    /// owners, writable by others) stop the daemon with the path (exit status 78).
     public static func open(
         id: String, bundlePath: String, stateDirectory: String, retain: Int, compressionLevel: Int32, logger: Logger
     ) throws -> ModelRuntime {
@@ -44,16 +55,35 @@ public final class ModelRuntime: @unchecked Sendable {
             directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: id),
             retain: retain, compressionLevel: compressionLevel
         )
+        do {
+            try store.checkDirectories(upTo: stateDirectory)
+        } catch let error as CheckpointError where error.code == .unsafeFile {
+            throw DaemonExit(status: 78, reason: "model \(id): unsafe state directory: \(error.reason)")
+        }
         if try store.versions().isEmpty {
+            let quarantined = try store.quarantinedFiles()
+            if store.hasIdentity || !quarantined.isEmpty {
+                throw DaemonExit.noValidState(
+                    model: id,
+                    reason: "no version is left in \(store.directory); \(quarantined.count) files are in quarantine/"
+                )
+            }
             do {
+                try store.writeIdentity(modelId: id, bundlePath: bundlePath)
                 try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
             } catch let error as CheckpointError where error.code == .stale {
                 // Another daemon sharing the state directory imported it first: load theirs.
                 logger.info("Another daemon imported the model first", metadata: [LogKey.model: "\(id)"])
             }
+        } else if !store.hasIdentity {
+            // State written before model.json existed: record the identity now.
+            try store.writeIdentity(modelId: id, bundlePath: bundlePath)
         }
-        let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
-        return runtime
+        do {
+            return try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+        } catch let error as CheckpointError where error.code == .noValidSnapshot {
+            throw DaemonExit.noValidState(model: id, reason: error.reason)
+        }
     }
 
     private init(id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, logger: Logger) throws {
@@ -63,12 +93,13 @@ public final class ModelRuntime: @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.index = RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes)
-        let (state, manifest, sha, standardization) = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
-        self.state = state
-        self.manifest = manifest
-        self.snapshotSHA256 = sha
-        self.standardization = standardization
-        self.ledger = Set(manifest.appliedRequestIds)
+        let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        self.state = loaded.state
+        self.manifest = loaded.manifest
+        self.snapshotSHA256 = loaded.sha256
+        self.standardization = loaded.standardization
+        self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
+        self.replaying = loaded.replaying
     }
 
     /// Opens a model that the daemon already imported, finding its bundle through the path recorded at import
@@ -110,42 +141,85 @@ public final class ModelRuntime: @unchecked Sendable {
         newManifest.lambda = model.lambda
         newManifest.budget = try JSONValue(encoding: next.budget)
         newManifest.updates = []
+        // A retrained base was fitted without every tombstoned row: nothing is left to replay.
+        newManifest.extensions?["replay"] = nil
         let parameters = try ModelParameters(model, standardization: newStandardization)
         let committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
+        replaying = false
         try reload()  // features are re-standardised with the new base's statistics
         return committed.version
     }
 
     /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).
     public func reload() throws {
-        let (state, manifest, sha, standardization) = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
-        self.state = state
-        self.manifest = manifest
-        self.snapshotSHA256 = sha
-        self.standardization = standardization
-        self.ledger = Set(manifest.appliedRequestIds)
+        let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        self.state = loaded.state
+        self.manifest = loaded.manifest
+        self.snapshotSHA256 = loaded.sha256
+        self.standardization = loaded.standardization
+        self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
+        self.replaying = replaying || loaded.replaying
     }
 
-    public func isApplied(_ requestID: String) -> Bool { ledger.contains(requestID) }
+    public func isApplied(_ requestID: String) -> Bool { ledger.contains(ExactText(requestID)) }
 
     /// The per-partition offsets recorded in the newest snapshot.
     public var recordedOffsets: [SnapshotManifest.KafkaOffset] { manifest.kafkaOffsets }
 
-    static func importBase(id: String, bundle: ModelBundle, bundlePath: String, store: SnapshotStore, logger: Logger) throws {
+    /// Recovery after every version of a model was lost (`unlearnctl recover --reimport`): imports the bundle as a
+    /// new base numbered above every quarantined version, with `replayFrom` as its recorded offsets of `topic` and the
+    /// `replay` mark, so the daemon reads the deletions log again from there (from the beginning of any partition
+    /// not listed) and re-applies every request. Refuses while any version verifies. Returns the new version.
+    public static func reimportForRecovery(
+        id: String, bundlePath: String, stateDirectory: String, topic: String, replayFrom: [Int32: Int64], logger: Logger
+    ) throws -> UInt64 {
+        let bundle = try ModelBundle.read(from: bundlePath)
+        let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: id))
+        if try !store.versions().isEmpty {
+            do {
+                let valid = try store.loadNewestValid(quarantine: true)
+                throw CheckpointError(.invalidArgument, "model \(id): version \(valid.version) verifies; nothing to re-import (the daemon loads it)")
+            } catch let error as CheckpointError where error.code == .noValidSnapshot {
+                // Every version failed and is quarantined now.
+            }
+        }
+        let quarantined = try store.quarantinedFiles()
+        let version = (quarantined.map(\.version).max() ?? 0) + 1
+        if !store.hasIdentity { try store.writeIdentity(modelId: id, bundlePath: bundlePath) }
+        let offsets = replayFrom.sorted { $0.key < $1.key }.map { SnapshotManifest.KafkaOffset(topic: topic, partition: $0.key, nextOffset: $0.value) }
+        return try importBase(
+            id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger, version: version, kafkaOffsets: offsets,
+            extensions: [
+                "replay": .bool(true),
+                "recovered": .object([
+                    "at": .string(RFC3339.format(Date())),
+                    "quarantined_versions": .array(Set(quarantined.map(\.version)).sorted().map { .number(Double($0)) }),
+                    "replay_from": .object(Dictionary(uniqueKeysWithValues: replayFrom.map { ("\($0.key)", JSONValue.number(Double($0.value))) })),
+                ]),
+            ]
+        )
+    }
+
+    @discardableResult
+    static func importBase(
+        id: String, bundle: ModelBundle, bundlePath: String, store: SnapshotStore, logger: Logger, version: UInt64 = 1,
+        kafkaOffsets: [SnapshotManifest.KafkaOffset] = [], extensions: [String: JSONValue] = [:]
+    ) throws -> UInt64 {
         let state = UnlearningState(
             model: bundle.model, trainFeatures: bundle.trainFeatures, trainLabels: bundle.train.labels,
             validationFeatures: bundle.validationFeatures, validationLabels: bundle.validation.labels
         )
-        let manifest = SnapshotManifest(
-            modelId: id, version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
+        var manifest = SnapshotManifest(
+            modelId: id, version: version, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: version,
             createdAt: RFC3339.format(Date()), architecture: SnapshotArchitecture(bundle.model.architecture),
             lambda: bundle.model.lambda, n0: bundle.train.count, residualN: bundle.train.count,
             budget: try JSONValue(encoding: state.budget),
-            extensions: [
+            extensions: extensions.merging([
                 "bundle_train_sample_ids_sha256": .string(Self.sampleIDDigest(bundle.train)),
                 "bundle_path": .string(bundlePath),
-            ]
+            ]) { $1 }
         )
+        manifest.kafkaOffsets = kafkaOffsets
         let parameters = try ModelParameters(bundle.model, standardization: bundle.descriptor.standardization)
         let committed = try store.commit(try Snapshot(manifest: manifest, parameters: parameters))
         logger.notice(
@@ -155,6 +229,7 @@ public final class ModelRuntime: @unchecked Sendable {
                 LogKey.residualRows: "\(bundle.train.count)",
             ]
         )
+        return committed.version
     }
 
     /// A digest of the training set's sample ids, so a later start notices a bundle that changed underneath.
@@ -164,14 +239,23 @@ public final class ModelRuntime: @unchecked Sendable {
         return hasher.finalize().description
     }
 
-    static func load(store: SnapshotStore, bundle: ModelBundle, logger: Logger, id: String) throws
-        -> (UnlearningState, SnapshotManifest, String, Standardization?)
-    {
+    struct Loaded {
+        var state: UnlearningState
+        var manifest: SnapshotManifest
+        var sha256: String
+        var standardization: Standardization?
+        var replaying: Bool
+    }
+
+    static func load(store: SnapshotStore, bundle: ModelBundle, logger: Logger, id: String) throws -> Loaded {
         let loaded = try store.loadNewestValid()
         for skipped in loaded.skipped {
             logger.error(
                 "Skipped a snapshot that does not verify",
-                metadata: [LogKey.model: "\(id)", LogKey.snapshotVersion: "\(skipped.version)", LogKey.reason: "\(skipped.error.reason)"]
+                metadata: [
+                    LogKey.model: "\(id)", LogKey.snapshotVersion: "\(skipped.version)", LogKey.reason: "\(skipped.error.code)",
+                    LogKey.error: "\(skipped.error.reason)", LogKey.path: "\(skipped.quarantinedTo.joined(separator: ", "))",
+                ]
             )
         }
         let snapshot = loaded.snapshot
@@ -209,7 +293,22 @@ public final class ModelRuntime: @unchecked Sendable {
                 LogKey.residualRows: "\(manifest.residualN)", LogKey.skipped: "\(loaded.skipped.count)",
             ]
         )
-        return (state, manifest, loaded.decoded.payloadSHA256.description, standardization)
+        // A newer complete version than the loaded one existed, so it may have been adopted and its offsets committed:
+        // its requests must be read again from this model's offsets. (A record without its snapshot is an interrupted
+        // commit that was never adopted.)
+        let lostNewer = try store.quarantinedFiles().contains { $0.version > manifest.version && $0.isSnapshot }
+            || loaded.skipped.contains { $0.quarantinedTo.isEmpty }  // unreadable now, not moved: it may have been adopted
+        let marked = manifest.extensions?["replay"] == .bool(true)
+        if lostNewer && !marked {
+            logger.warning(
+                "Loaded an older snapshot than the newest the model had; its requests since are read again from the deletions log",
+                metadata: [LogKey.model: "\(id)", LogKey.snapshotVersion: "\(manifest.version)"]
+            )
+        }
+        return Loaded(
+            state: state, manifest: manifest, sha256: loaded.decoded.payloadSHA256.description,
+            standardization: standardization, replaying: lostNewer || marked
+        )
     }
 
     /// Applies a batch: runs the engine (unless nothing is left to remove), writes the snapshot that records the
@@ -220,9 +319,10 @@ public final class ModelRuntime: @unchecked Sendable {
     ) throws -> Applied {
         var duplicates: [PendingRequest] = []
         var fresh: [PendingRequest] = []
-        var seen = Set<String>()
+        var seen = Set<ExactText>()
         for p in batch.requests {
-            if ledger.contains(p.request.requestID) || !seen.insert(p.request.requestID).inserted { duplicates.append(p) } else { fresh.append(p) }
+            let id = ExactText(p.request.requestID)
+            if ledger.contains(id) || !seen.insert(id).inserted { duplicates.append(p) } else { fresh.append(p) }
         }
         let version = manifest.version + 1
         var next = state
@@ -250,6 +350,7 @@ public final class ModelRuntime: @unchecked Sendable {
             // Which daemon wrote this version (host and pid): ownership is visible in the history.
             "writer": .string("\(ProcessInfo.processInfo.hostName):\(getpid())"),
         ]) { $1 }
+        if replaying { newManifest.extensions?["replay"] = .bool(true) }
         if let report {
             newManifest.updates.append(Self.record(report, requestIDs: fresh.map(\.request.requestID)))
         }
@@ -266,7 +367,7 @@ public final class ModelRuntime: @unchecked Sendable {
         state = next
         manifest = newManifest
         snapshotSHA256 = committed.record.payloadSHA256
-        ledger.formUnion(fresh.map(\.request.requestID))
+        ledger.formUnion(fresh.map { ExactText($0.request.requestID) })
         if state.budget.retrainRequired { try writeExclusionList() }
         return Applied(
             version: committed.version, report: report, duplicates: duplicates,

@@ -24,10 +24,10 @@ public struct PendingRequest: Sendable {
 /// Requests of one model and one group (a subject, a class, or sample lists) applied as one update.
 public struct PendingBatch: Sendable {
     public enum GroupKey: Hashable, Sendable, CustomStringConvertible {
-        case subject(String)
+        case subject(ExactText)
         case `class`(Int)
         case samples
-        case request(String)
+        case request(ExactText)
 
         /// No identity in the description: it is logged.
         public var description: String {

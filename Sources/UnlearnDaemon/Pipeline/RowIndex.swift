@@ -1,17 +1,18 @@
 import UnlearningCore
 
-/// Resolves the selections of deletion requests to training-row indices.
+/// Resolves the selections of deletion requests to training-row indices. Sample ids and subjects match by their exact
+/// UTF-8 bytes (two spellings of "café" are two identities).
 public struct RowIndex: Sendable {
-    private var bySample: [String: Int] = [:]
-    private var bySubject: [String: [Int]] = [:]
+    private var bySample: [ExactText: Int] = [:]
+    private var bySubject: [ExactText: [Int]] = [:]
     private var byClass: [Int: [Int]] = [:]
     public let classes: Int
 
     public init(_ train: Dataset, classes: Int) {
         self.classes = classes
         for i in 0..<train.count {
-            bySample[train.sampleIDs[i]] = i
-            if let s = train.subjects[i] { bySubject[s, default: []].append(i) }
+            bySample[ExactText(train.sampleIDs[i])] = i
+            if let s = train.subjects[i] { bySubject[ExactText(s), default: []].append(i) }
             byClass[train.labels[i], default: []].append(i)
         }
     }
@@ -23,7 +24,7 @@ public struct RowIndex: Sendable {
             var rows: [Int] = []
             rows.reserveCapacity(ids.count)
             for (i, id) in ids.enumerated() {
-                guard let row = bySample[id] else {
+                guard let row = bySample[ExactText(id)] else {
                     return .failure(RejectionReason(
                         RejectionReason.unknownSample,
                         "sample_ids[\(i)] is not a training sample of this model; check the id against the model's training set"
@@ -33,7 +34,7 @@ public struct RowIndex: Sendable {
             }
             return .success(Array(Set(rows)).sorted())
         case .subject(let subject):
-            guard let rows = bySubject[subject] else {
+            guard let rows = bySubject[ExactText(subject)] else {
                 return .failure(RejectionReason(
                     RejectionReason.emptySelection,
                     "the subject has no rows in this model's training set; nothing to forget"

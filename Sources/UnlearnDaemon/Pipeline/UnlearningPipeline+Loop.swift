@@ -29,7 +29,6 @@ extension UnlearningPipeline {
         }
 
         var logger: Logger { pipeline.logger }
-        static let deadLetterValueLimit = 256 * 1024
         var configuration: DaemonConfiguration { pipeline.configuration }
         static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
@@ -112,7 +111,7 @@ extension UnlearningPipeline {
             try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                 for runtime in runtimes.all { try runtime.reload() }
             }
-            for id in pipeline.runtimes.ids { await pipeline.updateOffsetBook(id) }
+            await pipeline.updateOffsetBook()
         }
 
         mutating func intake(_ message: KafkaMessage) async throws {
@@ -131,7 +130,7 @@ extension UnlearningPipeline {
                 return
             }
             guard pipeline.runtimes.ids.contains(request.model) else {
-                try await deadLetter(message, RejectionReason(RejectionReason.unknownModel, "model \"\(request.model)\" is not registered with this daemon group; register it in the models list or fix the model id"))
+                try await deadLetter(message, RejectionReason(RejectionReason.unknownModel, "the request's model is not registered with this daemon group; register it in the models list or fix the model id"))
                 return
             }
             let model = request.model
@@ -161,32 +160,74 @@ extension UnlearningPipeline {
             }
         }
 
-        /// Sends the original bytes to the dead-letter topic with the reason in headers, waits for the delivery
-        /// report (retrying while brokers are down: a bad input is never dropped silently), then lets the offset go.
+        /// Sends the original bytes to the dead-letter topic with the reason in headers and waits for the delivery
+        /// report, then lets the offset go. The offset always advances: a letter the broker refuses for good (too
+        /// large, not authorised, no such topic) is sent again without its payload, and if that is refused too, or
+        /// the daemon is stopping while brokers are down, it is appended to the local dead-letter file instead.
         mutating func deadLetter(_ message: KafkaMessage, _ reason: RejectionReason) async throws {
             rejected += 1
             pipeline.metrics.rejected(code: reason.code)
+            // The reason code only: the message (producer-free, but long) is in the dead letter's headers.
             logger.warning(
                 "Rejected a deletion request",
-                metadata: [LogKey.reason: "\(reason.code)", LogKey.partition: "\(message.partition)", LogKey.offset: "\(message.offset)", LogKey.error: "\(reason.message)"]
+                metadata: [LogKey.reason: "\(reason.code)", LogKey.partition: "\(message.partition)", LogKey.offset: "\(message.offset)"]
             )
-            var headers = [
-                KafkaHeader(key: "reason", value: reason.code),
-                KafkaHeader(key: "reason_message", value: reason.message),
-                KafkaHeader(key: "source_topic", value: message.topic),
-                KafkaHeader(key: "source_partition", value: "\(message.partition)"),
-                KafkaHeader(key: "source_offset", value: "\(message.offset)"),
-            ]
-            var value = message.value
-            if let original = value, original.count > Self.deadLetterValueLimit {
-                // Kafka's default message size limit is 1 MB: keep the head of an oversized value and say so; the
-                // source partition and offset locate the whole original.
-                value = Array(original.prefix(Self.deadLetterValueLimit))
-                headers.append(KafkaHeader(key: "original_bytes", value: "\(original.count)"))
-                headers.append(KafkaHeader(key: "value_truncated", value: "true"))
-            }
-            try await sendReliably(topic: configuration.deadLetterTopic, key: message.key, value: value, headers: headers)
+            logger.debug("Rejection detail", metadata: [LogKey.reason: "\(reason.code)", LogKey.error: "\(reason.message)"])
+            let letter = DeadLetter(message, reason: reason)
+            try await publish(letter)
             tracker.done(partition: message.partition, offset: message.offset)
+        }
+
+        /// Publishes a dead letter, or records it durably in the local dead-letter file (see `deadLetter`).
+        func publish(_ letter: DeadLetter) async throws {
+            let topic = configuration.deadLetterTopic
+            var attempt = 0
+            var current = letter
+            while true {
+                do {
+                    _ = try await producer.send(topic: topic, key: current.key, value: current.value, headers: current.headers)
+                    return
+                } catch let error as KafkaError where error.librdkafkaError?.isPermanentForProduce == true {
+                    if current.value != nil || current.key != nil {
+                        logger.error(
+                            "The broker refused a dead letter; sending it again without its payload",
+                            metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error.librdkafkaError?.name ?? "")"]
+                        )
+                        current = current.withoutPayload()
+                        continue
+                    }
+                    try recordLocally(letter, error: error.librdkafkaError?.name ?? "\(error.code)")
+                    return
+                } catch {
+                    attempt += 1
+                    if attempt == 1 || attempt % 10 == 0 {
+                        logger.error("Publishing a dead letter failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
+                    }
+                    if attempt >= 3 && pipeline.isStopping {
+                        try recordLocally(letter, error: (error as? KafkaError)?.librdkafkaError?.name ?? "unreachable")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+                }
+            }
+        }
+
+        func recordLocally(_ letter: DeadLetter, error: String) throws {
+            let file = DeadLetterFile(stateDirectory: configuration.stateDirectory)
+            do {
+                try file.append(letter, topic: configuration.deadLetterTopic, error: error)
+            } catch let failure {
+                if failure.fsyncFailed { throw DaemonExit.fsyncFailed(failure.description) }
+                throw failure
+            }
+            pipeline.metrics.deadLetterRecordedLocally(code: letter.reason.code)
+            logger.error(
+                "A dead letter could not be published; recorded in the local dead-letter file",
+                metadata: [
+                    LogKey.reason: "\(letter.reason.code)", LogKey.partition: "\(letter.source.partition)",
+                    LogKey.offset: "\(letter.source.offset)", LogKey.error: "\(error)", LogKey.path: "\(file.path)",
+                ]
+            )
         }
 
         func sendReliably(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]) async throws {
@@ -232,9 +273,8 @@ extension UnlearningPipeline {
                     }
                     return
                 } catch let error as CheckpointError where error.code == .fsyncFailed {
-                    // DESIGN.md 3.2: an fsync error is fatal; systemd restarts us from the last good snapshot.
-                    logger.critical("fsync failed; exiting so the service restarts from the last durable snapshot", metadata: [LogKey.error: "\(error.reason)"])
-                    exit(70)
+                    // An fsync error is fatal: durability is unknown; systemd restarts us from the last good snapshot.
+                    throw DaemonExit.fsyncFailed(error.reason)
                 }
             }
             guard let result else {
@@ -267,7 +307,7 @@ extension UnlearningPipeline {
             } else {
                 logger.info("Recorded requests with nothing left to remove", metadata: [LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(appliedCount)"])
             }
-            await pipeline.updateOffsetBook(model)
+            await pipeline.updateOffsetBook()
             if result.retrainBecameRequired { try await sendAlert(model) }
         }
 

@@ -15,8 +15,8 @@ public final class UnlearningPipeline: Service, Sendable {
     let notifier: SystemdNotifier
     let engine = EngineQueue()
     let runtimes: RuntimeTable
-    /// Recorded safe offsets per partition (max over models), for the rebalance callback.
-    let offsetBook = LockedValue<[Int32: Int64]>([:])
+    /// The models' recorded offsets, for the rebalance callback.
+    let offsetBook = LockedValue(OffsetClaims())
     let stopping = LockedValue(false)
 
     public init(configuration: DaemonConfiguration, logger: Logger, metrics: DaemonMetrics, notifier: SystemdNotifier) {
@@ -50,10 +50,10 @@ public final class UnlearningPipeline: Service, Sendable {
         let consumer = try KafkaConsumer(
             configuration: KafkaConfiguration(consumerProperties), groupID: configuration.groupID, logger: logger,
             startOffsets: { [topic = configuration.deletionsTopic] assigned in
-                let recorded = book.withLock { $0 }
+                let claims = book.withLock { $0 }
                 var starts: [KafkaTopicPartition: Int64] = [:]
                 for tp in assigned where tp.topic == topic {
-                    if let o = recorded[tp.partition] { starts[tp] = o }
+                    if let o = claims.start(tp.partition) { starts[tp] = o }
                 }
                 return starts
             }
@@ -91,16 +91,21 @@ public final class UnlearningPipeline: Service, Sendable {
                 table.set(runtime, for: model.id)
             }
         }
-        for model in configuration.models { await updateOffsetBook(model.id) }
+        await updateOffsetBook()
         await publishModelMetrics()
     }
 
-    /// Folds a model's recorded offsets into the book read by the rebalance callback.
-    func updateOffsetBook(_ model: String) async {
+    /// Re-reads every model's recorded offsets into the book read by the rebalance callback.
+    func updateOffsetBook() async {
         let topic = configuration.deletionsTopic
-        guard let offsets = try? await engine.run({ [runtimes] in runtimes.get(model)?.recordedOffsets ?? [] }) else { return }
+        guard let models = try? await engine.run({ [runtimes] in
+            runtimes.all.map { runtime in
+                (Dictionary(runtime.recordedOffsets.filter { $0.topic == topic }.map { ($0.partition, $0.nextOffset) }) { max($0, $1) }, runtime.replaying)
+            }
+        }) else { return }
         offsetBook.withLock { book in
-            for o in offsets where o.topic == topic { book[o.partition] = max(book[o.partition] ?? 0, o.nextOffset) }
+            book.replaying = []
+            for (offsets, replaying) in models { book.add(offsets, replaying: replaying) }
         }
     }
 

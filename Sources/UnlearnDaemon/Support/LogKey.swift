@@ -27,4 +27,5 @@ public enum LogKey {
     public static let librdkafka = "unlearnd.librdkafka.version"
     public static let config = "unlearnd.config"
     public static let alertID = "unlearnd.alert_id"
+    public static let path = "unlearnd.path"
 }

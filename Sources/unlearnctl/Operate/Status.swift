@@ -20,6 +20,9 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(name: .customLong("lag-max-age"), help: "Seconds after which the daemon's metrics file counts as stale (the daemon rewrites it every metrics.interval_ms).")
+    var lagMaxAge: Double = 10
+
     struct ModelStatus: Codable {
         var model: String
         var snapshotVersion: UInt64
@@ -36,7 +39,17 @@ struct Status: AsyncParsableCommand {
         var retrainRequired: Bool
         var retrainReasons: [String]
         var exclusionList: String?
+        /// Validation accuracy of the released model (what users load: the noise-free state plus the last release's noise).
         var validationAccuracy: Double?
+        /// Validation accuracy of the daemon's secret noise-free state.
+        var noiseFreeValidationAccuracy: Double?
+    }
+
+    /// Consumer lag as the daemon last wrote it, with the file's age.
+    struct Lag: Codable {
+        var messages: Int
+        var ageSeconds: Double
+        var stale: Bool
     }
 
     func run() async throws {
@@ -64,14 +77,20 @@ struct Status: AsyncParsableCommand {
                 retrainRequired: budget.retrainRequired, retrainReasons: budget.retrainReasons.map(\.rawValue),
                 exclusionList: exclusions,
                 validationAccuracy: runtime.state.validationFeatures.rows > 0
+                    ? runtime.state.releasedModel.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil,
+                noiseFreeValidationAccuracy: runtime.state.validationFeatures.rows > 0
                     ? runtime.state.model.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil
             ))
         }
-        let lag = Self.readLag(stateDirectory: stateDirectory)
+        let lag = Self.readLag(stateDirectory: stateDirectory, maxAge: lagMaxAge)
         if json {
+            struct Output: Codable {
+                var models: [ModelStatus]
+                var consumerLag: Lag?
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            print(String(decoding: try encoder.encode(Output(models: rows, consumerLag: lag)), as: UTF8.self))
             return
         }
         for s in rows {
@@ -87,15 +106,27 @@ struct Status: AsyncParsableCommand {
                   retrain         \(s.retrainRequired ? "REQUIRED (" + s.retrainReasons.joined(separator: ", ") + ")" : "not required")
                 """)
             if let e = s.exclusionList { print("  exclusion list  \(e)") }
-            if let a = s.validationAccuracy { print(String(format: "  validation acc  %.2f%%", 100 * a)) }
+            if let a = s.validationAccuracy { print(String(format: "  validation acc  %.2f%% (released model)", 100 * a)) }
+            if let a = s.noiseFreeValidationAccuracy, a != s.validationAccuracy {
+                print(String(format: "                  %.2f%% (noise-free secret state, never published)", 100 * a))
+            }
         }
-        if let lag { print("consumer lag      \(lag) messages (from the daemon's metrics file)") }
+        if let lag {
+            if lag.stale {
+                print(String(format: "consumer lag      STALE: %d messages %.0f s ago (the metrics file is not being updated: is unlearnd running?)", lag.messages, lag.ageSeconds))
+            } else {
+                print(String(format: "consumer lag      %d messages (daemon's metrics file, %.0f s ago)", lag.messages, lag.ageSeconds))
+            }
+        }
     }
 
-    /// Total consumer lag from the daemon's Prometheus text file, if present.
-    static func readLag(stateDirectory: String) -> Int? {
+    /// Total consumer lag from the daemon's Prometheus text file, if present, with the file's age.
+    static func readLag(stateDirectory: String, maxAge: Double) -> Lag? {
         let path = (stateDirectory as NSString).appendingPathComponent("metrics/unlearnd.prom")
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+        else { return nil }
+        let age = max(0, Date().timeIntervalSince(modified))
         var total = 0.0
         var found = false
         for line in text.split(separator: "\n") where line.hasPrefix("unlearnd_consumer_lag{") {
@@ -104,6 +135,6 @@ struct Status: AsyncParsableCommand {
                 found = true
             }
         }
-        return found ? Int(total) : nil
+        return found ? Lag(messages: Int(total), ageSeconds: age, stale: age > maxAge) : nil
     }
 }
