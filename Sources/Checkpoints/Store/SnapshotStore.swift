@@ -213,10 +213,6 @@ public final class SnapshotStore: Sendable {
         let snapshotPath = snapshotPath(version)
         let hasRecord = PosixIO.fileExists(recordPath)
         let hasSnapshot = PosixIO.fileExists(snapshotPath)
-        // Only regular files of the daemon's user, mode <= 0600: anything else was not written by the store.
-        for path in [snapshotPath, recordPath] {
-            if let problem = PosixIO.unsafeFileProblem(path) { throw CheckpointError(.unsafeFile, problem) }
-        }
         guard hasSnapshot else {
             throw CheckpointError(
                 hasRecord ? .truncated : .ioFailure,
@@ -227,6 +223,10 @@ public final class SnapshotStore: Sendable {
         guard hasRecord else {
             throw CheckpointError(
                 .hashMismatch, "version \(version) has no record \(Self.recordName(version: version)): its SHA-256 cannot be verified")
+        }
+        // Only regular files of the daemon's user, mode <= 0600: anything else was not written by the store.
+        for path in [snapshotPath, recordPath] {
+            if let problem = PosixIO.unsafeFileProblem(path) { throw CheckpointError(.unsafeFile, problem) }
         }
         let record = try VersionRecord.decode(try PosixIO.readFile(recordPath, maxBytes: 1 << 16), path: recordPath)
         guard record.version == version else {

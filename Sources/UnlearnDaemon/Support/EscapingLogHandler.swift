@@ -14,7 +14,8 @@ public struct EscapingLogHandler<Inner: LogHandler>: LogHandler {
     public init(_ inner: Inner, metadataProvider: Logger.MetadataProvider? = nil) {
         var inner = inner
         inner.metadata = [:]
-        inner.metadataProvider = nil
+        // Setting it on a handler that has none would make swift-log warn; only clear one that is there.
+        if inner.metadataProvider != nil { inner.metadataProvider = nil }
         self.inner = inner
         self.metadataProvider = metadataProvider
     }
