@@ -62,27 +62,45 @@ public final class ModelRuntime: @unchecked Sendable {
         }
         if try store.versions().isEmpty {
             let quarantined = try store.quarantinedFiles()
-            if store.hasIdentity || !quarantined.isEmpty {
+            if store.hasIdentity || !Self.onlyAnInterruptedFirstImport(quarantined) {
                 throw DaemonExit.noValidState(
                     model: id,
                     reason: "no version is left in \(store.directory); \(quarantined.count) files are in quarantine/"
                 )
             }
-            do {
-                try store.writeIdentity(modelId: id, bundlePath: bundlePath)
-                try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
-            } catch let error as CheckpointError where error.code == .stale {
-                // Another daemon sharing the state directory imported it first: load theirs.
-                logger.info("Another daemon imported the model first", metadata: [LogKey.model: "\(id)"])
-            }
-        } else if !store.hasIdentity {
-            // State written before model.json existed: record the identity now.
-            try store.writeIdentity(modelId: id, bundlePath: bundlePath)
+            try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
         }
         do {
-            return try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+            let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+            // Written after the first base is durable (and for state from before model.json existed).
+            if !store.hasIdentity { try store.writeIdentity(modelId: id, bundlePath: bundlePath) }
+            return runtime
         } catch let error as CheckpointError where error.code == .noValidSnapshot {
+            // A kill during the very first import leaves only the record of version 1: nothing was ever adopted.
+            if !store.hasIdentity, try store.versions().isEmpty, Self.onlyAnInterruptedFirstImport(try store.quarantinedFiles()) {
+                logger.notice("The first import was interrupted before its snapshot was written; importing again", metadata: [LogKey.model: "\(id)"])
+                try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
+                let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+                try store.writeIdentity(modelId: id, bundlePath: bundlePath)
+                return runtime
+            }
             throw DaemonExit.noValidState(model: id, reason: error.reason)
+        }
+    }
+
+    /// True when quarantine holds nothing but records of version 1 without a snapshot (a first import killed
+    /// between its two links): no version was ever adopted.
+    static func onlyAnInterruptedFirstImport(_ quarantined: [SnapshotStore.QuarantinedFile]) -> Bool {
+        quarantined.allSatisfy { $0.version == 1 && !$0.isSnapshot }
+    }
+
+    private static func importFirstBase(id: String, bundle: ModelBundle, bundlePath: String, store: SnapshotStore, logger: Logger) throws {
+        do {
+            let version = (try store.quarantinedFiles().map(\.version).max() ?? 0) + 1
+            try importBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger, version: version)
+        } catch let error as CheckpointError where error.code == .stale {
+            // Another daemon sharing the state directory imported it first: load theirs.
+            logger.info("Another daemon imported the model first", metadata: [LogKey.model: "\(id)"])
         }
     }
 
