@@ -8,6 +8,7 @@ struct UnlearnCtl: AsyncParsableCommand {
         abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
         subcommands: [
             Train.self,
+            Forget.self,
             Publish.self,
             Alerts.self,
             Status.self,
