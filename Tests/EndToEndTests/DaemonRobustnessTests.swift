@@ -24,13 +24,24 @@ struct DaemonRobustnessTests {
             for (k, v) in changes { f[k] = v }
             return request(f)
         }
+        /// The same JSON text in another encoding (no byte order mark).
+        func encoded(_ utf8: [UInt8], _ encoding: String.Encoding) -> [UInt8] {
+            Array(String(decoding: utf8, as: UTF8.self).data(using: encoding)!)
+        }
+        /// The JSON text with the first occurrence of `target` replaced (for syntax JSONSerialization cannot write).
+        func replacing(_ utf8: [UInt8], _ target: String, _ replacement: String) -> [UInt8] {
+            let text = String(decoding: utf8, as: UTF8.self)
+            let range = text.range(of: target)!
+            return Array(text.replacingCharacters(in: range, with: replacement).utf8)
+        }
         let k = "digits-a"
         var cases: [(String, String?, [UInt8]?, String)] = [
             ("not JSON", k, Array("hello".utf8), "not_json"),
             ("no value", k, nil, "not_json"),
             ("truncated JSON", k, Array("{\"schema\":".utf8), "not_json"),
-            ("invalid UTF-8", k, [0x7B, 0xFF, 0xFE, 0x7D], "not_json"),
-            ("binary garbage", k, (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }, "not_json"),
+            ("invalid UTF-8", k, [0x7B, 0xFF, 0xFE, 0x7D], "not_utf8"),
+            // Holds a zero byte (at 145) and stray continuation bytes: refused as not UTF-8 before any parsing.
+            ("binary garbage", k, (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }, "not_utf8"),
             ("array", k, Array("[]".utf8), "wrong_type"),
             ("string", k, Array("\"x\"".utf8), "wrong_type"),
             ("number", k, Array("42".utf8), "wrong_type"),
@@ -66,6 +77,18 @@ struct DaemonRobustnessTests {
             ("requested_at missing", k, with(["requested_at": nil]), "missing_field"),
             ("requested_at invalid", k, with(["requested_at": "yesterday"]), "invalid_value"),
             ("over 64 KiB", k, with(["subject": String(repeating: "y", count: 70_000)]), "too_large"),
+            // Issue 12: RFC 8259 strictly. Each of these was accepted before (Foundation's decoder reads UTF-16/32,
+            // skips a BOM and a trailing comma, keeps the first duplicate key and rounds numbers through Double).
+            ("UTF-16LE", k, encoded(with([:]), .utf16LittleEndian), "not_utf8"),
+            ("UTF-16BE", k, encoded(with([:]), .utf16BigEndian), "not_utf8"),
+            ("UTF-32LE", k, encoded(with([:]), .utf32LittleEndian), "not_utf8"),
+            ("UTF-8 BOM", k, [0xEF, 0xBB, 0xBF] + with([:]), "not_utf8"),
+            ("NUL in a string", k, replacing(with([:]), "\"bad\"", "\"b\u{0}d\""), "not_utf8"),
+            ("trailing comma", k, replacing(with([:]), "}", ",}"), "not_json"),
+            ("duplicate key", k, replacing(with([:]), "{", "{\"request_id\":\"bad-2\","), "duplicate_key"),
+            ("class 1e-400", k, replacing(with(["scope": "class", "subject": nil, "class": 0]), "\"class\":0", "\"class\":1e-400"), "wrong_type"),
+            ("class 0.99999999999999999999", k, replacing(with(["scope": "class", "subject": nil, "class": 0]), "\"class\":0", "\"class\":0.99999999999999999999"), "wrong_type"),
+            ("model with a final newline", k, with(["model": "digits-a\n"]), "invalid_value"),
         ]
         // The issue asks for a 10 MB value. librdkafka 2.0.2's mock broker cannot keep one: measured here, a value
         // of 6 MB or more empties the partition's log (its start offset jumps to the end), so nothing behind it could
