@@ -243,6 +243,7 @@ extension Bench {
                 var lfociSlices = 0
                 for (j, mode) in Self.modes.enumerated() {
                     var options = UnlearningOptions()
+                    options.method = .lfoci  // these modes are lfoci's selections (newton is the convex default)
                     options.selection = mode
                     options.noise = false
                     options.seed = UInt64(k + 1)

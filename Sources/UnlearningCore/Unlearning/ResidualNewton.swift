@@ -69,8 +69,13 @@ struct ResidualNewton {
             if let cap = options.maxSeconds, Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 > cap {
                 return finish(.timeLimit)
             }
+            // Forcing term: the solve's relative residual eta leaves ||grad F|| ~ eta ||g|| after the step (plus the
+            // quadratic term), so a step that can finish needs only eta = tolerance / (2 ||g||); CG costs about
+            // log(1 / eta) iterations, and solving the last step to the configured tolerance would waste most of them.
+            var cg = options.cg
+            cg.tolerance = max(options.cg.tolerance, min(0.5, 0.5 * options.tolerance / gNorm))
             let curvature = GaussNewtonOperator(model: model, rows: x)
-            let solution = ConjugateGradient.solve(shift: model.lambda + mu, g, options: options.cg, apply: curvature.apply)
+            let solution = ConjugateGradient.solve(shift: model.lambda + mu, g, options: cg, apply: curvature.apply)
             result.cgIterations += solution.iterations
             result.hessianVectorProducts += solution.products
             guard solution.converged else { return finish(.solveFailed(solution.status)) }
