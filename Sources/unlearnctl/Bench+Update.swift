@@ -224,8 +224,8 @@ extension Bench {
                     fullTime.map { BenchTools.fmt($0 / t, 1) + "x" } ?? "n/a",
                     BenchTools.fmt(100 * BenchTools.mean(m.forgottenAccuracy), 1) + (m.forgottenAccuracy.count < subjects.count ? " (\(m.forgottenAccuracy.count) subj.)" : ""),
                     BenchTools.fmt(100 * BenchTools.mean(m.validationAccuracy), 1),
-                    BenchTools.fmt(BenchTools.median(m.distanceRatio), 3),
-                    String(format: "%.2e", m.distanceRatio.max() ?? .nan),
+                    String(format: "%.3g", BenchTools.median(m.distanceRatio)),
+                    String(format: "%.3g", m.distanceRatio.max() ?? .nan),
                     warmTime.map { BenchTools.fmt(t / $0, 3) } ?? "n/a",
                     String(format: "%.1e", BenchTools.median(m.gradientResidual)),
                 ])
