@@ -79,6 +79,32 @@ struct ConjugateGradientTests {
         #expect(solution.relativeResidual > 1e-12)
     }
 
+    // With products perturbed at 1e-8 relative, the recursively updated residual keeps shrinking while the true
+    // one stalls near 1e-8 (the classic drift of CG in finite precision, magnified): a solver that trusted the
+    // recursion would report 1e-12 as reached. The status must say it was not, and the reported residual must be
+    // the true one (checked against the exact matrix to within the noise, 1e-6).
+    @Test("convergence is judged on the true residual, not the recursively updated one")
+    func trueResidual() {
+        let n = 40
+        let a = CholeskyTests.spd(n, shift: 1, seed: 8)
+        let b = Self.randomVector(n, seed: 9)
+        let exact = Self.product(a)
+        var rng = SeededGenerator(seed: 10)
+        let solution = ConjugateGradient.solve(b, options: ConjugateGradient.Options(tolerance: 1e-12, maxIterations: 300)) { v in
+            var av = exact(v)
+            let scale = 1e-8 * Vector.norm(v)
+            for i in av.indices { av[i] += scale * rng.nextGaussian() }
+            return av
+        }
+        #expect(!solution.converged)
+        #expect(solution.status == .iterationLimit)
+        var residual = b
+        Vector.axpy(-1, exact(solution.x), &residual)
+        let actual = Vector.norm(residual) / Vector.norm(b)
+        #expect(actual > 1e-12)
+        #expect(abs(solution.relativeResidual - actual) < 1e-6, "reported \(solution.relativeResidual), actual \(actual)")
+    }
+
     @Test("an indefinite matrix is detected")
     func indefinite() {
         let a = Matrix(rows: 2, cols: 2, storage: [1, 0, 0, -1])

@@ -89,9 +89,9 @@ struct NewtonUnlearningTests {
         #expect(state.budget.accountant.releases == 1 && state.releasedTheta != nil)
         let before = state
 
-        for (label, tweak) in [
-            ("one Newton step", { (o: inout UnlearningOptions) in o.newtonMaxIterations = 1; o.newtonTolerance = 1e-300 }),
-            ("two CG iterations", { (o: inout UnlearningOptions) in o.cgMaxIterations = 2; o.cgTolerance = 1e-12 }),
+        for (label, cause, tweak) in [
+            ("one Newton step", "cap of 1 Newton steps", { (o: inout UnlearningOptions) in o.newtonMaxIterations = 1; o.newtonTolerance = 1e-300 }),
+            ("two CG iterations", "conjugate-gradient solve stopped (iteration_limit)", { (o: inout UnlearningOptions) in o.cgMaxIterations = 2; o.cgTolerance = 1e-12 }),
         ] {
             var capped = options
             tweak(&capped)
@@ -100,7 +100,7 @@ struct NewtonUnlearningTests {
                 Issue.record("\(label): the capped update must throw")
             } catch {
                 #expect(error.code == .notConverged, "\(label): \(error)")
-                #expect(!error.reason.isEmpty)
+                #expect(error.reason.contains(cause), "\(label): \(error.reason)")
             }
             #expect(state.model.theta.map(\.bitPattern) == before.model.theta.map(\.bitPattern), "\(label)")
             #expect(state.releasedTheta?.map(\.bitPattern) == before.releasedTheta?.map(\.bitPattern))
