@@ -8,7 +8,8 @@ import Dispatch
 /// quadratically, up to the CG tolerance, to the unique optimum. For MLPs G is the Gauss-Newton matrix and a
 /// full step can overshoot; there the system is damped, (G/n + (lambda + mu) I) d = g, with mu adapted by the
 /// reduction ratio as in Martens 2010 ("Deep learning via Hessian-free optimization", section 4.1). In both cases
-/// a backtracking line search along d accepts only steps that do not increase F, so F never rises.
+/// a backtracking line search along d accepts only steps that decrease F (Armijo) or, where the decrease is below
+/// rounding, keep it (convex models: equal within rounding; others: not above) while reducing ||grad F||.
 struct ResidualNewton {
     struct Options: Sendable {
         /// Stop once ||grad F|| <= tolerance.
@@ -92,7 +93,9 @@ struct ResidualNewton {
                 Vector.axpy(-step, d, &candidate.theta)
                 let (fNew, gNew) = objectiveAndGradient(candidate, x, labels)
                 let armijo = fNew <= f - 1e-4 * step * slope
+                // On non-convex models only a step that does not raise F counts as flat.
                 let flat = abs(fNew - f) <= 1e-13 * max(1, abs(f)) && Vector.norm(gNew) < gNorm
+                    && (model.architecture.isConvex || fNew <= f)
                 if armijo || flat {
                     accepted = (candidate, fNew, gNew)
                     break

@@ -51,7 +51,8 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var maxSlices: Int = 64
     /// Slice count for `random` when no L-FOCI run fixes it (normally it copies L-FOCI's count).
     public var randomSlices: Int? = nil
-    /// Estimate the residual Hessian on a uniform subsample of this many residual rows (nil: all rows).
+    /// `lfoci` only: estimate the residual Hessian on a uniform subsample of this many residual rows (nil: all
+    /// rows). `newton` always uses every residual row.
     public var hessianRows: Int? = nil
     /// L-CODEC tie-breaking noise, as a fraction of each candidate's smallest non-zero gap.
     public var tieNoiseFraction: Double = 0.01
