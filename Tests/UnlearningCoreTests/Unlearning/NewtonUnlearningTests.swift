@@ -139,6 +139,18 @@ struct NewtonUnlearningTests {
             Vector.axpy(-1, base.model.theta, &denseStep)
             let err = Vector.distance(step, denseStep) / Vector.norm(denseStep)
             #expect(err < 1e-6, "\(selection): relative difference of the steps \(err)")
+
+            // A block solve that CG cannot finish within its cap refuses the update and leaves the state as it was.
+            options.cgMaxIterations = 1
+            var refused = base
+            do {
+                _ = try Unlearner.forget(rows: rows, in: &refused, options: options)
+                Issue.record("\(selection): a CG block solve capped at 1 iteration must throw")
+            } catch {
+                #expect(error.code == .notConverged && error.reason.contains("iteration_limit"), "\(error)")
+            }
+            #expect(refused.model.theta.map(\.bitPattern) == base.model.theta.map(\.bitPattern))
+            #expect(refused.removed == base.removed && refused.budget == base.budget)
         }
     }
 }
