@@ -9,13 +9,14 @@ extension Bench {
     struct RemovalsBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "removals",
-            abstract: "Sequential subject removals: lfoci vs random at equal block size, against retraining at every checkpoint.",
+            abstract: "Sequential subject removals: newton, and lfoci vs random at equal block size, against retraining at every checkpoint.",
             discussion: """
                 Logistic regression (L2 lambda, L-BFGS to |grad F| < --tolerance) on the training split of --data. \
                 Subjects are removed one at a time in a seeded random order until --fraction of the training rows \
                 are gone; each removal is one Unlearner.forget call with noise OFF (no privacy claimed here: this \
-                measures the approximation), applied to two independent trajectories: lfoci, and random with as \
-                many slices as lfoci chose on the same request (UnlearningOptions.randomSlices). Every --every \
+                measures the approximation), applied to three independent trajectories: newton (Newton-CG to the \
+                residual optimum), lfoci, and random with as many slices as lfoci chose on the same request \
+                (UnlearningOptions.randomSlices). Every --every \
                 removals (and after the last) the model is retrained without all removed rows (L-BFGS, warm-started \
                 from the previous checkpoint's retrained model, or from scratch with --retrain scratch; the \
                 objective is strongly convex so both reach the same optimum within --tolerance / lambda) and every \
@@ -92,6 +93,8 @@ extension Bench {
             var damping: Double
             /// lfoci only: the noise gate stopped step 1, so the largest-gradient slice stood in.
             var fallback: Bool
+            var newtonIterations: Int
+            var cgIterations: Int
         }
 
         struct Result: Codable {
@@ -117,7 +120,12 @@ extension Bench {
             var loadAverageEnd: String
         }
 
-        static let modes: [UnlearningOptions.Selection] = [.lfoci, .random]
+        /// One trajectory: the lfoci method with L-FOCI's or random slices, or the newton method.
+        enum Mode: String, Codable {
+            case lfoci, random, newton
+        }
+
+        static let modes: [Mode] = [.lfoci, .random, .newton]
 
         func validate() throws {
             guard fraction > 0 && fraction < 1 else { throw ValidationError("--fraction must lie in (0, 1), got \(fraction)") }
@@ -243,7 +251,13 @@ extension Bench {
                 var lfociSlices = 0
                 for (j, mode) in Self.modes.enumerated() {
                     var options = UnlearningOptions()
-                    options.selection = mode
+                    switch mode {
+                    case .newton:
+                        options.method = .newton
+                    case .lfoci, .random:
+                        options.method = .lfoci
+                        options.selection = mode == .lfoci ? .lfoci : .random
+                    }
                     options.noise = false
                     options.seed = UInt64(k + 1)
                     options.maxBlockParameters = maxBlock
@@ -257,7 +271,8 @@ extension Bench {
                     removalRecords.append(Removal(
                         index: k + 1, rows: rows.count, mode: mode.rawValue, slices: report.slices.map(\.description),
                         blockSize: report.blockSize, seconds: seconds, gradientResidual: report.gradientResidual, damping: report.damping,
-                        fallback: mode == .lfoci && report.selectionScores.isEmpty
+                        fallback: mode == .lfoci && report.selectionScores.isEmpty,
+                        newtonIterations: report.newtonIterations, cgIterations: report.cgIterations
                     ))
                 }
                 removedRows += rows
@@ -276,15 +291,18 @@ extension Bench {
             func distance(_ c: Checkpoint, _ name: String) -> Double { c.models.first { $0.model == name }!.distanceToRetrained }
             let lfociBelow = later.allSatisfy { distance($0, "lfoci") < $0.originalDistance }
             let randomAsClose = later.filter { distance($0, "random") <= distance($0, "lfoci") }.map(\.removals)
+            let newtonRatios = later.map { distance($0, "newton") / $0.originalDistance }
+            let newtonBounds = removalRecords.filter { $0.mode == Mode.newton.rawValue }.map { $0.gradientResidual / lambda }
 
             print("\nsummary: distance to the retrained model / original model's distance")
             BenchTools.printTable(
-                ["removals", "rows removed", "original dist", "lfoci ratio", "random ratio", "closer"],
+                ["removals", "rows removed", "original dist", "newton ratio", "lfoci ratio", "random ratio", "closer (lfoci/random)"],
                 later.map { c in
                     let l = distance(c, "lfoci")
                     let r = distance(c, "random")
                     return [
                         "\(c.removals)", "\(c.rowsRemoved)", String(format: "%.4e", c.originalDistance),
+                        String(format: "%.2e", distance(c, "newton") / c.originalDistance),
                         BenchTools.fmt(l / c.originalDistance, 4), BenchTools.fmt(r / c.originalDistance, 4),
                         l < r ? "lfoci" : (r < l ? "random" : "tie"),
                     ]
@@ -296,7 +314,19 @@ extension Bench {
                     + "(min \(records.map(\.blockSize).min() ?? 0), max \(records.map(\.blockSize).max() ?? 0)), "
                     + "\(BenchTools.fmt(BenchTools.median(records.map(\.seconds)), 3)) s per removal (median), "
                     + "damping needed in \(records.filter { $0.damping > 0 }.count) of \(records.count)"
-                    + (mode == .lfoci ? "; the noise gate left nothing (largest-gradient slice used) in \(records.filter(\.fallback).count)" : ""))
+                    + (mode == .lfoci ? "; the noise gate left nothing (largest-gradient slice used) in \(records.filter(\.fallback).count)" : "")
+                    + (mode == .newton ? "; Newton steps per removal median \(Int(BenchTools.median(records.map { Double($0.newtonIterations) }))) "
+                        + "(max \(records.map(\.newtonIterations).max() ?? 0)), CG iterations median "
+                        + "\(Int(BenchTools.median(records.map { Double($0.cgIterations) }))) (max \(records.map(\.cgIterations).max() ?? 0))" : ""))
+            }
+            if let first = newtonBounds.first {
+                let worstRatio = newtonRatios.max() ?? .nan
+                let worstBound = newtonBounds.max() ?? .nan
+                print("target (issue 13, acceptance 2): newton ratio <= 1e-3 at every checkpoint: "
+                    + (worstRatio <= 1e-3 ? "met" : "NOT met") + " (max \(String(format: "%.2e", worstRatio))); "
+                    + "residual bound after every removal <= 2x the first's: " + (worstBound <= 2 * first ? "met" : "NOT met")
+                    + " (first \(String(format: "%.2e", first)), max \(String(format: "%.2e", worstBound)), "
+                    + "min \(String(format: "%.2e", newtonBounds.min() ?? .nan)))")
             }
             print("target (issue 8, acceptance 2): lfoci below the original model's distance at every checkpoint: "
                 + (lfociBelow ? "met" : "NOT met"))

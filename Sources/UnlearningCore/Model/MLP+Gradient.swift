@@ -18,33 +18,45 @@ extension MLP {
             precondition(y >= 0 && y < arch.classes, "label \(y) outside 0..<\(arch.classes)")
             delta[i, y] -= 1
         }
+        backpropagate(delta, forward: pass, input: x, downTo: 0, into: &grad)
+        return grad
+    }
+
+    /// Adds J^T delta to `grad`, where J = d logits / d theta over the rows of one forward pass and `delta` holds
+    /// one row of logit sensitivities per input row: grad W_l += delta_l^T A_{l-1}, grad b_l += delta_l^T 1,
+    /// delta_{l-1} = (delta_l W_l) * act'(Z_{l-1}). Layers below `lowest` are neither visited nor written.
+    func backpropagate(_ outputDelta: Matrix, forward pass: ForwardPass, input x: Matrix, downTo lowest: Int, into grad: inout [Double]) {
+        let arch = architecture
+        precondition(grad.count == theta.count && outputDelta.rows == x.rows && outputDelta.cols == arch.classes)
+        guard x.rows > 0 else { return }
+        var delta = outputDelta
         let n = Int32(x.rows)
         let ones = [Double](repeating: 1, count: x.rows)
         theta.withUnsafeBufferPointer { th in
             grad.withUnsafeMutableBufferPointer { g in
-                for l in stride(from: arch.layers.count - 1, through: 0, by: -1) {
+                for l in stride(from: arch.layers.count - 1, through: lowest, by: -1) {
                     let fanIn = arch.fanIn(l)
                     let units = arch.layers[l].units
                     let offset = arch.parameterOffset(ofLayer: l)
                     let input = l == 0 ? x : pass.activations[l - 1]
                     delta.storage.withUnsafeBufferPointer { d in
                         input.storage.withUnsafeBufferPointer { a in
-                            // grad W_l (units x fanIn, leading dimension fanIn + 1) = delta^T A
+                            // grad W_l (units x fanIn, leading dimension fanIn + 1) += delta^T A
                             cblas_dgemm(
                                 CblasRowMajor, CblasTrans, CblasNoTrans,
                                 Int32(units), Int32(fanIn), n,
                                 1, d.baseAddress, Int32(units), a.baseAddress, Int32(fanIn),
-                                0, g.baseAddress! + offset, Int32(fanIn + 1)
+                                1, g.baseAddress! + offset, Int32(fanIn + 1)
                             )
                         }
-                        // grad b_l = delta^T 1, written with stride fanIn + 1
+                        // grad b_l += delta^T 1, written with stride fanIn + 1
                         cblas_dgemv(
                             CblasRowMajor, CblasTrans, n, Int32(units),
                             1, d.baseAddress, Int32(units), ones, 1,
-                            0, g.baseAddress! + offset + fanIn, Int32(fanIn + 1)
+                            1, g.baseAddress! + offset + fanIn, Int32(fanIn + 1)
                         )
                     }
-                    if l > 0 {
+                    if l > lowest {
                         var next = Matrix(rows: x.rows, cols: fanIn)
                         delta.storage.withUnsafeBufferPointer { d in
                             next.storage.withUnsafeMutableBufferPointer { np in
@@ -65,7 +77,6 @@ extension MLP {
                 }
             }
         }
-        return grad
     }
 
     /// Gradient of the objective F over the given rows: (1/n) sum of loss gradients + lambda * theta.

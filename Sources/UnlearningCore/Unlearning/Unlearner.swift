@@ -1,13 +1,17 @@
 import Dispatch
 import Foundation
 
-/// The L-FOCI block Newton unlearning update (Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via
-/// Randomized Conditionally Independent Hessians", CVPR 2022), as specified in DESIGN.md section 4.
+/// The unlearning update: a step towards the model retrained without the forgotten rows, then the residual bound,
+/// the Gaussian mechanism, the budget and the accuracy guard (DESIGN.md section 4). The step is either `newton`
+/// (Newton-CG to the residual optimum, `Unlearner+Newton.swift`) or `lfoci`, the L-FOCI block Newton step of
+/// Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via Randomized Conditionally Independent Hessians",
+/// CVPR 2022 (`Unlearner+LFOCI.swift`).
 public enum Unlearner {
     /// Forgets the training rows `rows` (one batch: a subject's or a class's rows) from `state`.
     ///
-    /// On a thrown error the state is untouched. Otherwise the rows are tombstoned and, unless a limit was hit or
-    /// the accuracy guard rolled it back, the noisy block Newton step is applied and the release is accounted.
+    /// On a thrown error the state is untouched (`.notConverged`: the method did not reach its tolerance within
+    /// its caps). Otherwise the rows are tombstoned and, unless a limit was hit or the accuracy guard rolled it
+    /// back, the noisy step is applied and the release is accounted.
     public static func forget(
         rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
         policy: BudgetPolicy = BudgetPolicy()
@@ -16,10 +20,11 @@ public enum Unlearner {
         let model = state.model
         let releasedBefore = state.releasedModel
         let m = rows.count
-        let n = state.residualCount
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
-        var report = UpdateReport(outcome: .recordedOnly, rows: m, selection: options.selection)
+        var report = UpdateReport(
+            outcome: .recordedOnly, rows: m, method: options.resolvedMethod(for: model.architecture), selection: options.selection
+        )
         report.validationAccuracyBefore = state.validationFeatures.rows > 0
             ? releasedBefore.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
         report.forgottenLossBefore = mean(releasedBefore.perRowLoss(batchX, labels: batchY))
@@ -36,61 +41,31 @@ public enum Unlearner {
             return report
         }
 
-        var rng = SeededGenerator(seed: options.seed)
         var clock = PhaseClock()
+        let removing = Set(rows)
+        let residualAfter = state.residualIndices.filter { !removing.contains($0) }
+        let residualX = state.trainFeatures.selectingRows(residualAfter)
+        let residualY = residualAfter.map { state.trainLabels[$0] }
 
-        // 1-2. Slice selection.
+        // 1-3. The step: a noise-free model `updated` and the slices it changed (the scope of block noise).
+        let updated: MLP
         let slices: [Slice]
-        switch options.selection {
-        case .full:
-            slices = model.architecture.allSlices
-        case .lfoci, .random, .top1:
-            let statistics = PerturbationStatistics.sample(
-                model: model, batch: batchX, labels: batchY, options: options, rng: &rng
+        switch report.method {
+        case .newton:
+            updated = try newtonStep(
+                model: model, residual: (residualX, residualY), options: options, report: &report, clock: &clock
             )
-            clock.lap("perturb")
-            let selected = try select(statistics: statistics, model: model, batch: (batchX, batchY), options: options, rng: &rng)
-            slices = selected.slices
-            report.selectionScores = selected.scores
-            clock.lap("select")
+            slices = model.architecture.allSlices
+        case .lfoci:
+            (updated, slices) = try lfociStep(
+                model: model, state: state, batch: (batchX, batchY), residualAfter: residualAfter, residualX: residualX,
+                options: options, report: &report, clock: &clock
+            )
         }
         report.slices = slices
         report.blockSize = model.blockSize(slices)
 
-        // 3. Block Newton step: theta_S += H_S^-1 g_S / (n - m), with g = sum_B grad_S f and
-        //    H = mean residual Hessian over S + lambda I.
-        var g = model.lossGradientSum(batchX, labels: batchY, slices: slices)
-        Vector.axpy(Double(m) * model.lambda, model.gather(model.theta, slices: slices), &g)
-        clock.lap("gradient")
-        let removing = Set(rows)
-        let residualAfter = state.residualIndices.filter { !removing.contains($0) }
-        let hessianIndices: [Int]
-        if let limit = options.hessianRows, limit < residualAfter.count {
-            var sample = residualAfter
-            sample.shuffle(using: &rng)
-            hessianIndices = Array(sample.prefix(limit)).sorted()
-        } else {
-            hessianIndices = residualAfter
-        }
-        var h = model.hessianBlock(state.trainFeatures.selectingRows(hessianIndices), slices: slices)
-        for i in 0..<h.rows { h[i, i] += model.lambda }
-        clock.lap("hessian")
-        let solution: Cholesky.Solution
-        do {
-            solution = try Cholesky.solve(h, g)
-        } catch {
-            throw UnlearningError(.numericalFailure, "the Hessian block (\(h.rows) parameters) could not be factorised: \(error)")
-        }
-        report.damping = solution.damping
-        var updated = model
-        var step = solution.x
-        Vector.scale(&step, by: 1 / Double(n - m))
-        updated.addToBlock(step, slices: slices)
-        clock.lap("solve")
-
         // 4. Residual bound: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity).
-        let residualX = state.trainFeatures.selectingRows(residualAfter)
-        let residualY = residualAfter.map { state.trainLabels[$0] }
         report.gradientResidual = Vector.norm(updated.objectiveGradient(residualX, labels: residualY))
         report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
         clock.lap("residual")

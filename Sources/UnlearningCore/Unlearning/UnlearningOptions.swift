@@ -1,5 +1,16 @@
 /// How one unlearning update is computed (DESIGN.md section 4).
 public struct UnlearningOptions: Codable, Sendable, Equatable {
+    /// How the update is computed.
+    public enum Method: String, Codable, Sendable, CaseIterable {
+        /// Newton's method on the residual objective until ||grad F_residual|| <= `newtonTolerance`, every step by
+        /// conjugate gradients on Hessian-vector products over all residual rows. For logistic regression the
+        /// result is the residual optimum to within Delta = tolerance / lambda (certified); for MLPs it uses the
+        /// damped Gauss-Newton matrix and is a heuristic.
+        case newton
+        /// The paper's Algorithm 1: L-FOCI slices (see `selection`) and one block Newton step.
+        case lfoci
+    }
+
     /// Which parameter block the Newton step updates.
     public enum Selection: String, Codable, Sendable, CaseIterable {
         /// L-FOCI over the perturbation statistics (the paper's method).
@@ -21,6 +32,9 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
         case block
     }
 
+    /// The update method; nil picks the default of the model kind (`defaultMethod(for:)`).
+    public var method: Method? = nil
+    /// Which parameter block the `lfoci` method's Newton step updates (unused by `newton`).
     public var selection: Selection = .lfoci
     public var noiseScope: NoiseScope = .all
     /// Whether to add the Gaussian noise at all (off in accuracy experiments; then no privacy is claimed).
@@ -37,19 +51,45 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var maxSlices: Int = 64
     /// Slice count for `random` when no L-FOCI run fixes it (normally it copies L-FOCI's count).
     public var randomSlices: Int? = nil
-    /// Estimate the residual Hessian on a uniform subsample of this many residual rows (nil: all rows).
+    /// `lfoci` only: estimate the residual Hessian on a uniform subsample of this many residual rows (nil: all
+    /// rows). `newton` always uses every residual row.
     public var hessianRows: Int? = nil
     /// L-CODEC tie-breaking noise, as a fraction of each candidate's smallest non-zero gap.
     public var tieNoiseFraction: Double = 0.01
     /// Level of L-FOCI's noise gate (`LFOCI.NoiseGate`): a slice is added only if its score is above the
     /// estimator's noise at this family-wise level per step; 0 turns the gate off (FOCI's plain "score > 0").
     public var selectionLevel: Double = 0.05
+    /// `lfoci` blocks of more parameters than this are solved by conjugate gradients on Hessian-vector
+    /// products instead of a dense Hessian and Cholesky (which costs 8 p^2 bytes and O(p^3)).
+    public var denseBlockLimit: Int = 2000
+    /// `newton` stops once ||grad F_residual|| <= this; the residual bound is then Delta <= tolerance / lambda.
+    public var newtonTolerance: Double = 1e-7
+    /// Newton steps allowed before the update is refused as not converged.
+    public var newtonMaxIterations: Int = 20
+    /// Optional wall-time cap of the Newton iteration in seconds (nil: none), checked before each step.
+    public var newtonMaxSeconds: Double? = nil
+    /// Initial Levenberg-Marquardt damping of `newton` on non-convex models (convex models use none).
+    public var newtonDamping: Double = 1e-2
+    /// Conjugate-gradient iterations allowed per linear solve.
+    public var cgMaxIterations: Int = 500
+    /// Relative residual ||b - (H + lambda I) x|| / ||b|| at which a conjugate-gradient solve stops.
+    public var cgTolerance: Double = 1e-4
     /// Seed of the perturbation sampling, selection and subsampling (not of the privacy noise).
     public var seed: UInt64 = 1
     /// Fixed seed for the privacy noise, for tests only; nil draws it from the system CSPRNG.
     public var noiseSeed: UInt64? = nil
 
     public init() {}
+
+    /// `newton` for convex models (logistic regression: certified, converged updates), `lfoci` otherwise.
+    public static func defaultMethod(for architecture: Architecture) -> Method {
+        architecture.isConvex ? .newton : .lfoci
+    }
+
+    /// `method`, or the model kind's default when it is nil.
+    public func resolvedMethod(for architecture: Architecture) -> Method {
+        method ?? Self.defaultMethod(for: architecture)
+    }
 }
 
 /// Budget and supported-removal policy of a model (DESIGN.md section 5).

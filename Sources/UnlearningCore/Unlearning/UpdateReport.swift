@@ -13,6 +13,9 @@ public struct UpdateReport: Codable, Sendable {
     /// Limits raised by this update (empty when none).
     public var reasonsRaised: [RetrainReason] = []
     public var rows: Int
+    /// The method that computed the step.
+    public var method: UnlearningOptions.Method
+    /// Block selection of the `lfoci` method (reported as given, unused by `newton`).
     public var selection: UnlearningOptions.Selection
     public var slices: [Slice] = []
     /// L-FOCI scores T(Y, Z_j | selected) at each step, when L-FOCI ran.
@@ -20,6 +23,12 @@ public struct UpdateReport: Codable, Sendable {
     public var blockSize: Int = 0
     /// Damping added to the Hessian block to make it positive definite (0: none needed).
     public var damping: Double = 0
+    /// Newton steps taken (`newton`; 1 for `lfoci`'s single block step).
+    public var newtonIterations: Int = 0
+    /// Conjugate-gradient iterations over all solves (0 when the solve was a dense Cholesky).
+    public var cgIterations: Int = 0
+    /// Hessian-vector products computed (CG iterations plus residual checks).
+    public var hessianVectorProducts: Int = 0
     /// ||grad F_residual(theta')|| over all parameters and residual rows, after the step, before noise.
     public var gradientResidual: Double = 0
     /// Delta = gradientResidual / lambda: bound on the distance to the retrained optimum (convex models).
@@ -38,7 +47,8 @@ public struct UpdateReport: Codable, Sendable {
     public var forgottenAccuracyBefore: Double = 0
     public var forgottenAccuracyAfter: Double = 0
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve, residual, noise, validate.
+    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci) or newton, then residual,
+    /// noise, validate.
     public var seconds: [String: Double] = [:]
 
     public var totalSeconds: Double { seconds.values.reduce(0, +) }
@@ -53,6 +63,8 @@ public struct UnlearningError: Error, CustomStringConvertible, Sendable, Equatab
         case duplicateRow = "duplicate_row"
         case batchTooLarge = "batch_too_large"
         case numericalFailure = "numerical_failure"
+        /// The update did not reach its convergence tolerance within its caps; it was not applied.
+        case notConverged = "not_converged"
     }
 
     public var code: Code

@@ -5,6 +5,7 @@ import UnlearningCore
 struct UnlearnerTests {
     static func noiseless(_ selection: UnlearningOptions.Selection) -> UnlearningOptions {
         var options = UnlearningOptions()
+        options.method = .lfoci
         options.selection = selection
         options.noise = false
         return options
@@ -89,6 +90,7 @@ extension UnlearnerTests {
 
             var noisy = base
             var options = UnlearningOptions()
+            options.method = .lfoci
             options.noiseScope = .block
             options.noiseSeed = 11
             var policy = BudgetPolicy()

@@ -1,0 +1,135 @@
+import Dispatch
+
+/// Newton's method on the objective F over a set of rows (the residual rows of an unlearning update), each step
+/// solved by conjugate gradients on Gauss-Newton-vector products over all the rows (a truncated Newton method:
+/// Nocedal & Wright, "Numerical Optimization", Algorithm 7.1, with a fixed forcing term).
+///
+/// For logistic regression G is the exact Hessian and F is lambda-strongly convex: the undamped step converges
+/// quadratically, up to the CG tolerance, to the unique optimum. For MLPs G is the Gauss-Newton matrix and a
+/// full step can overshoot; there the system is damped, (G/n + (lambda + mu) I) d = g, with mu adapted by the
+/// reduction ratio as in Martens 2010 ("Deep learning via Hessian-free optimization", section 4.1). In both cases
+/// a backtracking line search along d accepts only steps that decrease F (Armijo) or, where the decrease is below
+/// rounding, keep it (convex models: equal within rounding; others: not above) while reducing ||grad F||.
+struct ResidualNewton {
+    struct Options: Sendable {
+        /// Stop once ||grad F|| <= tolerance.
+        var tolerance: Double
+        var maxIterations: Int
+        /// Wall-time cap; checked before each iteration.
+        var maxSeconds: Double?
+        var cg: ConjugateGradient.Options
+        /// Initial Levenberg-Marquardt damping mu (0: plain Newton, the choice for convex models).
+        var damping: Double
+    }
+
+    enum Status: Sendable, Equatable {
+        case converged
+        case iterationLimit
+        case timeLimit
+        /// The CG solve of a step did not converge.
+        case solveFailed(ConjugateGradient.Status)
+        /// No step length along the Newton direction decreased F (the gradient is at rounding level).
+        case noDecrease
+    }
+
+    struct Result: Sendable {
+        var model: MLP
+        var status: Status
+        /// Newton steps taken.
+        var iterations: Int
+        var cgIterations: Int
+        var hessianVectorProducts: Int
+        /// ||grad F|| at `model`.
+        var gradientNorm: Double
+        /// F at the start and after each accepted step.
+        var objectives: [Double]
+        /// mu when the iteration stopped.
+        var damping: Double
+    }
+
+    static func minimize(_ start: MLP, x: Matrix, labels: [Int], options: Options) -> Result {
+        let clock = DispatchTime.now().uptimeNanoseconds
+        var model = start
+        var (f, g) = objectiveAndGradient(model, x, labels)
+        var gNorm = Vector.norm(g)
+        var mu = options.damping
+        var result = Result(
+            model: model, status: .converged, iterations: 0, cgIterations: 0, hessianVectorProducts: 0,
+            gradientNorm: gNorm, objectives: [f], damping: mu
+        )
+        func finish(_ status: Status) -> Result {
+            result.model = model
+            result.status = status
+            result.gradientNorm = gNorm
+            result.damping = mu
+            return result
+        }
+        while true {
+            if gNorm <= options.tolerance { return finish(.converged) }
+            if result.iterations >= options.maxIterations { return finish(.iterationLimit) }
+            if let cap = options.maxSeconds, Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 > cap {
+                return finish(.timeLimit)
+            }
+            // Forcing term: the solve's relative residual eta leaves ||grad F|| ~ eta ||g|| after the step (plus the
+            // quadratic term), so a step that can finish needs only eta = tolerance / (2 ||g||); CG costs about
+            // log(1 / eta) iterations, and solving the last step to the configured tolerance would waste most of them.
+            var cg = options.cg
+            cg.tolerance = max(options.cg.tolerance, min(0.5, 0.5 * options.tolerance / gNorm))
+            let curvature = GaussNewtonOperator(model: model, rows: x)
+            let solution = ConjugateGradient.solve(shift: model.lambda + mu, g, options: cg, apply: curvature.apply)
+            result.cgIterations += solution.iterations
+            result.hessianVectorProducts += solution.products
+            guard solution.converged else { return finish(.solveFailed(solution.status)) }
+            let d = solution.x
+            let slope = Vector.dot(g, d)  // directional decrease of F along -d; > 0 for a positive definite solve
+
+            // Backtracking (Armijo, c = 1e-4). Near the optimum the decrease in F falls below rounding (F ~ 0.1,
+            // decrease ~ ||g||^2 / lambda), so a step that keeps F equal within rounding is accepted when it
+            // reduces ||grad F|| (the same rule as Trainer.lbfgs).
+            var step = 1.0
+            var accepted: (model: MLP, f: Double, g: [Double])?
+            for _ in 0..<40 {
+                var candidate = model
+                Vector.axpy(-step, d, &candidate.theta)
+                let (fNew, gNew) = objectiveAndGradient(candidate, x, labels)
+                let armijo = fNew <= f - 1e-4 * step * slope
+                // On non-convex models only a step that does not raise F counts as flat.
+                let flat = abs(fNew - f) <= 1e-13 * max(1, abs(f)) && Vector.norm(gNew) < gNorm
+                    && (model.architecture.isConvex || fNew <= f)
+                if armijo || flat {
+                    accepted = (candidate, fNew, gNew)
+                    break
+                }
+                step *= 0.5
+            }
+            guard let accepted else { return finish(.noDecrease) }
+            if options.damping > 0 {
+                // Reduction ratio against the quadratic model q(-t d) = -t g.d + t^2/2 d.(G/n + lambda I) d, with
+                // d.(G/n + lambda I) d = g.d - mu ||d||^2 for the solved system.
+                let dd = Vector.dot(d, d)
+                let predicted = step * slope - 0.5 * step * step * (slope - mu * dd)
+                let rho = predicted > 0 ? (f - accepted.f) / predicted : 0
+                if rho < 0.25 { mu *= 1.5 } else if rho > 0.75 { mu *= 2.0 / 3.0 }
+            }
+            model = accepted.model
+            f = accepted.f
+            g = accepted.g
+            gNorm = Vector.norm(g)
+            result.iterations += 1
+            result.objectives.append(f)
+        }
+    }
+
+    /// F and grad F over the rows from one forward pass.
+    static func objectiveAndGradient(_ model: MLP, _ x: Matrix, _ labels: [Int]) -> (Double, [Double]) {
+        let pass = model.forward(x)
+        let losses = MLP.perRowLoss(logits: pass.activations.last!, labels: labels)
+        let n = Double(max(x.rows, 1))
+        let norm = Vector.norm(model.theta)
+        let f = losses.reduce(0, +) / n + 0.5 * model.lambda * norm * norm
+        var g = model.lossGradientSum(forward: pass, input: x, labels: labels)
+        if x.rows > 0 { Vector.scale(&g, by: 1 / n) }
+        Vector.axpy(model.lambda, model.theta, &g)
+        return (f, g)
+    }
+}

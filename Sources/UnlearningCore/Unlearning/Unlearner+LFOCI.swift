@@ -1,0 +1,81 @@
+extension Unlearner {
+    /// Steps 1-3 of the paper's Algorithm 1: L-FOCI slice selection on the perturbation statistics, then one
+    /// block Newton step theta_S += (H_S + lambda I)^-1 g_S / (n - m), with g = sum_B grad_S f + m lambda theta_S
+    /// and H_S the mean residual Hessian over the block. The block is solved densely (Cholesky) up to
+    /// `denseBlockLimit` parameters and by conjugate gradients on Hessian-vector products beyond it.
+    static func lfociStep(
+        model: MLP, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residualAfter: [Int], residualX: Matrix,
+        options: UnlearningOptions, report: inout UpdateReport, clock: inout PhaseClock
+    ) throws(UnlearningError) -> (MLP, [Slice]) {
+        var rng = SeededGenerator(seed: options.seed)
+        let m = batch.x.rows
+        let n = state.residualCount
+
+        // 1-2. Slice selection.
+        let slices: [Slice]
+        switch options.selection {
+        case .full:
+            slices = model.architecture.allSlices
+        case .lfoci, .random, .top1:
+            let statistics = PerturbationStatistics.sample(
+                model: model, batch: batch.x, labels: batch.labels, options: options, rng: &rng
+            )
+            clock.lap("perturb")
+            let selected = try select(statistics: statistics, model: model, batch: batch, options: options, rng: &rng)
+            slices = selected.slices
+            report.selectionScores = selected.scores
+            clock.lap("select")
+        }
+
+        // 3. Block Newton step.
+        var g = model.lossGradientSum(batch.x, labels: batch.labels, slices: slices)
+        Vector.axpy(Double(m) * model.lambda, model.gather(model.theta, slices: slices), &g)
+        clock.lap("gradient")
+        let hessianX: Matrix
+        if let limit = options.hessianRows, limit < residualAfter.count {
+            var sample = residualAfter
+            sample.shuffle(using: &rng)
+            hessianX = state.trainFeatures.selectingRows(Array(sample.prefix(limit)).sorted())
+        } else {
+            hessianX = residualX
+        }
+        var step: [Double]
+        if model.blockSize(slices) > options.denseBlockLimit {
+            let curvature = GaussNewtonOperator(model: model, rows: hessianX, slices: slices)
+            clock.lap("hessian")
+            let solution = ConjugateGradient.solve(
+                shift: model.lambda, g, options: ConjugateGradient.Options(tolerance: options.cgTolerance, maxIterations: options.cgMaxIterations),
+                apply: curvature.apply
+            )
+            report.cgIterations = solution.iterations
+            report.hessianVectorProducts = solution.products
+            guard solution.converged else {
+                throw UnlearningError(
+                    .notConverged,
+                    "conjugate gradients on the \(curvature.dimension)-parameter block stopped (\(solution.status.rawValue)) after "
+                        + "\(solution.iterations) iterations at relative residual \(solution.relativeResidual), above the tolerance "
+                        + "\(options.cgTolerance); raise unlearning cg_max_iterations or cg_tolerance"
+                )
+            }
+            step = solution.x
+        } else {
+            var h = model.hessianBlock(hessianX, slices: slices)
+            for i in 0..<h.rows { h[i, i] += model.lambda }
+            clock.lap("hessian")
+            let solution: Cholesky.Solution
+            do {
+                solution = try Cholesky.solve(h, g)
+            } catch {
+                throw UnlearningError(.numericalFailure, "the Hessian block (\(h.rows) parameters) could not be factorised: \(error)")
+            }
+            report.damping = solution.damping
+            step = solution.x
+        }
+        report.newtonIterations = 1
+        var updated = model
+        Vector.scale(&step, by: 1 / Double(n - m))
+        updated.addToBlock(step, slices: slices)
+        clock.lap("solve")
+        return (updated, slices)
+    }
+}
