@@ -82,7 +82,9 @@ struct ConfigurationLoadingTests {
             "unlearning.perturbations": "10", "unlearning.input_noise_sd": "0.5", "unlearning.perturbation_rows": "3",
             "unlearning.max_block_parameters": "9", "unlearning.max_slices": "2", "unlearning.hessian_rows": "500",
             "unlearning.tie_noise_fraction": "0.2", "unlearning.selection_level": "0",
-            "unlearning.seed": "42",
+            "unlearning.seed": "42", "unlearning.method": "lfoci", "unlearning.newton_tolerance": "1e-6",
+            "unlearning.newton_max_iterations": "5", "unlearning.newton_max_seconds": "2.5", "unlearning.newton_damping": "0.1",
+            "unlearning.cg_max_iterations": "50", "unlearning.cg_tolerance": "0.01", "unlearning.dense_block_limit": "100",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
             "budget.sigma_max": "0.2", "budget.max_removals": "100", "budget.max_accuracy_drop": "0.1",
             "snapshots.retain": "4", "snapshots.compression_level": "19",
@@ -104,6 +106,9 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.perturbations == 10 && c.unlearning.inputNoiseSD == 0.5 && c.unlearning.perturbationRows == 3)
         #expect(c.unlearning.maxBlockParameters == 9 && c.unlearning.maxSlices == 2 && c.unlearning.hessianRows == 500)
         #expect(c.unlearning.tieNoiseFraction == 0.2 && c.unlearning.selectionLevel == 0 && c.unlearning.seed == 42)
+        #expect(c.unlearning.method == .lfoci && c.unlearning.newtonTolerance == 1e-6 && c.unlearning.newtonMaxIterations == 5)
+        #expect(c.unlearning.newtonMaxSeconds == 2.5 && c.unlearning.newtonDamping == 0.1 && c.unlearning.cgMaxIterations == 50)
+        #expect(c.unlearning.cgTolerance == 0.01 && c.unlearning.denseBlockLimit == 100)
         #expect(c.budget.epsilonBudget == 2 && c.budget.delta == 1e-6 && c.budget.epsilonStep == 0.5)
         #expect(c.budget.sigmaFloor == 0.01 && c.budget.sigmaMax == 0.2 && c.budget.maxRemovals == 100)
         #expect(c.budget.maxAccuracyDrop == 0.1)

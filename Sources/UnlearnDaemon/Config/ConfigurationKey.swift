@@ -160,6 +160,44 @@ extension ConfigurationKey {
         )
     }
 
+    /// A case of `Option`, or `none` for nil (the option's default chosen elsewhere, e.g. per model kind).
+    static func optionalChoice<Option: RawRepresentable<String> & CaseIterable>(
+        _ name: String, _ path: Path<Option?>, none: String, _ meaning: String
+    ) -> Self {
+        let allowed = ([none] + Option.allCases.map(\.rawValue)).joined(separator: ", ")
+        return Self(
+            name: name, type: "string", allowed: allowed, meaning: meaning,
+            defaultContent: { .string($0[keyPath: path]?.rawValue ?? none) },
+            apply: { configuration, reader throws(ConfigurationError) in
+                let value = try reader.string(name, allowed: allowed)
+                if value == none {
+                    configuration[keyPath: path] = nil
+                    return
+                }
+                guard let option = Option(rawValue: value) else { throw reader.invalid(name, allowed: allowed) }
+                configuration[keyPath: path] = option
+            },
+            render: { $0[keyPath: path]?.rawValue ?? none }
+        )
+    }
+
+    /// An optional number whose absence is written as 0 ("no cap").
+    static func optionalNumber(
+        _ name: String, _ path: Path<Double?>, _ interval: NumberInterval, zeroMeans: String, _ meaning: String
+    ) -> Self {
+        let allowed = "0 (\(zeroMeans)) or \(interval.description)"
+        return Self(
+            name: name, type: "number", allowed: allowed, meaning: meaning,
+            defaultContent: { .double($0[keyPath: path] ?? 0) },
+            apply: { configuration, reader throws(ConfigurationError) in
+                let value = try reader.number(name, allowed: allowed)
+                guard value == 0 || interval.contains(value) else { throw reader.invalid(name, allowed: allowed) }
+                configuration[keyPath: path] = value == 0 ? nil : value
+            },
+            render: { ConfigurationFormat.number($0[keyPath: path] ?? 0) }
+        )
+    }
+
     /// A free string checked by `isValid`.
     static func string(
         _ name: String, _ path: Path<String>, allowed: String, _ meaning: String,

@@ -43,9 +43,41 @@ extension DaemonConfiguration {
                 "batch.group_by", \.batchGroupBy, ["subject_or_class", "request"],
                 "subject_or_class: one batch per subject or class (sample requests form one group per model); request: every request is its own batch."
             ),
+            .optionalChoice(
+                "unlearning.method", \.unlearning.method, none: "auto",
+                "Update method: newton (Newton-CG on the residual objective until ||grad F_residual|| <= unlearning.newton_tolerance; certified for logistic regression, a heuristic for MLPs), lfoci (the paper's L-FOCI block Newton step; unlearning.selection picks its block). auto: the measured default per model kind (README, Unlearning methods)."
+            ),
             .choice(
                 "unlearning.selection", \.unlearning.selection,
-                "Parameter block of the Newton step: lfoci (L-FOCI, the paper's method), full (every parameter; small models only), random (as many random slices as L-FOCI chose; a control), top1 (the single best slice)."
+                "Parameter block of the lfoci method's Newton step: lfoci (L-FOCI, the paper's method), full (every parameter), random (as many random slices as L-FOCI chose; a control), top1 (the single best slice)."
+            ),
+            .number(
+                "unlearning.newton_tolerance", \.unlearning.newtonTolerance, .open(0, closed: 1),
+                "newton stops once ||grad F_residual|| is at most this; the residual bound is this / lambda (certified for logistic regression)."
+            ),
+            .integer(
+                "unlearning.newton_max_iterations", \.unlearning.newtonMaxIterations, 1...1000,
+                "Cap on newton's Newton steps per update; an update that reaches it is not applied (rows recorded, retrain required)."
+            ),
+            .optionalNumber(
+                "unlearning.newton_max_seconds", \.unlearning.newtonMaxSeconds, .open(0, closed: 86_400), zeroMeans: "no cap",
+                "Cap on newton's wall time per update, in seconds; reaching it is handled like the step cap."
+            ),
+            .number(
+                "unlearning.newton_damping", \.unlearning.newtonDamping, .closed(0, 100),
+                "Initial Levenberg-Marquardt damping of newton on MLPs (ignored for logistic regression)."
+            ),
+            .integer(
+                "unlearning.cg_max_iterations", \.unlearning.cgMaxIterations, 1...100_000,
+                "Cap on conjugate-gradient iterations per linear solve (newton's steps, large lfoci blocks)."
+            ),
+            .number(
+                "unlearning.cg_tolerance", \.unlearning.cgTolerance, .open(0, closed: 1),
+                "Relative residual at which a conjugate-gradient solve stops (newton tightens it where a step needs more)."
+            ),
+            .integer(
+                "unlearning.dense_block_limit", \.unlearning.denseBlockLimit, 1...50_000,
+                "lfoci solves blocks up to this many parameters by dense Cholesky, larger ones by conjugate gradients."
             ),
             .choice(
                 "unlearning.noise_scope", \.unlearning.noiseScope,
@@ -69,7 +101,7 @@ extension DaemonConfiguration {
             ),
             .integer(
                 "unlearning.max_block_parameters", \.unlearning.maxBlockParameters, 1...50_000,
-                "Cap on the updated block's size in parameters; L-FOCI stops before exceeding it. The block's Hessian takes 8 p^2 bytes (50000: 20 GB)."
+                "Cap on the lfoci block's size in parameters; L-FOCI stops before exceeding it. Blocks up to unlearning.dense_block_limit take 8 p^2 bytes for their dense Hessian; larger ones are solved matrix-free."
             ),
             .integer(
                 "unlearning.max_slices", \.unlearning.maxSlices, 1...10_000,

@@ -350,7 +350,22 @@ public final class ModelRuntime: @unchecked Sendable {
         if !rows.isEmpty {
             var seeded = options
             seeded.seed = options.seed &+ version
-            report = try Unlearner.forget(rows: rows, in: &next, options: seeded, policy: policy)
+            var attempt = next
+            let outcome = Result { () throws(UnlearningError) in try Unlearner.forget(rows: rows, in: &attempt, options: seeded, policy: policy) }
+            switch outcome {
+            case .success(let r):
+                report = r
+                next = attempt
+            case .failure(let error) where error.code == .notConverged:
+                // The method could not reach its tolerance: the weights stay, the rows are tombstoned (never lost)
+                // and the supported-removal limit is raised, so the retrain-required event asks for a retrain.
+                logger.error("The update did not converge; rows recorded, retrain required", metadata: [LogKey.model: "\(id)", LogKey.reason: "\(error.code.rawValue)"])
+                report = try Unlearner.recordWithoutStep(
+                    rows: rows, in: &next, options: seeded, policy: policy, raising: .removalLimit, failure: error.description
+                )
+            case .failure(let error):
+                throw error
+            }
         }
 
         var newManifest = manifest
@@ -416,6 +431,15 @@ public final class ModelRuntime: @unchecked Sendable {
             rolledBack: r.outcome == .rolledBack,
             extensions: [
                 "outcome": .string(r.outcome.rawValue),
+                "method": .string(r.method.rawValue),
+                "newton_iterations": .number(Double(r.newtonIterations)),
+                "cg_iterations": .number(Double(r.cgIterations)),
+                "hessian_vector_products": .number(Double(r.hessianVectorProducts)),
+                "validation_loss_before": r.validationLossBefore.map { .number($0) } ?? .null,
+                "validation_loss_after": r.validationLossAfter.map { .number($0) } ?? .null,
+                "membership_auc_before": r.membershipAUCBefore.map { .number($0) } ?? .null,
+                "membership_auc_after": r.membershipAUCAfter.map { .number($0) } ?? .null,
+                "failure": r.failure.map { .string($0) } ?? .null,
                 "reasons": .array(r.reasonsRaised.map { .string($0.rawValue) }),
                 "selection": .string(r.selection.rawValue),
                 "gradient_residual": .number(r.gradientResidual),

@@ -29,16 +29,11 @@ public enum Unlearner {
             ? releasedBefore.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
         report.forgottenLossBefore = mean(releasedBefore.perRowLoss(batchX, labels: batchY))
         report.forgottenAccuracyBefore = releasedBefore.accuracy(batchX, labels: batchY)
+        (report.validationLossBefore, report.membershipAUCBefore) = audit(releasedBefore, state: state, removing: rows)
 
         if state.budget.retrainRequired {
             // Stop applying approximate updates; keep recording so the retrain can exclude these rows.
-            state.tombstone(rows)
-            report.residualRowsAfter = state.residualCount
-            report.forgottenLossAfter = report.forgottenLossBefore
-            report.forgottenAccuracyAfter = report.forgottenAccuracyBefore
-            report.validationAccuracyAfter = report.validationAccuracyBefore
-            report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
-            return report
+            return recordWithoutStep(rows: rows, in: &state, report: report, policy: policy)
         }
 
         var clock = PhaseClock()
@@ -132,8 +127,56 @@ public enum Unlearner {
         report.validationAccuracyAfter = state.validationFeatures.rows > 0
             ? final.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
         report.residualAccuracyAfter = final.accuracy(residualX, labels: residualY)
+        (report.validationLossAfter, report.membershipAUCAfter) = audit(final, state: state, removing: [])
+        clock.lap("audit")
         report.seconds = clock.laps
         return report
+    }
+
+    /// Tombstones `rows` without changing the weights, raising `reason` if given: the path of requests that arrive
+    /// once a limit was reached, and of a step that failed (`failure` says why). The retrain excludes the rows.
+    public static func recordWithoutStep(
+        rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
+        policy: BudgetPolicy = BudgetPolicy(), raising reason: RetrainReason, failure: String
+    ) throws(UnlearningError) -> UpdateReport {
+        try validate(rows, state)
+        let model = state.releasedModel
+        let batchX = state.trainFeatures.selectingRows(rows)
+        let batchY = rows.map { state.trainLabels[$0] }
+        var report = UpdateReport(outcome: .recordedOnly, rows: rows.count, method: options.resolvedMethod(for: model.architecture), selection: options.selection)
+        report.validationAccuracyBefore = state.validationFeatures.rows > 0 ? model.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.forgottenLossBefore = mean(model.perRowLoss(batchX, labels: batchY))
+        report.forgottenAccuracyBefore = model.accuracy(batchX, labels: batchY)
+        (report.validationLossBefore, report.membershipAUCBefore) = audit(model, state: state, removing: rows)
+        report.failure = failure
+        let raised = !state.budget.retrainReasons.contains(reason)
+        state.budget.raise(reason)
+        report.reasonsRaised = raised ? [reason] : []
+        return recordWithoutStep(rows: rows, in: &state, report: report, policy: policy)
+    }
+
+    private static func recordWithoutStep(rows: [Int], in state: inout UnlearningState, report: UpdateReport, policy: BudgetPolicy) -> UpdateReport {
+        var report = report
+        state.tombstone(rows)
+        report.residualRowsAfter = state.residualCount
+        report.forgottenLossAfter = report.forgottenLossBefore
+        report.forgottenAccuracyAfter = report.forgottenAccuracyBefore
+        report.validationAccuracyAfter = report.validationAccuracyBefore
+        report.validationLossAfter = report.validationLossBefore
+        report.membershipAUCAfter = report.membershipAUCBefore
+        report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
+        return report
+    }
+
+    /// The forgetting audit under `model`: mean validation loss, and the loss-based membership AUC of every removed
+    /// row (plus `removing`) against the validation rows (nil without validation rows).
+    static func audit(_ model: MLP, state: UnlearningState, removing: [Int]) -> (validationLoss: Double?, membershipAUC: Double?) {
+        guard state.validationFeatures.rows > 0 else { return (nil, nil) }
+        let validationLosses = model.perRowLoss(state.validationFeatures, labels: state.validationLabels)
+        let forgotten = Array(Set(state.removedIndices + removing)).sorted()
+        let forgottenLosses = forgotten.isEmpty
+            ? [] : model.perRowLoss(state.trainFeatures.selectingRows(forgotten), labels: forgotten.map { state.trainLabels[$0] })
+        return (mean(validationLosses), MembershipInference.lossAUC(members: forgottenLosses, nonMembers: validationLosses))
     }
 
     static func validate(_ rows: [Int], _ state: UnlearningState) throws(UnlearningError) {

@@ -46,6 +46,16 @@ public struct UpdateReport: Codable, Sendable {
     public var forgottenLossAfter: Double = 0
     public var forgottenAccuracyBefore: Double = 0
     public var forgottenAccuracyAfter: Double = 0
+    /// Mean loss of the released model on the validation rows (the non-member reference) before and after.
+    public var validationLossBefore: Double?
+    public var validationLossAfter: Double?
+    /// Loss-based membership inference AUC (`MembershipInference`) of every row removed so far, this batch
+    /// included, against the validation rows, under the released model before and after the update. 0.5: the
+    /// forgotten rows look like rows the model never saw; compare with a retrained model's value.
+    public var membershipAUCBefore: Double?
+    public var membershipAUCAfter: Double?
+    /// Why the step was not applied when the method failed (e.g. `not_converged: ...`); the rows stay tombstoned.
+    public var failure: String?
     public var residualRowsAfter: Int = 0
     /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci) or newton, then residual,
     /// noise, validate.
