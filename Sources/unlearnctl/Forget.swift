@@ -39,7 +39,10 @@ struct Forget: AsyncParsableCommand {
     @Option(help: "Forget these sample ids (comma-separated).")
     var samples: String?
 
-    @Option(name: .customLong("selection"), help: "Parameter block: lfoci, full, random, top1.")
+    @Option(help: "Update method: auto (newton for logistic regression), newton, lfoci.")
+    var method: String = "auto"
+
+    @Option(name: .customLong("selection"), help: "Parameter block of the lfoci method: lfoci, full, random, top1.")
     var selection: String = UnlearningOptions().selection.rawValue
 
     @Flag(name: .customLong("no-noise"), help: "Release the noise-free weights (no privacy claim).")
@@ -61,6 +64,9 @@ struct Forget: AsyncParsableCommand {
         guard (bundle != nil) != (stateDirectory != nil) else { throw ValidationError("give --bundle DIR or --state-dir DIR") }
         if bundle != nil, out == nil { throw ValidationError("--bundle needs --out DIR for the new bundle") }
         if stateDirectory != nil, model == nil { throw ValidationError("--state-dir needs --model ID") }
+        guard method == "auto" || UnlearningOptions.Method(rawValue: method) != nil else {
+            throw ValidationError("--method must be auto or one of \(UnlearningOptions.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard UnlearningOptions.Selection(rawValue: selection) != nil else {
             throw ValidationError("--selection must be one of \(UnlearningOptions.Selection.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -74,6 +80,7 @@ struct Forget: AsyncParsableCommand {
 
     var options: UnlearningOptions {
         var o = UnlearningOptions()
+        o.method = UnlearningOptions.Method(rawValue: method)
         o.selection = UnlearningOptions.Selection(rawValue: selection)!
         o.noise = !noNoise
         o.seed = seed
