@@ -10,6 +10,7 @@ struct Bench: AsyncParsableCommand {
             SelectionBenchmark.self,
             UpdateBenchmark.self,
             RemovalsBenchmark.self,
+            ScaleBenchmark.self,
             RooflineBenchmark.self,
             SnapshotBenchmark.self,
             KafkaBenchmark.self,
