@@ -20,6 +20,8 @@ struct ReportTests {
         let demoDirectory = directory.appendingPathComponent("demo").path
         let demo = try Binaries.run("unlearnctl", ["demo", "--out", demoDirectory])
         try #require(demo.status == 0, "unlearnctl demo failed: \(demo.stderr.suffix(3000))\n\(demo.stdout.suffix(3000))")
+        // The demo compares the default method with the paper's on its first request, beside exact retraining.
+        for row in ["newton (default)", "lfoci (paper)", "exact retrain"] { #expect(demo.stdout.contains(row), "the demo's comparison lacks \(row)") }
         let state = "\(demoDirectory)/state"
         let htmlPath = directory.appendingPathComponent("report.html").path
         let report = try Binaries.run("unlearnctl", ["report", "digits", "--state-dir", state, "--out", htmlPath])
@@ -35,6 +37,9 @@ struct ReportTests {
         let charts = Chromium.charts(in: html)
         #expect(charts.map(\.id) == ["chart-accuracy", "chart-epsilon", "chart-residual", "chart-block"])
         for chart in charts { #expect(chart.points > 0, "\(chart.id) has no points") }
+        // The forgetting audit: the epoch's membership AUC in the summary, before/after values in every computed row.
+        #expect(html.contains("<th>forgetting audit</th>"))
+        #expect(html.contains("<th>membership AUC</th>") && html.contains("<th>validation loss</th>"))
         let updates = html.components(separatedBy: "<tr><td>").count - 1
         #expect(updates >= 10, "the demo should leave at least 10 update records; the table has \(updates)")
 

@@ -28,6 +28,13 @@ struct ReportData {
         var forgottenAccuracyAfter: Double?
         var forgottenLossBefore: Double?
         var forgottenLossAfter: Double?
+        /// `newton`, `lfoci`, ... (records before methods existed: nil, they were lfoci).
+        var method: String?
+        var validationLossBefore: Double?
+        var validationLossAfter: Double?
+        /// Loss-based membership AUC of every row removed so far against the validation rows (0.5: indistinguishable).
+        var membershipAUCBefore: Double?
+        var membershipAUCAfter: Double?
         var seconds: Double?
 
         var applied: Bool { outcome == "applied" }
@@ -106,6 +113,9 @@ struct ReportData {
                 validationAccuracy: record.validationAccuracy,
                 forgottenAccuracyBefore: number("forgotten_accuracy_before"), forgottenAccuracyAfter: number("forgotten_accuracy_after"),
                 forgottenLossBefore: number("forgotten_loss_before"), forgottenLossAfter: number("forgotten_loss_after"),
+                method: { if case .string(let m)? = ext["method"] { m } else { nil } }(),
+                validationLossBefore: number("validation_loss_before"), validationLossAfter: number("validation_loss_after"),
+                membershipAUCBefore: number("membership_auc_before"), membershipAUCAfter: number("membership_auc_after"),
                 seconds: seconds
             )
             // Records made after the limit skip the engine and carry epsilon 0: the epoch's spend is unchanged.

@@ -137,6 +137,12 @@ struct ReportPage {
         } else {
             summary.append(("budget policy", "not recorded yet (the daemon records it with the first update)"))
         }
+        if let auc = d.updates.last(where: { $0.membershipAUCAfter != nil })?.membershipAUCAfter {
+            summary.append((
+                "forgetting audit",
+                String(format: "loss-based membership AUC of all %d forgotten rows against the validation rows, released model: %.3f (0.5: they look like rows the model never saw; compare with a retrained model's)", d.originalRows - d.residualRows, auc)
+            ))
+        }
         if let budget = d.budget {
             summary.append(("retrain", budget.retrainRequired ? "required: " + budget.retrainReasons.map(\.rawValue).joined(separator: ", ") : "not required"))
         }
@@ -190,7 +196,7 @@ struct ReportPage {
         if d.updates.isEmpty {
             html += "<p>No updates in this epoch yet.</p>\n"
         } else {
-            let header = ["#", "time", "requests", "rows", "outcome", "selection", "block", "Delta", "sigma", "certified", "epsilon", "validation", "forgotten acc", "forgotten loss", "seconds"]
+            let header = ["#", "time", "requests", "rows", "outcome", "method", "block", "Delta", "sigma", "certified", "epsilon", "validation", "forgotten acc", "forgotten loss", "validation loss", "membership AUC", "seconds"]
             html += "<table class=\"updates\">\n<tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
             for u in d.updates {
                 // Cells are numbers, timestamps and fixed words; the arrows are the only markup.
@@ -208,7 +214,8 @@ struct ReportPage {
         func num(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
         let computed = !u.afterLimit
         let outcome = u.outcome + (u.reasonsRaised.isEmpty ? "" : " (" + u.reasonsRaised.joined(separator: ", ") + ")")
-        let selection = computed ? (u.selection ?? "-") : "-"
+        let method = u.method ?? "lfoci"
+        let selection = computed ? (method == "lfoci" ? "lfoci/" + (u.selection ?? "-") : method) : "-"
         let block = computed ? "\(u.blockSize)" : "-"
         let delta = computed ? (u.residualBound.map { String(format: "%.4g", $0) } ?? "inf") : "-"
         let sigma = computed ? String(format: "%.4g", u.noiseSigma) : "-"
@@ -216,7 +223,9 @@ struct ReportPage {
         let loss = num(u.forgottenLossBefore, "%.3f") + " -> " + num(u.forgottenLossAfter, "%.3f")
         return [
             "\(u.number)", u.time, "\(u.requests)", "\(u.rows)", outcome, selection, block, delta, sigma, u.certified ? "yes" : "no",
-            String(format: "%.3f", u.epsilonSpent), pct(u.validationAccuracy), accuracy, loss, num(u.seconds, "%.2f"),
+            String(format: "%.3f", u.epsilonSpent), pct(u.validationAccuracy), accuracy, loss,
+            num(u.validationLossBefore, "%.3f") + " -> " + num(u.validationLossAfter, "%.3f"),
+            num(u.membershipAUCBefore, "%.3f") + " -> " + num(u.membershipAUCAfter, "%.3f"), num(u.seconds, "%.2f"),
         ]
     }
 }
