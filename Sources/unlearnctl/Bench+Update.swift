@@ -8,14 +8,18 @@ extension Bench {
     struct UpdateBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "update",
-            abstract: "Per-request unlearning time and quality of newton / lfoci / random / top1 / full versus retraining.",
+            abstract: "Per-request unlearning time and quality of newton / lfoci / random / top1 / full / dampening versus retraining.",
             discussion: """
                 Trains each model on the MNIST extract (logistic regression with L-BFGS to |grad F| < 1e-9; MLPs \
                 with Adam), then forgets the first --subjects subjects one at a time (each from the same base, \
                 noise off) with the newton method (convex models) and every selection mode of the lfoci method, and \
                 retrains from scratch without each subject (same seed) as the reference. `full` runs only where its \
                 Hessian fits in --full-memory-limit. For convex models it also times retraining warm-started from the \
-                base model (L-BFGS to the same tolerance), the cost newton competes with.
+                base model (L-BFGS to the same tolerance), the cost newton competes with. The dampening method \
+                (Selective Synaptic Dampening) runs with its fixed defaults, on every parameter and on L-FOCI's \
+                slices only; for MLPs a second table gives the columns of issue 13's acceptance 3 (forgotten-row \
+                loss, validation accuracy and loss-based membership AUC against the retrained model, time against \
+                retraining).
                 """
         )
 
@@ -27,6 +31,9 @@ extension Bench {
 
         @Option(help: "Subjects forgotten per model and mode.")
         var subjects: Int = 5
+
+        @Option(help: "Subjects skipped (in sorted order) before the forgotten ones: a held-out set of subjects for checks.")
+        var firstSubject: Int = 0
 
         @Option(help: "Subjects forgotten with the (slow) full mode; its per-request time is the median over these.")
         var fullSubjects: Int = 2
@@ -55,6 +62,12 @@ extension Bench {
             var newtonIterations: [Int] = []
             var cgIterations: [Int] = []
             var gradientResidual: [Double] = []
+            /// Mean loss of the forgotten rows under the unlearned (released) model, per request.
+            var forgottenLoss: [Double] = []
+            /// Loss-based membership AUC of the forgotten rows against the validation rows, per request.
+            var membershipAUC: [Double] = []
+            var dampenedParameters: [Int] = []
+            var outcomes: [String] = []
         }
 
         struct ModelResult: Codable {
@@ -64,6 +77,10 @@ extension Bench {
             var baseValidationAccuracy: Double
             var baseForgottenAccuracy: [Double]
             var retrainedForgottenAccuracy: [Double]
+            var baseForgottenLoss: [Double]
+            var retrainedForgottenLoss: [Double]
+            var baseMembershipAUC: [Double]
+            var retrainedMembershipAUC: [Double]
             var retrainSeconds: [Double]
             /// L-BFGS from the base model on the residual rows (convex models only; empty otherwise).
             var warmRetrainSeconds: [Double]
@@ -75,9 +92,9 @@ extension Bench {
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let subjectRows = train.rowsBySubject
-            let chosen = subjectRows.keys.sorted().prefix(subjects).map { subjectRows[$0]! }
+            let chosen = subjectRows.keys.sorted().dropFirst(firstSubject).prefix(subjects).map { subjectRows[$0]! }
             print("data: \(data), \(train.count) training rows, \(validation.count) validation rows; "
-                + "forgetting \(chosen.count) subjects of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows")
+                + "forgetting \(chosen.count) subjects (after the first \(firstSubject) in sorted order) of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows")
 
             var results: [ModelResult] = []
             for name in models.split(separator: ",").map(String.init) {
@@ -147,16 +164,44 @@ extension Bench {
             }
             let baseForgotten = subjects.map { forgottenAccuracy(model, $0) }
             let retrainedForgotten = zip(retrained, subjects).map { forgottenAccuracy($0, $1) }
+            func forgottenLoss(_ m: MLP, _ rows: [Int]) -> Double {
+                BenchTools.mean(m.perRowLoss(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] }))
+            }
+            // Yeom et al.'s loss attack: forgotten rows (members before the request) against validation rows.
+            func membershipAUC(_ m: MLP, _ rows: [Int]) -> Double {
+                MembershipInference.lossAUC(
+                    members: m.perRowLoss(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] }),
+                    nonMembers: m.perRowLoss(validation.features, labels: validation.labels)
+                ) ?? .nan
+            }
+            let baseLoss = subjects.map { forgottenLoss(model, $0) }
+            let retrainedLoss = zip(retrained, subjects).map { forgottenLoss($0, $1) }
+            let baseAUC = subjects.map { membershipAUC(model, $0) }
+            let retrainedAUC = zip(retrained, subjects).map { membershipAUC($0, $1) }
 
             var modes: [ModeResult] = []
             let progress = ProgressLine(enabled: Terminal.standardErrorIsTTY)
             defer { progress.finish() }
             var lfociSlicesUsed: [Int] = [], lfociFallbacks = 0
-            // nil: the newton method; otherwise the lfoci method with that selection.
-            let runs: [UnlearningOptions.Selection?] = [nil, .lfoci, .random, .top1, .full]
-            for mode in runs {
-                var result = ModeResult(mode: mode?.rawValue ?? "newton", feasible: true)
-                if mode == nil && !arch.isConvex {
+            struct Run {
+                var name: String
+                var method: UnlearningOptions.Method
+                var selection: UnlearningOptions.Selection = .lfoci
+                var scope: UnlearningOptions.DampeningScope = .all
+            }
+            let runs: [Run] = [
+                Run(name: "newton", method: .newton),
+                Run(name: "lfoci", method: .lfoci, selection: .lfoci),
+                Run(name: "random", method: .lfoci, selection: .random),
+                Run(name: "top1", method: .lfoci, selection: .top1),
+                Run(name: "full", method: .lfoci, selection: .full),
+                Run(name: "dampening", method: .dampening, scope: .all),
+                Run(name: "dampening/lfoci", method: .dampening, scope: .lfoci),
+            ]
+            for run in runs {
+                let mode: UnlearningOptions.Selection? = run.method == .lfoci ? run.selection : nil
+                var result = ModeResult(mode: run.name, feasible: true)
+                if run.method == .newton && !arch.isConvex {
                     // The Adam-trained base is far from a stationary point of F; Newton to the convex tolerance
                     // would keep training for its whole cap. Not measured here.
                     result.feasible = false
@@ -178,19 +223,16 @@ extension Bench {
                     if mode == .full && k >= fullSubjects { break }
                     progress.update("\(name): \(result.mode), request \(k + 1) of \(mode == .full ? min(fullSubjects, subjects.count) : subjects.count)")
                     var options = UnlearningOptions()
-                    if let mode {
-                        options.method = .lfoci
-                        options.selection = mode
-                    } else {
-                        options.method = .newton
-                    }
+                    options.method = run.method
+                    options.selection = run.selection
+                    options.dampeningScope = run.scope
                     options.noise = false
                     options.seed = UInt64(k + 1)
                     if !arch.isConvex && mlpHessianRows > 0 { options.hessianRows = mlpHessianRows }
                     if mode == .random, k < lfociCounts.count { options.randomSlices = lfociCounts[k] }
                     var state = base
                     let (report, seconds) = try BenchTools.timed { try Unlearner.forget(rows: rows, in: &state, options: options) }
-                    if mode == .lfoci {
+                    if run.name == "lfoci" {
                         lfociCounts.append(report.slices.count)
                         // No score: the noise gate stopped step 1 and the largest-gradient slice stood in.
                         if report.selectionScores.isEmpty { lfociFallbacks += 1 } else { lfociSlicesUsed.append(report.slices.count) }
@@ -204,6 +246,10 @@ extension Bench {
                     result.newtonIterations.append(report.newtonIterations)
                     result.cgIterations.append(report.cgIterations)
                     result.gradientResidual.append(report.gradientResidual)
+                    result.forgottenLoss.append(report.forgottenLossAfter)
+                    result.membershipAUC.append(membershipAUC(state.releasedModel, rows))
+                    if let d = report.dampenedParameters { result.dampenedParameters.append(d) }
+                    result.outcomes.append(report.outcome.rawValue)
                 }
                 modes.append(result)
             }
@@ -258,6 +304,12 @@ extension Bench {
                 print("    lfoci selection per request: \(counts.isEmpty ? "none" : counts); the noise gate left nothing "
                     + "(largest-gradient slice used) in \(lfociFallbacks) of \(lfociSlicesUsed.count + lfociFallbacks)")
             }
+            if !arch.isConvex {
+                printAcceptance3(
+                    modes: modes, baseAccuracy: baseAccuracy, baseLoss: baseLoss, retrainedLoss: retrainedLoss,
+                    baseAUC: baseAUC, retrainedAUC: retrainedAUC, retrainSeconds: retrainSeconds
+                )
+            }
             if arch.isConvex, let fullTime, let lfoci = modes.first(where: { $0.mode == "lfoci" }) {
                 let speedup = fullTime / BenchTools.median(lfoci.secondsPerRequest)
                 let gap = abs(BenchTools.mean(lfoci.forgottenAccuracy) - BenchTools.mean(retrainedForgotten)) * 100
@@ -267,8 +319,64 @@ extension Bench {
             return ModelResult(
                 model: name, parameters: arch.parameterCount, trainSeconds: trainSeconds, baseValidationAccuracy: baseAccuracy,
                 baseForgottenAccuracy: baseForgotten, retrainedForgottenAccuracy: retrainedForgotten,
+                baseForgottenLoss: baseLoss, retrainedForgottenLoss: retrainedLoss, baseMembershipAUC: baseAUC,
+                retrainedMembershipAUC: retrainedAUC,
                 retrainSeconds: retrainSeconds, warmRetrainSeconds: warmRetrainSeconds, modes: modes
             )
+        }
+
+        /// Issue 13, acceptance 3 (deep models): per mode, the mean forgotten-row loss against the same-seed
+        /// retrain's (ratio of the means over requests, target 0.7-1.4), mean validation accuracy against the base
+        /// (target within 0.5 point), mean membership AUC against the retrained models' (target within 0.04) and
+        /// median per-request time against the median retraining time of this run (target <= 1/20).
+        func printAcceptance3(
+            modes: [ModeResult], baseAccuracy: Double, baseLoss: [Double], retrainedLoss: [Double], baseAUC: [Double],
+            retrainedAUC: [Double], retrainSeconds: [Double]
+        ) {
+            let retrainLoss = BenchTools.mean(retrainedLoss)
+            let retrainAUC = BenchTools.mean(retrainedAUC)
+            let retrainTime = BenchTools.median(retrainSeconds)
+            var rows: [[String]] = []
+            var verdicts: [String] = []
+            for m in modes where m.feasible && !m.forgottenLoss.isEmpty {
+                let loss = BenchTools.mean(m.forgottenLoss)
+                let lossRatio = loss / retrainLoss
+                let points = 100 * (BenchTools.mean(m.validationAccuracy) - baseAccuracy)
+                let auc = BenchTools.mean(m.membershipAUC)
+                let time = BenchTools.median(m.secondsPerRequest)
+                let timeRatio = time / retrainTime
+                let checks = [
+                    ("loss ratio in [0.7, 1.4]", lossRatio >= 0.7 && lossRatio <= 1.4, BenchTools.fmt(lossRatio, 3)),
+                    ("validation within 0.5 point", abs(points) <= 0.5, BenchTools.fmt(points, 2) + " points"),
+                    ("AUC within 0.04", abs(auc - retrainAUC) <= 0.04, BenchTools.fmt(auc - retrainAUC, 3)),
+                    ("time <= 1/20 of retraining", timeRatio <= 0.05, BenchTools.fmt(timeRatio, 4)),
+                ]
+                let met = checks.allSatisfy(\.1)
+                let applied = m.outcomes.filter { $0 == UpdateReport.Outcome.applied.rawValue }.count
+                rows.append([
+                    m.mode, BenchTools.fmt(loss, 4), BenchTools.fmt(lossRatio, 3),
+                    BenchTools.fmt(100 * BenchTools.mean(m.validationAccuracy), 2), BenchTools.fmt(points, 2),
+                    BenchTools.fmt(auc, 3), BenchTools.fmt(auc - retrainAUC, 3), BenchTools.fmt(time, 4),
+                    BenchTools.fmt(timeRatio, 4), "\(applied) of \(m.outcomes.count)",
+                    m.dampenedParameters.isEmpty ? "-" : "\(Int(BenchTools.median(m.dampenedParameters.map(Double.init))))",
+                    met ? "met" : "NOT met",
+                ])
+                verdicts.append("    target (issue 13, acceptance 3): \(m.mode): \(met ? "met" : "NOT met") ("
+                    + checks.map { "\($0.0): \($0.1 ? "met" : "NOT met") (\($0.2))" }.joined(separator: "; ") + ")")
+            }
+            print("    acceptance 3 columns (means over requests; ratios and differences against the same-seed retrained models):")
+            BenchTools.printTable(
+                [
+                    "mode", "forgotten loss", "/ retrain", "validation acc %", "vs base (points)", "MIA AUC", "- retrain AUC",
+                    "s/request (median)", "time / retrain", "applied", "dampened (median)", "acceptance 3",
+                ],
+                rows
+            )
+            print("    reference: forgotten-row loss base \(BenchTools.fmt(BenchTools.mean(baseLoss), 4)), retrained "
+                + "\(BenchTools.fmt(retrainLoss, 4)); MIA AUC base \(BenchTools.fmt(BenchTools.mean(baseAUC), 3)), retrained "
+                + "\(BenchTools.fmt(retrainAUC, 3)); validation base \(BenchTools.fmt(100 * baseAccuracy, 2))%; retraining "
+                + "\(BenchTools.fmt(retrainTime, 3)) s per request (median)")
+            for v in verdicts { print(v) }
         }
     }
 }

@@ -3,9 +3,9 @@ import Foundation
 
 /// The unlearning update: a step towards the model retrained without the forgotten rows, then the residual bound,
 /// the Gaussian mechanism, the budget and the accuracy guard (DESIGN.md section 4). The step is either `newton`
-/// (Newton-CG to the residual optimum, `Unlearner+Newton.swift`) or `lfoci`, the L-FOCI block Newton step of
+/// (Newton-CG to the residual optimum, `Unlearner+Newton.swift`), `lfoci`, the L-FOCI block Newton step of
 /// Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via Randomized Conditionally Independent Hessians",
-/// CVPR 2022 (`Unlearner+LFOCI.swift`).
+/// CVPR 2022 (`Unlearner+LFOCI.swift`), or `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`).
 public enum Unlearner {
     /// Forgets the training rows `rows` (one batch: a subject's or a class's rows) from `state`.
     ///
@@ -55,6 +55,11 @@ public enum Unlearner {
             (updated, slices) = try lfociStep(
                 model: model, state: state, batch: (batchX, batchY), residualAfter: residualAfter, residualX: residualX,
                 options: options, report: &report, clock: &clock
+            )
+        case .dampening:
+            (updated, slices) = try dampeningStep(
+                model: model, state: state, batch: (batchX, batchY), residual: (residualX, residualY), options: options,
+                report: &report, clock: &clock
             )
         }
         report.slices = slices

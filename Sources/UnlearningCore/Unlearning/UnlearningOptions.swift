@@ -9,6 +9,18 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
         case newton
         /// The paper's Algorithm 1: L-FOCI slices (see `selection`) and one block Newton step.
         case lfoci
+        /// Selective Synaptic Dampening (Foster, Schoepf, Brintrup, AAAI 2024): parameters far more important
+        /// (diagonal Fisher) to the forgotten rows than to the training data are scaled down. No gradient step;
+        /// a heuristic for deep models, never certified.
+        case dampening
+    }
+
+    /// Which parameters `dampening` may scale.
+    public enum DampeningScope: String, Codable, Sendable, CaseIterable {
+        /// Every parameter (the paper's method).
+        case all
+        /// Only the slices L-FOCI selects for the batch (as the `lfoci` method with selection `lfoci` would).
+        case lfoci
     }
 
     /// Which parameter block the Newton step updates.
@@ -70,6 +82,14 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var newtonMaxSeconds: Double? = nil
     /// Initial Levenberg-Marquardt damping of `newton` on non-convex models (convex models use none).
     public var newtonDamping: Double = 1e-2
+    /// `dampening`: a parameter is dampened when its forget-row importance exceeds alpha times its training-data
+    /// importance (SSD's alpha). The paper's default, 10, fixed in advance: not tuned on this project's data.
+    public var dampeningAlpha: Double = SelectiveDampening.defaultAlpha
+    /// `dampening`: a selected parameter is multiplied by min(lambda data / forget, 1) (SSD's lambda, paper
+    /// default 1; it is not the L2 coefficient of the model).
+    public var dampeningLambda: Double = SelectiveDampening.defaultLambda
+    /// `dampening`: which parameters are eligible.
+    public var dampeningScope: DampeningScope = .all
     /// Conjugate-gradient iterations allowed per linear solve.
     public var cgMaxIterations: Int = 500
     /// Relative residual ||b - (H + lambda I) x|| / ||b|| at which a conjugate-gradient solve stops.
@@ -81,9 +101,12 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// `newton` for convex models (logistic regression: certified, converged updates), `lfoci` otherwise.
+    /// `newton` for convex models (logistic regression: certified, converged updates), `dampening` otherwise: on
+    /// the 784-128-10 MLP it is the method that met issue 13's acceptance 3 with its defaults fixed in advance
+    /// (forgotten-row loss 1.02x a same-seed retrain's; `lfoci` stayed at 0.11x). On the next 10 subjects the loss
+    /// ratio was 0.63 (lfoci 0.13): closer than any other method here, but not robustly at target (BENCHMARKS.md).
     public static func defaultMethod(for architecture: Architecture) -> Method {
-        architecture.isConvex ? .newton : .lfoci
+        architecture.isConvex ? .newton : .dampening
     }
 
     /// `method`, or the model kind's default when it is nil.

@@ -29,6 +29,8 @@ public struct UpdateReport: Codable, Sendable {
     public var cgIterations: Int = 0
     /// Hessian-vector products computed (CG iterations plus residual checks).
     public var hessianVectorProducts: Int = 0
+    /// `dampening`: parameters scaled down by the update (nil for the other methods).
+    public var dampenedParameters: Int?
     /// ||grad F_residual(theta')|| over all parameters and residual rows, after the step, before noise.
     public var gradientResidual: Double = 0
     /// Delta = gradientResidual / lambda: bound on the distance to the retrained optimum (convex models).
@@ -57,7 +59,7 @@ public struct UpdateReport: Codable, Sendable {
     /// Why the step was not applied when the method failed (e.g. `not_converged: ...`); the rows stay tombstoned.
     public var failure: String?
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci) or newton, then residual,
+    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen (dampening), then residual,
     /// noise, validate.
     public var seconds: [String: Double] = [:]
 
@@ -75,6 +77,8 @@ public struct UnlearningError: Error, CustomStringConvertible, Sendable, Equatab
         case numericalFailure = "numerical_failure"
         /// The update did not reach its convergence tolerance within its caps; it was not applied.
         case notConverged = "not_converged"
+        /// An option is outside its range; nothing was computed.
+        case invalidOptions = "invalid_options"
     }
 
     public var code: Code

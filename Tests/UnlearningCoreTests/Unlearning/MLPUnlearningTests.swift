@@ -22,6 +22,7 @@ struct MLPUnlearningTests {
     func forgetSubjects() throws {
         let (base, train) = Self.trained
         var options = UnlearningOptions()
+        options.method = .lfoci
         options.noise = false
         options.hessianRows = 1000
         var layersSeen = Set<Int>()

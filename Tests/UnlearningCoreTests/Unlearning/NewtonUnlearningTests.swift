@@ -10,11 +10,11 @@ struct NewtonUnlearningTests {
         return options
     }
 
-    @Test("the default method is newton for logistic regression and lfoci for MLPs")
+    @Test("the default method is newton for logistic regression and dampening for MLPs")
     func defaults() throws {
         let (base, train) = UnlearningFixtures.digitsLogReg
         #expect(UnlearningOptions.defaultMethod(for: base.model.architecture) == .newton)
-        #expect(UnlearningOptions.defaultMethod(for: Architecture(inputs: 64, hidden: [8], classes: 10)) == .lfoci)
+        #expect(UnlearningOptions.defaultMethod(for: Architecture(inputs: 64, hidden: [8], classes: 10)) == .dampening)
         var state = base
         var options = UnlearningOptions()
         options.noise = false
