@@ -45,7 +45,7 @@ extension DaemonConfiguration {
             ),
             .optionalChoice(
                 "unlearning.method", \.unlearning.method, none: "auto",
-                "Update method: newton (Newton-CG on the residual objective until ||grad F_residual|| <= unlearning.newton_tolerance; certified for logistic regression, a heuristic for MLPs), lfoci (the paper's L-FOCI block Newton step; unlearning.selection picks its block). auto: the measured default per model kind (README, Unlearning methods)."
+                "Update method: newton (Newton-CG on the residual objective until ||grad F_residual|| <= unlearning.newton_tolerance; certified for logistic regression, a heuristic for MLPs), lfoci (the paper's L-FOCI block Newton step; unlearning.selection picks its block), dampening (Selective Synaptic Dampening; MLPs, heuristic). auto: the measured default per model kind, newton for logistic regression and dampening for MLPs (README, Methods)."
             ),
             .choice(
                 "unlearning.selection", \.unlearning.selection,
@@ -74,6 +74,18 @@ extension DaemonConfiguration {
             .number(
                 "unlearning.cg_tolerance", \.unlearning.cgTolerance, .open(0, closed: 1),
                 "Relative residual at which a conjugate-gradient solve stops (newton tightens it where a step needs more)."
+            ),
+            .number(
+                "unlearning.dampening_alpha", \.unlearning.dampeningAlpha, .open(0, closed: 1_000_000),
+                "dampening: a parameter is dampened when its importance on the forgotten rows exceeds this times its importance on the training rows (SSD's alpha; paper default 10)."
+            ),
+            .number(
+                "unlearning.dampening_lambda", \.unlearning.dampeningLambda, .closed(0, 1_000_000),
+                "dampening: a selected parameter is multiplied by min(this x training importance / forgotten importance, 1) (SSD's lambda; paper default 1)."
+            ),
+            .choice(
+                "unlearning.dampening_scope", \.unlearning.dampeningScope,
+                "dampening: all (every parameter may be dampened) or lfoci (only parameters of the slices L-FOCI selects)."
             ),
             .integer(
                 "unlearning.dense_block_limit", \.unlearning.denseBlockLimit, 1...50_000,

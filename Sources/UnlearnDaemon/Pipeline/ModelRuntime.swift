@@ -435,6 +435,7 @@ public final class ModelRuntime: @unchecked Sendable {
                 "newton_iterations": .number(Double(r.newtonIterations)),
                 "cg_iterations": .number(Double(r.cgIterations)),
                 "hessian_vector_products": .number(Double(r.hessianVectorProducts)),
+                "dampened_parameters": r.dampenedParameters.map { .number(Double($0)) } ?? .null,
                 "validation_loss_before": r.validationLossBefore.map { .number($0) } ?? .null,
                 "validation_loss_after": r.validationLossAfter.map { .number($0) } ?? .null,
                 "membership_auc_before": r.membershipAUCBefore.map { .number($0) } ?? .null,
