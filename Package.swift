@@ -31,6 +31,8 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // getrandom(2) / getentropy(2): <sys/random.h>, which Swift's Glibc module does not export.
+        .systemLibrary(name: "CSysRandom"),
         .systemLibrary(
             name: "CZstd",
             pkgConfig: "libzstd",
@@ -40,7 +42,7 @@ let package = Package(
         // Libraries.
         .target(
             name: "UnlearningCore",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CSysRandom"]
         ),
         .target(
             name: "Checkpoints",

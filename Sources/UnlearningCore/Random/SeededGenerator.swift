@@ -3,8 +3,8 @@ import Foundation
 /// A small, fast, deterministic pseudo-random generator (xoshiro256**, seeded through SplitMix64).
 ///
 /// Everything random in the numerics (training order, perturbations, tie-breaking noise, subsamples) takes one
-/// of these so that a run is reproducible from its seed. Not cryptographic: the privacy noise draws its seed
-/// from the system's CSPRNG (`SystemRandomNumberGenerator`) unless a test fixes it.
+/// of these so that a run is reproducible from its seed. Not cryptographic: the privacy noise takes its bits from
+/// the kernel CSPRNG (`KernelRandom`) unless a test fixes `UnlearningOptions.noiseSeed`.
 /// Reference: D. Blackman, S. Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 2021.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s0: UInt64

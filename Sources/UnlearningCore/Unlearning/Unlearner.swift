@@ -71,30 +71,36 @@ public enum Unlearner {
         clock.lap("residual")
 
         // 5. Gaussian mechanism: sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step, floored. The noise goes on a
-        //    copy (the release); the noise-free `updated` stays the state the next update continues from.
+        //    copy (the release); the noise-free `updated` stays the state the next update continues from. It is the
+        //    lattice discrete Gaussian of `SecureGaussian` (bits from the kernel CSPRNG unless a test fixes
+        //    `noiseSeed`), so the accountant is given its sensitivity bound Delta + gamma sqrt(d), not Delta.
         var raised: [RetrainReason] = []
         var released = updated
+        var accountedSensitivity = report.residualBound
         if options.noise {
             let sigma = max(
                 report.residualBound * (2 * log(1.25 / policy.delta)).squareRoot() / policy.epsilonStep,
                 policy.sigmaFloor
             )
             report.sigma = sigma
-            if !(sigma <= policy.sigmaMax) {
+            let ranges: [Range<Int>] = switch options.noiseScope {
+            case .all: [released.theta.indices]
+            case .block: slices.map { released.architecture.parameterRange(of: $0) }
+            }
+            if !(sigma <= policy.sigmaMax) || !sigma.isFinite {
                 raised.append(.removalLimit)
             } else if sigma > 0 {
-                let after = state.budget.accountant.epsilon(delta: policy.delta, afterRelease: report.residualBound, sigma: sigma)
+                let gaussian = SecureGaussian(sigma: sigma)
+                accountedSensitivity = gaussian.sensitivityBound(report.residualBound, dimension: ranges.reduce(0) { $0 + $1.count })
+                let after = state.budget.accountant.epsilon(delta: policy.delta, afterRelease: accountedSensitivity, sigma: sigma)
                 if after > policy.epsilonBudget { raised.append(.privacyBudget) }
-            }
-            if raised.isEmpty && sigma > 0 {
-                var noiseRNG = options.noiseSeed.map { SeededGenerator(seed: $0) }
-                    ?? SeededGenerator(seed: UInt64.random(in: .min ... .max))
-                switch options.noiseScope {
-                case .all:
-                    for i in released.theta.indices { released.theta[i] += sigma * noiseRNG.nextGaussian() }
-                case .block:
-                    for s in slices {
-                        for i in released.architecture.parameterRange(of: s) { released.theta[i] += sigma * noiseRNG.nextGaussian() }
+                if raised.isEmpty {
+                    if let seed = options.noiseSeed {
+                        var generator = SeededGenerator(seed: seed)
+                        for range in ranges { gaussian.addNoise(to: &released.theta, in: range, using: &generator) }
+                    } else {
+                        var generator = KernelRandom()
+                        for range in ranges { gaussian.addNoise(to: &released.theta, in: range, using: &generator) }
                     }
                 }
             }
@@ -115,7 +121,7 @@ public enum Unlearner {
             state.releasedTheta = released.theta == updated.theta ? nil : released.theta
             state.budget.appliedUpdates += 1
             if options.noise && report.sigma > 0 {
-                state.budget.accountant.record(sensitivity: report.residualBound, sigma: report.sigma)
+                state.budget.accountant.record(sensitivity: accountedSensitivity, sigma: report.sigma)
             }
             report.outcome = .applied
             if let cap = policy.maxRemovals, state.budget.removedRows >= cap { raised.append(.maxRemovals) }

@@ -96,7 +96,8 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var cgTolerance: Double = 1e-4
     /// Seed of the perturbation sampling, selection and subsampling (not of the privacy noise).
     public var seed: UInt64 = 1
-    /// Fixed seed for the privacy noise, for tests only; nil draws it from the system CSPRNG.
+    /// Fixed seed for the privacy noise, for tests only (same `SecureGaussian` sampler, bits from a `SeededGenerator`);
+    /// nil draws the bits from the kernel CSPRNG (`KernelRandom`).
     public var noiseSeed: UInt64? = nil
 
     public init() {}
