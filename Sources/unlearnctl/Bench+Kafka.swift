@@ -9,7 +9,7 @@ import UnlearningCore
 
 extension Bench {
     /// `unlearnctl bench kafka`: end-to-end throughput and latency of the daemon, from publishing a deletion
-    /// request to the snapshot that records it being durable (issue 6, acceptance 8; issue 8).
+    /// request to the snapshot that records it being durable.
     struct KafkaBenchmark: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "kafka",

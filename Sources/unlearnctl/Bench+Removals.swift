@@ -4,7 +4,7 @@ import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench removals`: the paper's Figure 5/6 experiment (issue 8, acceptance 2): many sequential
+    /// `unlearnctl bench removals`: the paper's Figure 5/6 experiment: many sequential
     /// subject deletions and how far the unlearned model drifts from the model retrained without those rows.
     struct RemovalsBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(

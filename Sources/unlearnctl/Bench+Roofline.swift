@@ -6,7 +6,7 @@ import UnlearningCore
 
 extension Bench {
     /// `unlearnctl bench roofline`: achieved GFLOP/s of the update's two dense kernels, the Hessian-block build and
-    /// the Cholesky solve, against plain DGEMM of the same order measured in the same run (issue 8, acceptance 4).
+    /// the Cholesky solve, against plain DGEMM of the same order measured in the same run.
     struct RooflineBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "roofline",

@@ -3,7 +3,7 @@ import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench selection`: L-FOCI speed (issue 3, acceptance 2 and 3).
+    /// `unlearnctl bench selection`: L-FOCI speed against brute-force neighbours and exact tie handling.
     struct SelectionBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "selection",
@@ -278,7 +278,7 @@ struct SelectionBenchmarkResult: Codable {
     var ties: Ties
 }
 
-/// Perturbation statistics as the unlearning engine records them (DESIGN.md section 4 step 1), from a random
+/// Perturbation statistics as the unlearning engine records them (docs/ARCHITECTURE.md, section 3.1), from a random
 /// ReLU MLP: m noisy copies of one batch; per copy, Y = mean loss and the mean pre-activation of every unit.
 struct PerturbedMLP {
     let y: [Double]

@@ -3,7 +3,7 @@ import Checkpoints
 import Foundation
 
 extension Bench {
-    /// `unlearnctl bench snapshot`: snapshot size and throughput (issue 4, acceptance 4).
+    /// `unlearnctl bench snapshot`: snapshot size and throughput.
     struct SnapshotBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "snapshot",

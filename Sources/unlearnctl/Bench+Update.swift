@@ -17,7 +17,7 @@ extension Bench {
                 Hessian fits in --full-memory-limit. For convex models it also times retraining warm-started from the \
                 base model (L-BFGS to the same tolerance), the cost newton competes with. The dampening method \
                 (Selective Synaptic Dampening) runs with its fixed defaults, on every parameter and on L-FOCI's \
-                slices only; for MLPs a second table gives the columns of issue 13's acceptance 3 (forgotten-row \
+                slices only; for MLPs a second table gives the deep-model target columns (forgotten-row \
                 loss, validation accuracy and loss-based membership AUC against the retrained model, time against \
                 retraining).
                 """
@@ -325,7 +325,7 @@ extension Bench {
             )
         }
 
-        /// Issue 13, acceptance 3 (deep models): per mode, the mean forgotten-row loss against the same-seed
+        /// The deep-model targets (BENCHMARKS.md, section dampening): per mode, the mean forgotten-row loss against the same-seed
         /// retrain's (ratio of the means over requests, target 0.7-1.4), mean validation accuracy against the base
         /// (target within 0.5 point), mean membership AUC against the retrained models' (target within 0.04) and
         /// median per-request time against the median retraining time of this run (target <= 1/20).

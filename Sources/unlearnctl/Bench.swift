@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `unlearnctl bench <suite>`: performance benchmarks. Each suite measures its method and its baseline in the
-/// same process on the same data, prints a table and writes the numbers as JSON (DESIGN.md section 7: benchmarks
+/// same process on the same data, prints a table and writes the numbers as JSON (docs/ARCHITECTURE.md, section 6: benchmarks
 /// are separate from tests and print ratios measured in one run). Run them from a release build.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -73,7 +73,7 @@ struct SnapshotCodecTests {
         }
     }
 
-    // MARK: Corruption suite (acceptance 2), on the MNIST-shaped model
+    // MARK: Corruption suite, on the MNIST-shaped model
 
     static let mnistSnapshot: (snapshot: Snapshot, encoded: SnapshotCodec.Encoded) = {
         let snapshot = try! Fixtures.snapshot(Fixtures.mnist, version: 2, parent: 1)

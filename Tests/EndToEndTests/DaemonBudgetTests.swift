@@ -10,7 +10,7 @@ struct DaemonBudgetTests {
         Array(Set(bundle.train.subjects.compactMap { $0 })).sorted()
     }
 
-    /// Acceptance 6 of issue 6: one retrain event per epoch (re-sent copies carry the same alert_id), later
+    /// One retrain event per epoch (re-sent copies carry the same alert_id), later
     /// deletions tombstoned and on the exclusion list, and after `unlearnctl rebase` updates resume in epoch 2.
     @Test("budget exhaustion: one alert per epoch, exclusion list kept current, rebase starts a new epoch", .timeLimit(.minutes(5)))
     func exhaustion() async throws {

@@ -6,7 +6,7 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-/// The real `unlearnd` against the real dev broker, fed by kcat (issue 6 acceptance).
+/// The real `unlearnd` against the real dev broker, fed by kcat.
 @Suite("unlearnd end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
 struct DaemonEndToEndTests {
     /// A mixed stream for one model: 2 class deletions, subject deletions, sample lists, and re-sent duplicates.

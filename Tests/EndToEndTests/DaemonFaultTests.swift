@@ -6,7 +6,7 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-/// Crashes, broker outages and rebalances against the real processes (issue 6 acceptance 2, 3 and 4).
+/// Crashes, broker outages and rebalances against the real processes.
 @Suite("unlearnd under faults", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
 struct DaemonFaultTests {
     /// Every version of a model loads and verifies; budget counters never decrease along the history.

@@ -6,12 +6,12 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-/// Issue 12 end to end: bad input and tampered state must never lose, revert or wedge a deletion. Each test runs the
+/// End to end: bad input and tampered state must never lose, revert or wedge a deletion. Each test runs the
 /// real `unlearnd` / `unlearnctl` against the dev broker and says what the code before 10b69b5 (736f18d) did.
 ///
 /// The assertions on the state directory read it with plain file-system calls where they can (quarantine names,
 /// symlinks, modes), so that they mean the same against the old binaries (`UNLEARND_BIN_DIR`).
-@Suite("unlearnd hardening (issue 12)", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd hardening", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
 struct DaemonHardeningTests {
     static let model = "digits-a"
 
@@ -114,7 +114,7 @@ struct DaemonHardeningTests {
 
     // MARK: 3. Restart loop after every version is corrupted
 
-    /// Acceptance 2 of issue 12. Old behaviour: the first start quarantined every version and exited 1; the second
+    /// The restart loop. Old behaviour: the first start quarantined every version and exited 1; the second
     /// (systemd's Restart=on-failure) found no version, logged "Imported model bundle as base snapshot" and ran from
     /// version 1 with no applied ids, while the committed offsets were past those requests: they were never re-applied.
     @Test("every version corrupted: three starts exit 65 with the same error and no re-import; after recover --reimport every deletion is back", .timeLimit(.minutes(6)))

@@ -16,7 +16,7 @@ struct DaemonRobustnessTests {
         ["schema": "unlearn.deletion.v1", "request_id": id, "model": model, "scope": "subject", "subject": "dg-s0001", "requested_at": "2026-11-27T12:00:00Z"]
     }
 
-    /// Every rule of DESIGN.md 3.3 broken at least once, plus binary garbage and a 10 MB value:
+    /// Every rule of the deletion schema (docs/ARCHITECTURE.md, section 2.3) broken at least once, plus binary garbage and a 10 MB value:
     /// (name, key, value, expected reason code).
     static func corpus(sample: String) -> [(String, String?, [UInt8]?, String)] {
         func with(_ changes: [String: Any?]) -> [UInt8] {
@@ -77,7 +77,7 @@ struct DaemonRobustnessTests {
             ("requested_at missing", k, with(["requested_at": nil]), "missing_field"),
             ("requested_at invalid", k, with(["requested_at": "yesterday"]), "invalid_value"),
             ("over 64 KiB", k, with(["subject": String(repeating: "y", count: 70_000)]), "too_large"),
-            // Issue 12: RFC 8259 strictly. Each of these was accepted before (Foundation's decoder reads UTF-16/32,
+            // RFC 8259 strictly. Each of these was accepted before (Foundation's decoder reads UTF-16/32,
             // skips a BOM and a trailing comma, keeps the first duplicate key and rounds numbers through Double).
             ("UTF-16LE", k, encoded(with([:]), .utf16LittleEndian), "not_utf8"),
             ("UTF-16BE", k, encoded(with([:]), .utf16BigEndian), "not_utf8"),
@@ -97,7 +97,6 @@ struct DaemonRobustnessTests {
         return cases
     }
 
-    /// Acceptance 5 of issue 6.
     @Test("malformed events go to the dead-letter topic with their reason; valid ones are applied; the daemon keeps running", .timeLimit(.minutes(5)))
     func deadLetters() async throws {
         let fixture = try await DaemonFixture(label: "dlq", models: ["digits-a", "digits-b"])
@@ -149,7 +148,6 @@ struct DaemonRobustnessTests {
         await fixture.tearDown()
     }
 
-    /// Acceptance 7 of issue 6.
     @Test("SIGTERM during a batch: exit 0 within 10 s, state durable, READY and STOPPING sent", .timeLimit(.minutes(3)))
     func sigterm() async throws {
         let fixture = try await DaemonFixture(label: "sigterm", models: ["digits-a"])

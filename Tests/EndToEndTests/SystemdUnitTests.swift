@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// Deploy/systemd/unlearnd.service checked by systemd's own tools (issue 7 acceptance 2).
+/// Deploy/systemd/unlearnd.service checked by systemd's own tools.
 enum SystemdAnalyze {
     static let path: String? = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 }

@@ -207,7 +207,7 @@ extension DaemonConfiguration {
 
     static let modelIDRule = "[a-z0-9][a-z0-9._-]{0,63}"
 
-    /// Whether `id` matches `[a-z0-9][a-z0-9._-]{0,63}` (DESIGN.md 3.1).
+    /// Whether `id` matches `[a-z0-9][a-z0-9._-]{0,63}` (docs/ARCHITECTURE.md, section 2.1).
     static func isModelID(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
         guard (1...64).contains(bytes.count) else { return false }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A validated deletion request (DESIGN.md section 3.3, schema `unlearn.deletion.v1`).
+/// A validated deletion request (docs/ARCHITECTURE.md, section 2.3, schema `unlearn.deletion.v1`).
 public struct DeletionRequest: Sendable, Equatable, Codable {
     public enum Scope: Sendable, Equatable, Codable, Hashable {
         case samples([String])
@@ -75,7 +75,7 @@ public struct RejectionReason: Error, Sendable, Equatable, CustomStringConvertib
     public static let keyMismatch = "key_mismatch"
 }
 
-/// Decodes and validates the bytes of a deletion event (the checks that need no model: DESIGN.md section 3.3).
+/// Decodes and validates the bytes of a deletion event (the checks that need no model: docs/ARCHITECTURE.md, section 2.3).
 public enum DeletionRequestDecoder {
     /// `[a-z0-9][a-z0-9._-]{0,63}`, checked byte by byte (a regular expression's `$` also matches before a final
     /// newline, so `"digits\n"` would pass one).

@@ -1,7 +1,7 @@
 import Foundation
 import UnlearningCore
 
-/// The retrain-required event (DESIGN.md section 3.4, schema `unlearn.retrain.v1`), published on the alerts topic
+/// The retrain-required event (docs/ARCHITECTURE.md, section 2.3, schema `unlearn.retrain.v1`), published on the alerts topic
 /// with the model id as key. `alertID` is `<model>:<budget epoch>`, so re-sends after a crash de-duplicate.
 public struct RetrainEvent: Codable, Sendable, Equatable {
     public static let schema = "unlearn.retrain.v1"

@@ -134,7 +134,7 @@ public final class ModelRuntime: @unchecked Sendable {
         return try ModelRuntime(id: id, bundlePath: bundlePath, bundle: try ModelBundle.read(from: bundlePath), store: store, logger: logger)
     }
 
-    /// Installs a retrained model as the base of a new budget epoch (DESIGN.md section 5). The removed rows stay
+    /// Installs a retrained model as the base of a new budget epoch (docs/ARCHITECTURE.md, section 3.4). The removed rows stay
     /// removed; the retrained model must have been fitted without them (`unlearnctl rebase` checks the bundle).
     @discardableResult
     public func rebase(to model: MLP, standardization newStandardization: Standardization?) throws -> UInt64 {

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import UnlearningCore
 
 /// The daemon's one long-running service: consume deletion requests, validate, batch, unlearn, write the
-/// snapshot that records offsets and request ids, then commit (DESIGN.md section 6).
+/// snapshot that records offsets and request ids, then commit (docs/ARCHITECTURE.md, section 4).
 public final class UnlearningPipeline: Service, Sendable {
     let configuration: DaemonConfiguration
     let logger: Logger

@@ -8,7 +8,7 @@ import Foundation
 /// updates, noise and checkpoints simple. Layer `l`'s weight matrix is the row-major view of `theta` at
 /// `parameterOffset(ofLayer: l)` with leading dimension `fanIn + 1`; BLAS reads it in place.
 ///
-/// The training objective (DESIGN.md section 4) is F(theta) = (1/n) sum_i loss(theta, z_i) + (lambda/2) ||theta||^2,
+/// The training objective (docs/ARCHITECTURE.md, section 3) is F(theta) = (1/n) sum_i loss(theta, z_i) + (lambda/2) ||theta||^2,
 /// biases included in the penalty, so that logistic regression is lambda-strongly convex in every parameter.
 public struct MLP: Sendable, Equatable {
     public let architecture: Architecture

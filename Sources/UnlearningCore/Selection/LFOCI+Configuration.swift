@@ -90,7 +90,7 @@ extension LFOCI {
         }
     }
 
-    /// How a selection runs. Every field has a default; the defaults are L-FOCI as DESIGN.md describes it, with
+    /// How a selection runs. Every field has a default; the defaults are L-FOCI as docs/ARCHITECTURE.md (section 3.1) describes it, with
     /// the noise gate added to its stop rule (see `NoiseGate`).
     public struct Configuration: Sendable, Equatable {
         /// The most variables to select; >= 1. Default 10.

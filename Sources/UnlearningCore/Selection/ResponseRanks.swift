@@ -1,7 +1,7 @@
 /// The ranks of the response Y as CODEC defines them: counts, so that tied values share a rank.
 ///
 /// `R_i = #{j : Y_j <= Y_i}` and `L_i = #{j : Y_j >= Y_i}` (Azadkia and Chatterjee 2021, Section 2). Not sort
-/// positions: with ties those would order equal values arbitrarily and bias T (DESIGN.md section 4 step 2).
+/// positions: with ties those would order equal values arbitrarily and bias T (docs/ARCHITECTURE.md, section 3.1).
 struct ResponseRanks: Sendable {
     let n: Int
     /// R_i.

@@ -10,7 +10,7 @@ public enum TieBreaking: Sendable, Equatable {
     /// A variable constant on the sample has no gap; it gets `fraction` times the smallest gap of all the
     /// variables in the run (or `fraction` if every variable is constant), so its noise never outweighs the
     /// structure of the others when it sits in a conditioning set.
-    /// Y is left exact and ranked by counts: DESIGN.md section 4 step 2 records that noise on Y adds spurious
+    /// Y is left exact and ranked by counts: L-CODEC's design (docs/ARCHITECTURE.md, section 3.1) keeps it so because noise on Y adds spurious
     /// variables on discrete data, while noise on the candidates only selects the right set.
     case noise(fraction: Double)
     /// Exact CODEC: no noise; each point's nearest neighbour is drawn uniformly among *all* points at the

@@ -1,4 +1,4 @@
-/// Step 1 of the update (DESIGN.md section 4): how the batch's loss and every unit's mean pre-activation move
+/// Step 1 of the update (docs/ARCHITECTURE.md, section 3.1): how the batch's loss and every unit's mean pre-activation move
 /// together when the batch inputs are perturbed. L-FOCI then picks the units (slices) whose activations carry
 /// the most information about the loss.
 struct PerturbationStatistics {

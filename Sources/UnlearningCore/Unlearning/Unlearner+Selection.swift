@@ -52,7 +52,7 @@ extension Unlearner {
         return best?.slice
     }
 
-    /// Runs L-FOCI over (activations, Y) with the block-size cap as the cost budget (DESIGN.md section 4, step 2).
+    /// Runs L-FOCI over (activations, Y) with the block-size cap as the cost budget (docs/ARCHITECTURE.md, section 3.1).
     static func runLFOCI(
         statistics: PerturbationStatistics, costs: [Int], options: UnlearningOptions, maxSlices: Int, rng: inout SeededGenerator
     ) throws(UnlearningError) -> SelectedBlock {

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// The unlearning update: a step towards the model retrained without the forgotten rows, then the residual bound,
-/// the Gaussian mechanism, the budget and the accuracy guard (DESIGN.md section 4). The step is either `newton`
+/// the Gaussian mechanism, the budget and the accuracy guard (docs/ARCHITECTURE.md, section 3). The step is either `newton`
 /// (Newton-CG to the residual optimum, `Unlearner+Newton.swift`), `lfoci`, the L-FOCI block Newton step of
 /// Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via Randomized Conditionally Independent Hessians",
 /// CVPR 2022 (`Unlearner+LFOCI.swift`), or `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`).

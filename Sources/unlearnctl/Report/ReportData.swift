@@ -57,7 +57,7 @@ struct ReportData {
     var updates: [Update]
 
     /// Delta limit: the largest residual bound whose required noise sigma = Delta sqrt(2 ln(1.25/delta)) /
-    /// epsilon_step stays within sigma_max (DESIGN.md sections 4.5 and 5).
+    /// epsilon_step stays within sigma_max (docs/ARCHITECTURE.md, sections 3.3 and 3.4).
     var residualBoundLimit: Double? {
         guard let policy, policy.delta > 0, policy.delta < 1 else { return nil }
         return policy.sigmaMax * policy.epsilonStep / (2 * log(1.25 / policy.delta)).squareRoot()

@@ -4,7 +4,6 @@ import Testing
 
 @Suite("L-FOCI selection")
 struct LFOCITests {
-    // Issue 3, acceptance 1.
     @Test("Y = X1 + X2^2 + noise among 20 distractors: exactly {X1, X2} in at least 95 of 100 seeded runs")
     func knownAnswer() throws {
         var exact = 0
@@ -24,7 +23,7 @@ struct LFOCITests {
         #expect(exact >= 95, "exact in \(exact)/100; \(failures)")
     }
 
-    // Issue 3, acceptance 1, second part. With Y independent of every candidate the scores are estimation noise.
+    // With Y independent of every candidate the scores are estimation noise.
     // Tolerance: T's null standard deviation sqrt(16/(15m)) = 0.0327 at m = 1000 (derived in
     // CODECTests.independence), checked here against 200 permutations of Y on this design; a selected score must
     // lie below 5 of them.
@@ -142,7 +141,7 @@ struct LFOCITests {
         #expect(Gate().threshold(probeScores: [Double](repeating: -0.3, count: 31) + [-0.31], remaining: 5) == 0)
     }
 
-    // Issue 3, acceptance 2 (the test half; the timing is `unlearnctl bench selection`). DESIGN.md section 4
+    // The selection half (the timing is `unlearnctl bench selection`). docs/ARCHITECTURE.md, section 3.1
     // step 2 reports 20/20 for noise on the candidates only; we require the same for both tie modes.
     @Test("heavy ties: 30 binary features, Y a Boolean function of 3 of them: exactly those 3", arguments: [
         TieBreaking.default, .exact,

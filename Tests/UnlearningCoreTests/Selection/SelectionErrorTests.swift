@@ -1,7 +1,7 @@
 import Testing
 @testable import UnlearningCore
 
-// Issue 3, acceptance 4: invalid input throws a typed error with a clear message, never crashes.
+// Invalid input throws a typed error with a clear message, never crashes.
 @Suite("Selection input validation")
 struct SelectionErrorTests {
     private func expectError(

@@ -16,7 +16,7 @@ struct MLPUnlearningTests {
         return (state, train)
     }()
 
-    /// Acceptance 3 of issue 5: end to end on a one-hidden-layer MLP, slices may come from both layers, and
+    /// End to end on a one-hidden-layer MLP, slices may come from both layers, and
     /// validation accuracy stays within 2 points.
     @Test("forgetting subjects with L-FOCI runs end to end and keeps validation accuracy within 2 points")
     func forgetSubjects() throws {

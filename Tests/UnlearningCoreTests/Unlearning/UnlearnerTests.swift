@@ -11,7 +11,7 @@ struct UnlearnerTests {
         return options
     }
 
-    /// Acceptance 1 of issue 5: the full-Hessian Newton step lands within 0.1x of the original distance to the
+    /// The full-Hessian Newton step lands within 0.1x of the original distance to the
     /// retrained optimum. For a strongly convex loss one Newton step from theta* contracts the error
     /// quadratically, so the ratio is typically ~1e-2 or less; 0.1 is the issue's bound.
     @Test("full-Hessian mode: distance to retrained < 0.1x the original's, 10 of 10 subjects")
@@ -68,7 +68,7 @@ struct UnlearnerTests {
 }
 
 extension UnlearnerTests {
-    /// Acceptance 2 of issue 5. With noise scope `block` and noise on, the parameters outside the block must be
+    /// With noise scope `block` and noise on, the parameters outside the block must be
     /// bit-identical; the distance ratio and the forgotten-row loss are checked without noise.
     @Test("L-FOCI mode: closer to retrained for >= 8 of 10 subjects, forgotten loss rises, rest bit-identical")
     func lfociMode() throws {
