@@ -13,10 +13,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
-        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0", traits: [.defaults, "CommandLineArguments"]),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.8.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
@@ -62,7 +60,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
@@ -89,10 +86,7 @@ let package = Package(
         // Tests mirror the library targets; EndToEndTests run the built binaries.
         .testTarget(
             name: "UnlearningCoreTests",
-            dependencies: [
-                "UnlearningCore", "Checkpoints",
-                .product(name: "Numerics", package: "swift-numerics"),
-            ]
+            dependencies: ["UnlearningCore", "Checkpoints"]
         ),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog"]),
