@@ -45,10 +45,10 @@ struct MockClusterTests {
         let records = capture.all
         #expect(records.contains { $0.message.contains("all Kafka brokers are down") && $0.level == .error })
         #expect(records.contains { $0.metadata[KafkaLogMetadataKey.facility] != nil })
-        try cluster.setBrokerUp(1)
-        let report = try await producer.send(topic: "t", key: nil, value: "v".bytes)
-        #expect(report.offset == 0)
-        #expect(!producer.health.allBrokersDown)
+        // Recovery is tested against the dev broker process (DevBrokerEndToEndTests, DaemonFaultTests): a librdkafka
+        // 2.0.2 mock broker that fails to re-create its listener aborts its process (an assertion in
+        // rd_kafka_mock_broker_cmd, seen once in a clean CI run while this test kept a broker down for seconds); in
+        // this process that would end the whole test run, in the dev broker's only the test that uses it.
         try await producer.close()
     }
 
