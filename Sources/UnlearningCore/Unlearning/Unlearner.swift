@@ -18,18 +18,10 @@ public enum Unlearner {
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
         let model = state.model
-        let releasedBefore = state.releasedModel
         let m = rows.count
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
-        var report = UpdateReport(
-            outcome: .recordedOnly, rows: m, method: options.resolvedMethod(for: model.architecture), selection: options.selection
-        )
-        report.validationAccuracyBefore = state.validationFeatures.rows > 0
-            ? releasedBefore.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        report.forgottenLossBefore = mean(releasedBefore.perRowLoss(batchX, labels: batchY))
-        report.forgottenAccuracyBefore = releasedBefore.accuracy(batchX, labels: batchY)
-        (report.validationLossBefore, report.membershipAUCBefore) = audit(releasedBefore, state: state, removing: rows)
+        var report = reportBefore(rows: rows, batch: (batchX, batchY), state: state, options: options)
 
         if state.budget.retrainRequired {
             // Stop applying approximate updates; keep recording so the retrain can exclude these rows.
@@ -151,14 +143,8 @@ public enum Unlearner {
         policy: BudgetPolicy = BudgetPolicy(), raising reason: RetrainReason, failure: String
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
-        let model = state.releasedModel
-        let batchX = state.trainFeatures.selectingRows(rows)
-        let batchY = rows.map { state.trainLabels[$0] }
-        var report = UpdateReport(outcome: .recordedOnly, rows: rows.count, method: options.resolvedMethod(for: model.architecture), selection: options.selection)
-        report.validationAccuracyBefore = state.validationFeatures.rows > 0 ? model.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        report.forgottenLossBefore = mean(model.perRowLoss(batchX, labels: batchY))
-        report.forgottenAccuracyBefore = model.accuracy(batchX, labels: batchY)
-        (report.validationLossBefore, report.membershipAUCBefore) = audit(model, state: state, removing: rows)
+        let batch = (state.trainFeatures.selectingRows(rows), rows.map { state.trainLabels[$0] })
+        var report = reportBefore(rows: rows, batch: batch, state: state, options: options)
         report.failure = failure
         let raised = !state.budget.retrainReasons.contains(reason)
         state.budget.raise(reason)
@@ -176,6 +162,24 @@ public enum Unlearner {
         report.validationLossAfter = report.validationLossBefore
         report.membershipAUCAfter = report.membershipAUCBefore
         report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
+        return report
+    }
+
+    /// A record-only report with the "before" half filled in: the released model's validation accuracy, its loss and
+    /// accuracy on the batch, and the audit (the batch counted as forgotten).
+    static func reportBefore(
+        rows: [Int], batch: (x: Matrix, labels: [Int]), state: UnlearningState, options: UnlearningOptions
+    ) -> UpdateReport {
+        let released = state.releasedModel
+        var report = UpdateReport(
+            outcome: .recordedOnly, rows: rows.count, method: options.resolvedMethod(for: state.model.architecture),
+            selection: options.selection
+        )
+        report.validationAccuracyBefore = state.validationFeatures.rows > 0
+            ? released.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.forgottenLossBefore = mean(released.perRowLoss(batch.x, labels: batch.labels))
+        report.forgottenAccuracyBefore = released.accuracy(batch.x, labels: batch.labels)
+        (report.validationLossBefore, report.membershipAUCBefore) = audit(released, state: state, removing: rows)
         return report
     }
 
