@@ -19,7 +19,11 @@ struct Inspect: ParsableCommand {
     @Option(help: "Update records shown (newest last).")
     var updates: Int = 10
 
+    @Flag(help: "Print the snapshot's manifest (identity, lineage, budget, every update and release record) as JSON.")
+    var json = false
+
     func run() throws {
+        if json { return try printJSON() }
         switch try SnapshotPath.resolve(path) {
         case .file(let file):
             let (decoded, record) = try SnapshotPath.decodeFile(file)
@@ -47,6 +51,43 @@ struct Inspect: ParsableCommand {
         }
     }
 
+    /// `--json`: `{"path", "version", "payload_sha256", "verified", "skipped", "manifest"}` of the snapshot (for a
+    /// directory, its newest valid version), for scripts and monitoring.
+    func printJSON() throws {
+        struct Output: Encodable {
+            var path: String
+            var version: UInt64
+            var payloadSHA256: String
+            /// True when the payload's SHA-256 was compared with the store's record (always for a directory).
+            var verified: Bool
+            /// Newer versions that do not verify (directory only).
+            var skipped: [UInt64]
+            var manifest: SnapshotManifest
+
+            enum CodingKeys: String, CodingKey {
+                case path, version, payloadSHA256 = "payload_sha256", verified, skipped, manifest
+            }
+        }
+        let output: Output
+        switch try SnapshotPath.resolve(path) {
+        case .file(let file):
+            let (decoded, record) = try SnapshotPath.decodeFile(file)
+            output = Output(
+                path: file, version: decoded.snapshot.manifest.version, payloadSHA256: decoded.payloadSHA256.hex,
+                verified: record != nil, skipped: [], manifest: decoded.snapshot.manifest
+            )
+        case .directory(let store):
+            let loaded = try store.loadNewestValid(quarantine: false)
+            output = Output(
+                path: store.snapshotPath(loaded.version), version: loaded.version, payloadSHA256: loaded.decoded.payloadSHA256.hex,
+                verified: true, skipped: loaded.skipped.map(\.version), manifest: loaded.snapshot.manifest
+            )
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    }
+
     func describe(_ decoded: SnapshotCodec.Decoded) {
         let m = decoded.snapshot.manifest
         let ratio = Double(decoded.payloadBytes) / Double(max(decoded.fileBytes, 1))
@@ -70,8 +111,15 @@ struct Inspect: ParsableCommand {
         print("budget       \(budget)")
         print("updates      \(m.updates.count)")
         for update in m.updates.suffix(updates) {
-            let accuracy = update.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-"
-            print("  \(update.time)  rows \(update.rowsRemoved)  slices \(update.selectedSlices.count)  block \(update.blockSize)  sigma \(update.noiseSigma)  bound \(update.residualBound)\(update.certified ? " (certified)" : "")  eps \(update.epsilonSpent)  acc \(accuracy)\(update.rolledBack ? "  ROLLED BACK" : "")")
+            var line = "  \(update.time)  \(update.outcome.rawValue)  rows \(update.rowsRemoved)  block \(update.blockSize)"
+            line += "  bound \(update.residualBound)  eps \(update.epsilonSpent)"
+            if let release = update.release {
+                let accuracy = release.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-"
+                line += release.released
+                    ? "  RELEASED v\(release.version) (\(release.mode)\(release.certified ? ", certified" : ""), sigma \(release.sigma), acc \(accuracy))"
+                    : "  release refused (\(release.reasons.joined(separator: ", ")))"
+            }
+            print(line)
         }
     }
 }

@@ -47,8 +47,12 @@ enum Fixtures {
         manifest.updates = (1..<version).map { index in
             .init(
                 time: "2026-11-27T12:00:0\(index % 10)Z", requestIds: ["req-\(index)"], rowsRemoved: 3,
-                selectedSlices: [.init(layer: 1, unit: Int(index % 10))], blockSize: 129, noiseSigma: 0.01,
-                residualBound: 0.002, certified: false, epsilonSpent: 0.25, validationAccuracy: 0.91)
+                selectedSlices: [.init(layer: 1, unit: Int(index % 10))], blockSize: 129, residualBound: 0.002,
+                epsilonSpent: 0.25,
+                release: .init(
+                    version: index + 1, released: true, mode: "adaptive", certified: false, sigma: 0.01, residualBound: 0.002, sensitivity: 0.002,
+                    sensitivityLimit: nil, epsilonRelease: 0.25, epsilonSpent: 0.25, requestIds: ["req-\(index)"],
+                    validationAccuracy: 0.91))
         }
         return manifest
     }

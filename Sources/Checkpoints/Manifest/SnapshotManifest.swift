@@ -40,7 +40,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     public var appliedRequestIds: [String]
     /// The privacy accountant / removal-limit state; its schema belongs to the engine.
     public var budget: JSONValue
-    /// One record per applied (or rolled-back) update since the base, oldest first.
+    /// One record per update and per release since the base, oldest first (`UpdateRecord`).
     public var updates: [UpdateRecord]
     /// Component-owned additions not yet in the schema.
     public var extensions: [String: JSONValue]?
@@ -75,56 +75,6 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         public init(layer: Int, unit: Int) {
             self.layer = layer
             self.unit = unit
-        }
-    }
-
-    /// One unlearning update.
-    public struct UpdateRecord: Codable, Sendable, Equatable {
-        /// RFC 3339 time the update was applied.
-        public var time: String
-        public var requestIds: [String]
-        /// Rows removed by this update.
-        public var rowsRemoved: Int
-        /// L-FOCI (or comparison-mode) selection.
-        public var selectedSlices: [SliceRef]
-        /// Parameters in the updated block.
-        public var blockSize: Int
-        /// Gaussian noise standard deviation added.
-        public var noiseSigma: Double
-        /// Delta: gradient residual norm / lambda.
-        public var residualBound: Double
-        /// True when the bound is certified (no hidden layers, noise on every parameter).
-        public var certified: Bool
-        public var epsilonSpent: Double
-        public var validationAccuracy: Double?
-        /// True when the accuracy guard rolled the update back (rows stay tombstoned).
-        public var rolledBack: Bool
-        public var extensions: [String: JSONValue]?
-
-        private enum CodingKeys: String, CodingKey {
-            case time, requestIds = "request_ids", rowsRemoved = "rows_removed", selectedSlices = "selected_slices"
-            case blockSize = "block_size", noiseSigma = "noise_sigma", residualBound = "residual_bound", certified
-            case epsilonSpent = "epsilon_spent", validationAccuracy = "validation_accuracy"
-            case rolledBack = "rolled_back", extensions
-        }
-
-        public init(
-            time: String, requestIds: [String], rowsRemoved: Int, selectedSlices: [SliceRef], blockSize: Int,
-            noiseSigma: Double, residualBound: Double, certified: Bool, epsilonSpent: Double,
-            validationAccuracy: Double?, rolledBack: Bool = false, extensions: [String: JSONValue]? = nil
-        ) {
-            self.time = time
-            self.requestIds = requestIds
-            self.rowsRemoved = rowsRemoved
-            self.selectedSlices = selectedSlices
-            self.blockSize = blockSize
-            self.noiseSigma = noiseSigma
-            self.residualBound = residualBound
-            self.certified = certified
-            self.epsilonSpent = epsilonSpent
-            self.validationAccuracy = validationAccuracy
-            self.rolledBack = rolledBack
-            self.extensions = extensions
         }
     }
 

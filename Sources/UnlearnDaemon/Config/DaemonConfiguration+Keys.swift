@@ -31,6 +31,10 @@ extension DaemonConfiguration {
                 "topics.alerts", \.alertsTopic, allowed: topicRule,
                 "Topic the retrain-required events are published to.", isValid: isTopicName
             ),
+            .string(
+                "topics.receipts", \.receiptsTopic, allowed: topicRule,
+                "Topic the release receipts (unlearn.released.v1) are published to.", isValid: isTopicName
+            ),
             .integer(
                 "batch.max_rows", \.batchMaxRows, 1...100_000,
                 "Flush a group's batch when it holds this many rows."
@@ -136,6 +140,14 @@ extension DaemonConfiguration {
                 "unlearning.seed", \.unlearning.seed,
                 "Seed of the perturbation sampling, slice selection and subsampling. The privacy noise never uses it: it is drawn from the system CSPRNG."
             ),
+            .optionalChoice(
+                "budget.mode", \.budget.mode, none: "auto",
+                "certified: every release of an epoch has the noise sd budget.sigma, and a release is made only while the residual bound Delta is at most budget.sigma x budget.epsilon_step / sqrt(2 ln(1.25 / budget.delta)); otherwise the supported-removal limit is reached (convex models only). adaptive: sigma = Delta sqrt(2 ln(1.25 / delta)) / budget.epsilon_step per release, so the published sigma depends on the data (never called certified). auto: certified for logistic regression, adaptive for MLPs."
+            ),
+            .number(
+                "budget.sigma", \.budget.sigma, .open(0, closed: 100),
+                "certified: the noise standard deviation of every release of a budget epoch (README, Privacy guarantee, on choosing it)."
+            ),
             .number(
                 "budget.epsilon", \.budget.epsilonBudget, .open(0, closed: 1000),
                 "Total privacy budget (epsilon) per budget epoch; reaching it raises the retrain alert."
@@ -147,16 +159,16 @@ extension DaemonConfiguration {
             .number(
                 "budget.epsilon_step", \.budget.epsilonStep,
                 NumberInterval(lower: 0, lowerOpen: true, upper: 1000, upperOpen: false, upperText: "budget.epsilon"),
-                "Epsilon of each release; the noise sigma follows from it and the residual bound."
+                "Epsilon of each release on its own (the Gaussian mechanism's calibration holds up to 1). certified: with budget.sigma it sets the largest residual bound a release may have; adaptive: sigma follows from it and the residual bound."
             ),
             .number(
                 "budget.sigma_floor", \.budget.sigmaFloor,
                 NumberInterval(lower: 0, lowerOpen: false, upper: 100, upperOpen: false, upperText: "budget.sigma_max"),
-                "Smallest noise standard deviation ever used."
+                "adaptive: smallest noise standard deviation ever used."
             ),
             .number(
                 "budget.sigma_max", \.budget.sigmaMax, .open(0, closed: 100),
-                "Largest noise standard deviation the model tolerates; a release needing more is the supported-removal limit (retrain alert)."
+                "adaptive: largest noise standard deviation the model tolerates; a release needing more is the supported-removal limit (retrain alert)."
             ),
             .optionalInteger(
                 "budget.max_removals", \.budget.maxRemovals, 1...1_000_000_000, zeroMeans: "no cap",
@@ -165,6 +177,14 @@ extension DaemonConfiguration {
             .number(
                 "budget.max_accuracy_drop", \.budget.maxAccuracyDrop, .closed(0, 1),
                 "Largest tolerated drop of validation accuracy versus the epoch's base; a batch beyond it is rolled back and raises accuracy_drop."
+            ),
+            .integer(
+                "release.every_updates", \.releaseEveryUpdates, 0...1_000_000,
+                "Release (publish new noisy weights, spend budget, send a receipt) once this many updates wait; 0: only by time or on demand."
+            ),
+            .number(
+                "release.every_seconds", \.releaseEverySeconds, .closed(0, 86_400),
+                "Release once the oldest waiting update is this many seconds old; 0: only by count or on demand (unlearnctl release)."
             ),
             .integer(
                 "snapshots.retain", \.snapshotsRetain, 1...1000,

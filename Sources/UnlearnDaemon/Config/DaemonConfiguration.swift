@@ -28,10 +28,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var secretKafkaProperties: Set<String> = []
     /// `consumer.group_id`: the consumer group shared by all daemons that split the models between them.
     public var groupID: String = "unlearnd"
-    /// `topics.deletions`, `topics.dead_letter`, `topics.alerts`.
+    /// `topics.deletions`, `topics.dead_letter`, `topics.alerts`, `topics.receipts`.
     public var deletionsTopic: String = "unlearn.deletions"
     public var deadLetterTopic: String = "unlearn.deletions.dlq"
     public var alertsTopic: String = "unlearn.alerts"
+    public var receiptsTopic: String = "unlearn.receipts"
 
     /// `batch.max_rows`: flush a group's batch when it holds this many rows.
     public var batchMaxRows: Int = 256
@@ -44,6 +45,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var unlearning = UnlearningOptions()
     /// `budget.*`: privacy budget and removal limits (BudgetPolicy).
     public var budget = BudgetPolicy()
+
+    /// `release.every_updates`, `release.every_seconds`: the release cadence (docs/ARCHITECTURE.md, section 3.3).
+    /// Updates change the noise-free state at once; a release publishes it after this many waiting updates, or once
+    /// the oldest waiting update is this old (0 disables a rule), or on `unlearnctl release`.
+    public var releaseEveryUpdates: Int = 10
+    public var releaseEverySeconds: Double = 30
 
     /// `snapshots.retain`: newest snapshots kept besides the epoch's base.
     public var snapshotsRetain: Int = 8

@@ -11,6 +11,8 @@ public final class ModelRuntime: @unchecked Sendable {
     public let store: SnapshotStore
     public let bundle: ModelBundle
     public let index: RowIndex
+    /// The daemon's state directory (`released/<id>/` lives beside `models/<id>/`).
+    public let stateDirectory: String
     public private(set) var state: UnlearningState
     public private(set) var manifest: SnapshotManifest
     public private(set) var snapshotSHA256: String
@@ -29,6 +31,9 @@ public final class ModelRuntime: @unchecked Sendable {
     public struct Applied: Sendable {
         public var version: UInt64
         public var report: UpdateReport?
+        /// The release made in the same snapshot, and its receipt when new weights were published.
+        public var release: ReleaseReport?
+        public var receipt: ReleaseEvent?
         /// Requests already in the ledger (applied before); recorded nowhere, counted as duplicates.
         public var duplicates: [PendingRequest]
         public var retrainBecameRequired: Bool
@@ -71,7 +76,7 @@ public final class ModelRuntime: @unchecked Sendable {
             try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
         }
         do {
-            let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+            let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
             // Written after the first base is durable (and for state from before model.json existed).
             if !store.hasIdentity { try store.writeIdentity(modelId: id, bundlePath: bundlePath) }
             return runtime
@@ -80,7 +85,7 @@ public final class ModelRuntime: @unchecked Sendable {
             if !store.hasIdentity, try store.versions().isEmpty, Self.onlyAnInterruptedFirstImport(try store.quarantinedFiles()) {
                 logger.notice("The first import was interrupted before its snapshot was written; importing again", metadata: [LogKey.model: "\(id)"])
                 try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
-                let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, logger: logger)
+                let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
                 try store.writeIdentity(modelId: id, bundlePath: bundlePath)
                 return runtime
             }
@@ -104,8 +109,11 @@ public final class ModelRuntime: @unchecked Sendable {
         }
     }
 
-    private init(id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, logger: Logger) throws {
+    private init(
+        id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, stateDirectory: String, logger: Logger
+    ) throws {
         self.id = id
+        self.stateDirectory = stateDirectory
         self.bundlePath = bundlePath
         self.bundle = bundle
         self.store = store
@@ -131,7 +139,10 @@ public final class ModelRuntime: @unchecked Sendable {
         guard case .string(let bundlePath)? = newest.snapshot.manifest.extensions?["bundle_path"] else {
             throw CheckpointError(.malformedManifest, "model \(id): the snapshot does not record its bundle path")
         }
-        return try ModelRuntime(id: id, bundlePath: bundlePath, bundle: try ModelBundle.read(from: bundlePath), store: store, logger: logger)
+        return try ModelRuntime(
+            id: id, bundlePath: bundlePath, bundle: try ModelBundle.read(from: bundlePath), store: store,
+            stateDirectory: stateDirectory, logger: logger
+        )
     }
 
     /// Installs a retrained model as the base of a new budget epoch (docs/ARCHITECTURE.md, section 3.4). The removed rows stay
@@ -165,6 +176,7 @@ public final class ModelRuntime: @unchecked Sendable {
         let committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
         replaying = false
         try reload()  // features are re-standardised with the new base's statistics
+        try writeReleasedFile()  // the retrained base is what is served now
         return committed.version
     }
 
@@ -177,6 +189,13 @@ public final class ModelRuntime: @unchecked Sendable {
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = replaying || loaded.replaying
+    }
+
+    /// Adopts a version just committed.
+    func adopt(state next: UnlearningState, manifest newManifest: SnapshotManifest, sha256: String) {
+        state = next
+        manifest = newManifest
+        snapshotSHA256 = sha256
     }
 
     public func isApplied(_ requestID: String) -> Bool { ledger.contains(ExactText(requestID)) }
@@ -329,11 +348,13 @@ public final class ModelRuntime: @unchecked Sendable {
         )
     }
 
-    /// Applies a batch: runs the engine (unless nothing is left to remove), writes the snapshot that records the
-    /// result, its source offsets and request ids, and only then adopts it. Throws `Stale` after reloading when
+    /// Applies a batch: runs the engine on the noise-free state (unless nothing is left to remove), releases in the
+    /// same snapshot when `release` is true, writes the snapshot that records the result, its source offsets and
+    /// request ids, and only then adopts it and writes the released file. Throws `Stale` after reloading when
     /// another writer got there first; any other error leaves the runtime unchanged.
     public func apply(
-        _ batch: PendingBatch, options: UnlearningOptions, policy: BudgetPolicy, safeOffsets: [SnapshotManifest.KafkaOffset]
+        _ batch: PendingBatch, options: UnlearningOptions, policy: BudgetPolicy, safeOffsets: [SnapshotManifest.KafkaOffset],
+        release: Bool = false
     ) throws -> Applied {
         var duplicates: [PendingRequest] = []
         var fresh: [PendingRequest] = []
@@ -347,11 +368,11 @@ public final class ModelRuntime: @unchecked Sendable {
         var report: UpdateReport?
         let rows = Set(fresh.flatMap(\.rows)).filter { !next.removed[$0] }.sorted()
         let wasRequired = next.budget.retrainRequired
+        var seeded = options
+        seeded.seed = options.seed &+ version
         if !rows.isEmpty {
-            var seeded = options
-            seeded.seed = options.seed &+ version
             var attempt = next
-            let outcome = Result { () throws(UnlearningError) in try Unlearner.forget(rows: rows, in: &attempt, options: seeded, policy: policy) }
+            let outcome = Result { () throws(UnlearningError) in try Unlearner.update(rows: rows, in: &attempt, options: seeded, policy: policy) }
             switch outcome {
             case .success(let r):
                 report = r
@@ -368,43 +389,30 @@ public final class ModelRuntime: @unchecked Sendable {
             }
         }
 
-        var newManifest = manifest
-        newManifest.version = version
-        newManifest.parentVersion = manifest.version
-        newManifest.parentSHA256 = snapshotSHA256
-        newManifest.createdAt = RFC3339.format(Date())
-        newManifest.residualN = next.residualCount
-        newManifest.tombstones = RowSet(next.removedIndices)
+        var newManifest = nextManifest(version: version, state: next, policy: policy)
         newManifest.kafkaOffsets = Self.merge(manifest.kafkaOffsets, fresh: fresh, safe: safeOffsets)
         newManifest.appliedRequestIds += fresh.map(\.request.requestID)
-        newManifest.budget = try JSONValue(encoding: next.budget)
-        newManifest.extensions = (newManifest.extensions ?? [:]).merging([
-            "budget_policy": try JSONValue(encoding: policy),
-            // Which daemon wrote this version (host and pid): ownership is visible in the history.
-            "writer": .string("\(ProcessInfo.processInfo.hostName):\(getpid())"),
-        ]) { $1 }
-        if replaying { newManifest.extensions?["replay"] = .bool(true) }
-        if let report {
-            newManifest.updates.append(Self.record(report, requestIDs: fresh.map(\.request.requestID)))
+        var record = report.map { Self.record($0, requestIDs: fresh.map(\.request.requestID)) }
+        var released: ReleaseReport?
+        if release, report?.outcome == .applied {
+            var pending = unreleased
+            pending.requestIDs += fresh.map(\.request.requestID)
+            pending.slices += report?.slices ?? []
+            let made = Unlearner.release(in: &next, options: seeded, policy: policy, noiseSlices: pending.slices)
+            released = made
+            record?.release = Self.releaseRecord(made, version: version, requestIDs: pending.requestIDs)
+            record?.released = made.released
+            record?.reasons += made.reasonsRaised.map(\.rawValue)
+            record?.epsilonSpent = made.epsilonSpent
+            newManifest.budget = try JSONValue(encoding: next.budget)
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let parameters = try ModelParameters(next, standardization: standardization)
-        let committed: SnapshotStore.Committed
-        do {
-            committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
-        } catch let error as CheckpointError where error.code == .stale {
-            try reload()
-            throw Stale(description: "model \(id): another writer created a newer snapshot; reloaded version \(manifest.version)")
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        state = next
-        manifest = newManifest
-        snapshotSHA256 = committed.record.payloadSHA256
+        if let record { newManifest.updates.append(record) }
+        let committed = try commit(newManifest, state: next)
         ledger.formUnion(fresh.map { ExactText($0.request.requestID) })
-        if state.budget.retrainRequired { try writeExclusionList() }
         return Applied(
-            version: committed.version, report: report, duplicates: duplicates,
-            retrainBecameRequired: !wasRequired && state.budget.retrainRequired, snapshotSeconds: seconds
+            version: committed.version, report: report, release: released, receipt: try writeReleaseIfMade(policy: policy),
+            duplicates: duplicates, retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
+            snapshotSeconds: committed.seconds
         )
     }
 
@@ -423,36 +431,44 @@ public final class ModelRuntime: @unchecked Sendable {
     }
 
     static func record(_ r: UpdateReport, requestIDs: [String]) -> SnapshotManifest.UpdateRecord {
-        SnapshotManifest.UpdateRecord(
+        var record = SnapshotManifest.UpdateRecord(
             time: RFC3339.format(Date()), requestIds: requestIDs, rowsRemoved: r.rows,
+            outcome: r.outcome == .applied ? .applied : .recordedOnly,
             selectedSlices: r.slices.map { SnapshotManifest.SliceRef(layer: $0.layer, unit: $0.unit) },
-            blockSize: r.blockSize, noiseSigma: r.sigma, residualBound: r.residualBound.isFinite ? r.residualBound : -1,
-            certified: r.certified, epsilonSpent: r.epsilonSpent, validationAccuracy: r.validationAccuracyAfter,
-            rolledBack: r.outcome == .rolledBack,
-            extensions: [
-                "outcome": .string(r.outcome.rawValue),
-                "method": .string(r.method.rawValue),
-                "newton_iterations": .number(Double(r.newtonIterations)),
-                "cg_iterations": .number(Double(r.cgIterations)),
-                "hessian_vector_products": .number(Double(r.hessianVectorProducts)),
-                "dampened_parameters": r.dampenedParameters.map { .number(Double($0)) } ?? .null,
-                "validation_loss_before": r.validationLossBefore.map { .number($0) } ?? .null,
-                "validation_loss_after": r.validationLossAfter.map { .number($0) } ?? .null,
-                "membership_auc_before": r.membershipAUCBefore.map { .number($0) } ?? .null,
-                "membership_auc_after": r.membershipAUCAfter.map { .number($0) } ?? .null,
-                "failure": r.failure.map { .string($0) } ?? .null,
-                "reasons": .array(r.reasonsRaised.map { .string($0.rawValue) }),
-                "selection": .string(r.selection.rawValue),
-                "gradient_residual": .number(r.gradientResidual),
-                "damping": .number(r.damping),
-                "forgotten_loss_before": .number(r.forgottenLossBefore),
-                "forgotten_loss_after": .number(r.forgottenLossAfter),
-                "forgotten_accuracy_before": .number(r.forgottenAccuracyBefore),
-                "forgotten_accuracy_after": .number(r.forgottenAccuracyAfter),
-                "validation_accuracy_before": r.validationAccuracyBefore.map { .number($0) } ?? .null,
-                "residual_accuracy_after": r.residualAccuracyAfter.map { .number($0) } ?? .null,
-                "seconds": .object(r.seconds.mapValues { .number($0) }),
-            ]
+            blockSize: r.blockSize, residualBound: r.residualBound.isFinite ? r.residualBound : -1, epsilonSpent: r.epsilonSpent
+        )
+        record.method = r.method.rawValue
+        record.selection = r.selection.rawValue
+        record.gradientResidual = r.gradientResidual
+        record.damping = r.damping
+        record.newtonIterations = r.newtonIterations
+        record.cgIterations = r.cgIterations
+        record.hessianVectorProducts = r.hessianVectorProducts
+        record.dampenedParameters = r.dampenedParameters
+        record.validationAccuracyBefore = r.validationAccuracyBefore
+        record.validationAccuracyAfter = r.validationAccuracyAfter
+        record.validationLossBefore = r.validationLossBefore
+        record.validationLossAfter = r.validationLossAfter
+        record.membershipAUCBefore = r.membershipAUCBefore
+        record.membershipAUCAfter = r.membershipAUCAfter
+        record.residualAccuracyAfter = r.residualAccuracyAfter
+        record.forgottenLossBefore = r.forgottenLossBefore
+        record.forgottenLossAfter = r.forgottenLossAfter
+        record.forgottenAccuracyBefore = r.forgottenAccuracyBefore
+        record.forgottenAccuracyAfter = r.forgottenAccuracyAfter
+        record.failure = r.failure
+        record.reasons = r.reasonsRaised.map(\.rawValue)
+        record.seconds = r.seconds
+        return record
+    }
+
+    static func releaseRecord(_ r: ReleaseReport, version: UInt64, requestIDs: [String]) -> SnapshotManifest.ReleaseRecord {
+        SnapshotManifest.ReleaseRecord(
+            version: version, released: r.released, mode: r.mode.rawValue, certified: r.certified, sigma: r.sigma,
+            residualBound: r.residualBound.isFinite ? r.residualBound : -1, sensitivity: r.sensitivity,
+            sensitivityLimit: r.sensitivityLimit, epsilonRelease: r.epsilonRelease, epsilonSpent: r.epsilonSpent,
+            requestIds: r.released ? requestIDs : [], validationAccuracy: r.validationAccuracy, validationLoss: r.validationLoss,
+            membershipAUC: r.membershipAUC, reasons: r.reasonsRaised.map(\.rawValue), failure: r.failure
         )
     }
 

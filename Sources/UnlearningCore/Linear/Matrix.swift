@@ -65,11 +65,6 @@ public struct Matrix: Sendable, Equatable {
         }
         return out
     }
-
-    /// Frobenius norm (BLAS dnrm2).
-    public var frobeniusNorm: Double {
-        storage.withUnsafeBufferPointer { cblas_dnrm2(Int32(storage.count), $0.baseAddress, 1) }
-    }
 }
 
 extension Matrix {

@@ -28,7 +28,6 @@ public struct Architecture: Codable, Sendable, Equatable {
     }
 
     public var classes: Int { layers.last?.units ?? 0 }
-    public var hiddenLayerCount: Int { max(layers.count - 1, 0) }
     /// True for multinomial logistic regression, whose L2-regularised loss is strongly convex.
     public var isConvex: Bool { layers.count == 1 }
 

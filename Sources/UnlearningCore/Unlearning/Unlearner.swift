@@ -1,24 +1,41 @@
 import Dispatch
 import Foundation
 
-/// The unlearning update: a step towards the model retrained without the forgotten rows, then the residual bound,
-/// the Gaussian mechanism, the budget and the accuracy guard (docs/ARCHITECTURE.md, section 3). The step is either `newton`
-/// (Newton-CG to the residual optimum, `Unlearner+Newton.swift`), `lfoci`, the L-FOCI block Newton step of
-/// Algorithm 1 of Mehta, Pal, Singh, Ravi, "Deep Unlearning via Randomized Conditionally Independent Hessians",
-/// CVPR 2022 (`Unlearner+LFOCI.swift`), or `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`).
+/// The unlearning update and the release (docs/ARCHITECTURE.md, section 3). An update moves the secret noise-free
+/// state towards the model retrained without the forgotten rows; a release publishes that state with Gaussian noise
+/// and spends budget (`Unlearner+Release.swift`). The step is either `newton` (Newton-CG to the residual optimum,
+/// `Unlearner+Newton.swift`), `lfoci`, the L-FOCI block Newton step of Algorithm 1 of Mehta, Pal, Singh, Ravi,
+/// "Deep Unlearning via Randomized Conditionally Independent Hessians", CVPR 2022 (`Unlearner+LFOCI.swift`), or
+/// `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`).
 public enum Unlearner {
-    /// Forgets the training rows `rows` (one batch: a subject's or a class's rows) from `state`.
+    /// Forgets `rows` and releases at once: `update` then `release` (offline use and tests; the daemon releases at a
+    /// cadence instead). The report carries the release in `release`.
+    public static func forget(
+        rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
+        policy: BudgetPolicy = BudgetPolicy()
+    ) throws(UnlearningError) -> UpdateReport {
+        var report = try update(rows: rows, in: &state, options: options, policy: policy)
+        guard report.outcome == .applied else { return report }
+        let release = release(in: &state, options: options, policy: policy, noiseSlices: report.slices)
+        report.release = release
+        report.reasonsRaised += release.reasonsRaised
+        report.epsilonSpent = release.epsilonSpent
+        return report
+    }
+
+    /// Forgets the training rows `rows` (one batch: one or more subjects' or a class's rows) from the noise-free
+    /// state. Nothing is released and no budget is spent: the released weights stay those of the last release
+    /// until `release` publishes the new state.
     ///
     /// On a thrown error the state is untouched (`.notConverged`: the method did not reach its tolerance within
-    /// its caps). Otherwise the rows are tombstoned and, unless a limit was hit or the accuracy guard rolled it
-    /// back, the noisy step is applied and the release is accounted.
-    public static func forget(
+    /// its caps). Otherwise the rows are tombstoned and, unless the model already waits for a retrain, the step is
+    /// applied to the noise-free state.
+    public static func update(
         rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
         policy: BudgetPolicy = BudgetPolicy()
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
         let model = state.model
-        let m = rows.count
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
         var report = reportBefore(rows: rows, batch: (batchX, batchY), state: state, options: options)
@@ -57,80 +74,31 @@ public enum Unlearner {
         report.slices = slices
         report.blockSize = model.blockSize(slices)
 
-        // 4. Residual bound: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity).
+        // 4. Residual bound of the step: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity).
         report.gradientResidual = Vector.norm(updated.objectiveGradient(residualX, labels: residualY))
         report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
         clock.lap("residual")
 
-        // 5. Gaussian mechanism: sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step, floored. The noise goes on a
-        //    copy (the release); the noise-free `updated` stays the state the next update continues from. It is the
-        //    lattice discrete Gaussian of `SecureGaussian` (bits from the kernel CSPRNG unless a test fixes
-        //    `noiseSeed`), so the accountant is given its sensitivity bound Delta + gamma sqrt(d), not Delta.
-        var raised: [RetrainReason] = []
-        var released = updated
-        var accountedSensitivity = report.residualBound
-        if options.noise {
-            let sigma = max(
-                report.residualBound * (2 * log(1.25 / policy.delta)).squareRoot() / policy.epsilonStep,
-                policy.sigmaFloor
-            )
-            report.sigma = sigma
-            let ranges: [Range<Int>] = switch options.noiseScope {
-            case .all: [released.theta.indices]
-            case .block: slices.map { released.architecture.parameterRange(of: $0) }
-            }
-            if !(sigma <= policy.sigmaMax) || !sigma.isFinite {
-                raised.append(.removalLimit)
-            } else if sigma > 0 {
-                let gaussian = SecureGaussian(sigma: sigma)
-                accountedSensitivity = gaussian.sensitivityBound(report.residualBound, dimension: ranges.reduce(0) { $0 + $1.count })
-                let after = state.budget.accountant.epsilon(delta: policy.delta, afterRelease: accountedSensitivity, sigma: sigma)
-                if after > policy.epsilonBudget { raised.append(.privacyBudget) }
-                if raised.isEmpty {
-                    if let seed = options.noiseSeed {
-                        var generator = SeededGenerator(seed: seed)
-                        for range in ranges { gaussian.addNoise(to: &released.theta, in: range, using: &generator) }
-                    } else {
-                        var generator = KernelRandom()
-                        for range in ranges { gaussian.addNoise(to: &released.theta, in: range, using: &generator) }
-                    }
-                }
-            }
-            report.certified = model.architecture.isConvex && options.noiseScope == .all && raised.isEmpty
-        }
-        clock.lap("noise")
-
-        // 6. Guard: validation accuracy versus the epoch's base model.
-        if raised.isEmpty, let base = state.budget.baseValidationAccuracy, state.validationFeatures.rows > 0 {
-            let after = released.accuracy(state.validationFeatures, labels: state.validationLabels)
-            if after < base - policy.maxAccuracyDrop { raised.append(.accuracyDrop) }
-        }
-        clock.lap("validate")
-
+        // The weights being served stay those of the last release (the imported base before the first one).
+        if state.releasedTheta == nil { state.releasedTheta = model.theta }
+        state.model = updated
+        if state.releasedTheta == updated.theta { state.releasedTheta = nil }
         state.tombstone(rows)
-        if raised.isEmpty {
-            state.model = updated
-            state.releasedTheta = released.theta == updated.theta ? nil : released.theta
-            state.budget.appliedUpdates += 1
-            if options.noise && report.sigma > 0 {
-                state.budget.accountant.record(sensitivity: accountedSensitivity, sigma: report.sigma)
-            }
-            report.outcome = .applied
-            if let cap = policy.maxRemovals, state.budget.removedRows >= cap { raised.append(.maxRemovals) }
-        } else {
-            report.outcome = raised.contains(.accuracyDrop) ? .rolledBack : .recordedOnly
+        state.budget.appliedUpdates += 1
+        report.outcome = .applied
+        if let cap = policy.maxRemovals, state.budget.removedRows >= cap {
+            state.budget.raise(.maxRemovals)
+            report.reasonsRaised = [.maxRemovals]
         }
-        for reason in raised { state.budget.raise(reason) }
-        report.reasonsRaised = raised
         report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
         report.residualRowsAfter = state.residualCount
-        let final = state.releasedModel
-        report.forgottenLossAfter = mean(final.perRowLoss(batchX, labels: batchY))
-        report.forgottenAccuracyAfter = final.accuracy(batchX, labels: batchY)
+        // "After" is the noise-free state the next release publishes (plus its noise).
+        report.forgottenLossAfter = mean(updated.perRowLoss(batchX, labels: batchY))
+        report.forgottenAccuracyAfter = updated.accuracy(batchX, labels: batchY)
         report.validationAccuracyAfter = state.validationFeatures.rows > 0
-            ? final.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        report.residualAccuracyAfter = final.accuracy(residualX, labels: residualY)
-        (report.validationLossAfter, report.membershipAUCAfter) = audit(final, state: state, removing: [])
+            ? updated.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
+        report.residualAccuracyAfter = updated.accuracy(residualX, labels: residualY)
+        (report.validationLossAfter, report.membershipAUCAfter) = audit(updated, state: state, removing: [])
         clock.lap("audit")
         report.seconds = clock.laps
         return report

@@ -115,23 +115,3 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
         method ?? Self.defaultMethod(for: architecture)
     }
 }
-
-/// Budget and supported-removal policy of a model (docs/ARCHITECTURE.md, section 3.4).
-public struct BudgetPolicy: Codable, Sendable, Equatable {
-    /// Total epsilon per budget epoch.
-    public var epsilonBudget: Double = 10
-    /// delta of the (epsilon, delta) guarantee.
-    public var delta: Double = 1e-5
-    /// Epsilon of each release; sigma follows from it and the residual bound.
-    public var epsilonStep: Double = 1
-    /// Smallest noise sd ever used.
-    public var sigmaFloor: Double = 0
-    /// Largest noise sd the model tolerates; a release needing more is the supported-removal limit.
-    public var sigmaMax: Double = 0.1
-    /// Optional cap on removed rows per epoch.
-    public var maxRemovals: Int? = nil
-    /// Largest tolerated drop of validation accuracy versus the epoch's base model.
-    public var maxAccuracyDrop: Double = 0.05
-
-    public init() {}
-}

@@ -1,10 +1,9 @@
-/// What one unlearning update did (one record per update in the snapshot manifest).
+/// What one unlearning update did to the noise-free state (one record per update in the snapshot manifest), and the
+/// release that followed it when there was one.
 public struct UpdateReport: Codable, Sendable {
     public enum Outcome: String, Codable, Sendable {
-        /// The step (and noise) was applied to the weights.
+        /// The step was applied to the noise-free state.
         case applied
-        /// The step was computed but rolled back by the accuracy guard; rows stay tombstoned.
-        case rolledBack = "rolled_back"
         /// A limit was hit (now or earlier): rows are tombstoned, the weights are unchanged.
         case recordedOnly = "recorded_only"
     }
@@ -35,10 +34,14 @@ public struct UpdateReport: Codable, Sendable {
     public var gradientResidual: Double = 0
     /// Delta = gradientResidual / lambda: bound on the distance to the retrained optimum (convex models).
     public var residualBound: Double = 0
-    /// True when Delta is a proven bound and the noise covers it: convex model, noise on, scope `all`.
-    public var certified: Bool = false
-    public var sigma: Double = 0
+    /// Epsilon spent in the budget epoch after the update (and its release, if any).
     public var epsilonSpent: Double = 0
+    /// The release made right after the update (`Unlearner.forget`, or the daemon when its cadence falls here).
+    public var release: ReleaseReport?
+    /// The release's noise sd (0 when none was made).
+    public var sigma: Double { release?.sigma ?? 0 }
+    /// True when the update was released under a certified bound (`ReleaseReport.certified`).
+    public var certified: Bool { release?.certified ?? false }
     public var validationAccuracyBefore: Double?
     public var validationAccuracyAfter: Double?
     /// Accuracy of the released model on the residual training rows after the update.
@@ -64,30 +67,4 @@ public struct UpdateReport: Codable, Sendable {
     public var seconds: [String: Double] = [:]
 
     public var totalSeconds: Double { seconds.values.reduce(0, +) }
-}
-
-/// A request the engine refuses; the model is left untouched.
-public struct UnlearningError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable {
-        case emptyBatch = "empty_batch"
-        case unknownRow = "unknown_row"
-        case alreadyRemoved = "already_removed"
-        case duplicateRow = "duplicate_row"
-        case batchTooLarge = "batch_too_large"
-        case numericalFailure = "numerical_failure"
-        /// The update did not reach its convergence tolerance within its caps; it was not applied.
-        case notConverged = "not_converged"
-        /// An option is outside its range; nothing was computed.
-        case invalidOptions = "invalid_options"
-    }
-
-    public var code: Code
-    public var reason: String
-
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-    public var description: String { "\(code.rawValue): \(reason)" }
 }

@@ -211,27 +211,22 @@ struct Demo: AsyncParsableCommand {
 
     /// One line of the summary table.
     static func row(number: Int, label: String, record: SnapshotManifest.UpdateRecord?, spent: Double, budget: Double, latency: Double) -> [String] {
-        let extensions: [String: JSONValue] = record?.extensions ?? [:]
-        var outcome = "recorded_only"
-        if case .string(let o)? = extensions["outcome"] { outcome = o }
         var forgotten = "-"
-        if case .number(let before)? = extensions["forgotten_accuracy_before"],
-           case .number(let after)? = extensions["forgotten_accuracy_after"]
-        {
+        if let before = record?.forgottenAccuracyBefore, let after = record?.forgottenAccuracyAfter {
             forgotten = String(format: "%.0f%% -> %.0f%%", 100 * before, 100 * after)
         }
         var cells: [String] = ["\(number)", label]
         if let record {
             cells.append("\(record.rowsRemoved)")
-            cells.append(outcome)
+            cells.append(record.outcome.rawValue)
             cells.append("\(record.blockSize)")
             cells.append(String(format: "%.2e", record.residualBound))
-            cells.append(String(format: "%.2e", record.noiseSigma))
+            cells.append(record.released ? "v\(record.release?.version ?? 0)" : "-")
         } else {
-            cells += ["0", outcome, "-", "-", "-"]
+            cells += ["0", "recorded_only", "-", "-", "-"]
         }
-        cells.append(String(format: "%.2f / %g", spent, budget))
-        cells.append(record?.validationAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "-")
+        cells.append(String(format: "%.3f / %g", spent, budget))
+        cells.append(record?.validationAccuracyAfter.map { String(format: "%.1f%%", 100 * $0) } ?? "-")
         cells.append(forgotten)
         cells.append(String(format: "%.2f s", latency))
         return cells

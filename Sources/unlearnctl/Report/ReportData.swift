@@ -11,7 +11,7 @@ struct ReportData {
         var time: String
         var rows: Int
         var requests: Int
-        /// `applied`, `rolled_back` or `recorded_only`.
+        /// `applied`, `recorded_only` or `release` (a release alone).
         var outcome: String
         /// Limits this update raised (the update that hit the limit carries them).
         var reasonsRaised: [String]
@@ -23,6 +23,9 @@ struct ReportData {
         var certified: Bool
         /// Epsilon spent in the epoch after this update (cumulative).
         var epsilonSpent: Double
+        /// True when new weights were released in this record's snapshot.
+        var released: Bool
+        /// The released model's validation accuracy when released, else the noise-free state's after the update.
         var validationAccuracy: Double?
         var forgottenAccuracyBefore: Double?
         var forgottenAccuracyAfter: Double?
@@ -56,11 +59,12 @@ struct ReportData {
     var budget: BudgetState?
     var updates: [Update]
 
-    /// Delta limit: the largest residual bound whose required noise sigma = Delta sqrt(2 ln(1.25/delta)) /
-    /// epsilon_step stays within sigma_max (docs/ARCHITECTURE.md, sections 3.3 and 3.4).
+    /// Delta limit (docs/ARCHITECTURE.md, sections 3.3 and 3.4): in certified mode Delta* = sigma epsilon_step /
+    /// sqrt(2 ln(1.25/delta)); in adaptive mode the largest residual bound whose noise stays within sigma_max.
     var residualBoundLimit: Double? {
         guard let policy, policy.delta > 0, policy.delta < 1 else { return nil }
-        return policy.sigmaMax * policy.epsilonStep / (2 * log(1.25 / policy.delta)).squareRoot()
+        let certified = updates.contains { $0.certified } || policy.mode == .certified
+        return (certified ? policy.sigma : policy.sigmaMax) * policy.epsilonStep / policy.gaussianCalibration
     }
 
     /// Lowest validation accuracy the accuracy guard accepts (base accuracy - max_accuracy_drop).
@@ -88,35 +92,21 @@ struct ReportData {
         budget = try? manifest.budget.decode(BudgetState.self)
         var epsilon = 0.0
         updates = manifest.updates.enumerated().map { i, record in
-            let ext = record.extensions ?? [:]
-            func number(_ key: String) -> Double? {
-                if case .number(let v)? = ext[key], v.isFinite { return v }
-                return nil
-            }
-            var outcome = record.rolledBack ? "rolled_back" : "applied"
-            if case .string(let o)? = ext["outcome"] { outcome = o }
-            var reasons: [String] = []
-            if case .array(let values)? = ext["reasons"] {
-                reasons = values.compactMap { if case .string(let s) = $0 { s } else { nil } }
-            }
-            var selection: String?
-            if case .string(let s)? = ext["selection"] { selection = s }
-            var seconds: Double?
-            if case .object(let laps)? = ext["seconds"] {
-                seconds = laps.values.reduce(0.0) { total, v in if case .number(let n) = v { total + n } else { total } }
-            }
+            func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
             var update = Update(
                 number: i + 1, time: record.time, rows: record.rowsRemoved, requests: record.requestIds.count,
-                outcome: outcome, reasonsRaised: reasons, selection: selection, blockSize: record.blockSize,
-                slices: record.selectedSlices.count, residualBound: record.residualBound >= 0 ? record.residualBound : nil,
+                outcome: record.outcome.rawValue, reasonsRaised: record.reasons, selection: record.selection,
+                blockSize: record.blockSize, slices: record.selectedSlices.count,
+                residualBound: record.residualBound >= 0 ? record.residualBound : nil,
                 noiseSigma: record.noiseSigma, certified: record.certified, epsilonSpent: record.epsilonSpent,
-                validationAccuracy: record.validationAccuracy,
-                forgottenAccuracyBefore: number("forgotten_accuracy_before"), forgottenAccuracyAfter: number("forgotten_accuracy_after"),
-                forgottenLossBefore: number("forgotten_loss_before"), forgottenLossAfter: number("forgotten_loss_after"),
-                method: { if case .string(let m)? = ext["method"] { m } else { nil } }(),
-                validationLossBefore: number("validation_loss_before"), validationLossAfter: number("validation_loss_after"),
-                membershipAUCBefore: number("membership_auc_before"), membershipAUCAfter: number("membership_auc_after"),
-                seconds: seconds
+                released: record.released,
+                validationAccuracy: record.release?.released == true ? record.release?.validationAccuracy : record.validationAccuracyAfter,
+                forgottenAccuracyBefore: finite(record.forgottenAccuracyBefore), forgottenAccuracyAfter: finite(record.forgottenAccuracyAfter),
+                forgottenLossBefore: finite(record.forgottenLossBefore), forgottenLossAfter: finite(record.forgottenLossAfter),
+                method: record.method,
+                validationLossBefore: finite(record.validationLossBefore), validationLossAfter: finite(record.validationLossAfter),
+                membershipAUCBefore: finite(record.membershipAUCBefore), membershipAUCAfter: finite(record.membershipAUCAfter),
+                seconds: record.seconds.isEmpty ? nil : record.seconds.values.reduce(0, +)
             )
             // Records made after the limit skip the engine and carry epsilon 0: the epoch's spend is unchanged.
             if update.afterLimit { update.epsilonSpent = epsilon }

@@ -1,0 +1,181 @@
+import Checkpoints
+import Foundation
+import UnlearningCore
+
+/// Releases (docs/ARCHITECTURE.md, section 3.3): updates change the secret noise-free state; a release publishes it
+/// with noise at the daemon's cadence, writes `released/<model>/current.safetensors` and its SHA-256, and yields
+/// the receipt the pipeline publishes.
+extension ModelRuntime {
+    /// What the updates since the last release did: the requests a release would make effective and the slices
+    /// they changed (the scope of block noise).
+    public struct Unreleased: Sendable {
+        public var requestIDs: [String] = []
+        public var slices: [Slice] = []
+        public var updates = 0
+        /// RFC 3339 time of the oldest waiting update (nil when none waits).
+        public var since: String?
+    }
+
+    /// The updates applied to the noise-free state since the last release of the epoch.
+    public var unreleased: Unreleased {
+        var result = Unreleased()
+        for record in manifest.updates {
+            if record.released {
+                result = Unreleased()
+            } else if record.outcome == .applied {
+                if result.since == nil { result.since = record.time }
+                result.requestIDs += record.requestIds
+                result.slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
+                result.updates += 1
+            }
+        }
+        return result
+    }
+
+    /// The newest release record of the epoch (nil before the first release).
+    public var lastRelease: SnapshotManifest.ReleaseRecord? {
+        manifest.updates.last { $0.released }?.release
+    }
+
+    /// True when the cadence asks for a release: `everyUpdates` updates are waiting, or the oldest waiting one has
+    /// waited `everySeconds` (0 disables either rule).
+    public func releaseDue(everyUpdates: Int, everySeconds: Double, now: Date = Date()) -> Bool {
+        guard !state.budget.retrainRequired else { return false }
+        let pending = unreleased
+        guard pending.updates > 0 else { return false }
+        if everyUpdates > 0 && pending.updates >= everyUpdates { return true }
+        if everySeconds > 0, let since = pending.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= everySeconds { return true }
+        return false
+    }
+
+    /// A release alone (the cadence's timer, or `unlearnctl release`): publishes every update since the last release
+    /// in a new snapshot without consuming anything. Returns nil when no update is waiting or the model waits for a
+    /// retrain. Throws `Stale` after reloading when another writer was faster.
+    public func releaseNow(options: UnlearningOptions, policy: BudgetPolicy) throws -> Applied? {
+        let pending = unreleased
+        guard pending.updates > 0, !state.budget.retrainRequired else { return nil }
+        let version = manifest.version + 1
+        var next = state
+        let wasRequired = next.budget.retrainRequired
+        var seeded = options
+        seeded.seed = options.seed &+ version
+        let made = Unlearner.release(in: &next, options: seeded, policy: policy, noiseSlices: pending.slices)
+        var newManifest = nextManifest(version: version, state: next, policy: policy)
+        var record = SnapshotManifest.UpdateRecord(
+            time: RFC3339.format(Date()), requestIds: [], rowsRemoved: 0, outcome: .release,
+            epsilonSpent: made.epsilonSpent, release: Self.releaseRecord(made, version: version, requestIDs: pending.requestIDs)
+        )
+        record.reasons = made.reasonsRaised.map(\.rawValue)
+        record.seconds = ["release": made.seconds]
+        newManifest.updates.append(record)
+        let committed = try commit(newManifest, state: next)
+        return Applied(
+            version: committed.version, report: nil, release: made, receipt: try writeReleaseIfMade(policy: policy),
+            duplicates: [], retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
+            snapshotSeconds: committed.seconds
+        )
+    }
+
+    /// The manifest of the next version of `state`: lineage, row accounting, budget and the daemon's extensions.
+    func nextManifest(version: UInt64, state next: UnlearningState, policy: BudgetPolicy) -> SnapshotManifest {
+        var newManifest = manifest
+        newManifest.version = version
+        newManifest.parentVersion = manifest.version
+        newManifest.parentSHA256 = snapshotSHA256
+        newManifest.createdAt = RFC3339.format(Date())
+        newManifest.residualN = next.residualCount
+        newManifest.tombstones = RowSet(next.removedIndices)
+        newManifest.budget = (try? JSONValue(encoding: next.budget)) ?? manifest.budget
+        newManifest.extensions = (newManifest.extensions ?? [:]).merging([
+            "budget_policy": (try? JSONValue(encoding: policy)) ?? .null,
+            // Which daemon wrote this version (host and pid): ownership is visible in the history.
+            "writer": .string("\(ProcessInfo.processInfo.hostName):\(getpid())"),
+        ]) { $1 }
+        if replaying { newManifest.extensions?["replay"] = .bool(true) }
+        return newManifest
+    }
+
+    /// Writes `newManifest` with the parameters of `next` as the next version and adopts it. A release made in this
+    /// version gets the SHA-256 of its released file in its record first (the file is written after the snapshot
+    /// is durable; `writeReleaseIfMade`).
+    func commit(_ newManifest: SnapshotManifest, state next: UnlearningState) throws -> (version: UInt64, seconds: Double) {
+        var newManifest = newManifest
+        let start = DispatchTime.now().uptimeNanoseconds
+        let parameters = try ModelParameters(next, standardization: standardization)
+        if let last = newManifest.updates.indices.last, newManifest.updates[last].release?.version == newManifest.version,
+           newManifest.updates[last].released {
+            let bytes = try Self.releasedFileBytes(manifest: newManifest, parameters: parameters, releaseVersion: newManifest.version)
+            newManifest.updates[last].release?.fileSHA256 = SHA256.hash(bytes).description
+        }
+        let committed: SnapshotStore.Committed
+        do {
+            committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
+        } catch let error as CheckpointError where error.code == .stale {
+            try reload()
+            throw Stale(description: "model \(id): another writer created a newer snapshot; reloaded version \(manifest.version)")
+        }
+        adopt(state: next, manifest: newManifest, sha256: committed.record.payloadSHA256)
+        if state.budget.retrainRequired { try writeExclusionList() }
+        return (committed.version, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    // MARK: - The released file
+
+    /// `<state>/released/<id>/current.safetensors`: the weights being served, as a plain safetensors file (the
+    /// layout of `unlearnctl export`), replaced atomically on every release; its SHA-256 is beside it in
+    /// `current.safetensors.sha256` (sha256sum format).
+    public var releasedFilePath: String {
+        ((stateDirectory as NSString).appendingPathComponent("released/\(id)") as NSString).appendingPathComponent("current.safetensors")
+    }
+
+    /// The version whose weights are being served: the last release of the epoch, or its base.
+    public var releasedVersion: UInt64 { lastRelease?.version ?? manifest.baseVersion }
+
+    static func releasedFileBytes(manifest: SnapshotManifest, parameters: ModelParameters, releaseVersion: UInt64) throws -> [UInt8] {
+        var header = manifest
+        header.version = releaseVersion
+        return try SnapshotCodec.exportSafetensors(try Snapshot(manifest: header, parameters: parameters))
+    }
+
+    /// Writes the released file and its checksum unless they already hold the served weights (after a crash between
+    /// a release's snapshot and its file, at start, or after a rebase). Returns the file's SHA-256.
+    @discardableResult
+    public func writeReleasedFile() throws -> String {
+        let parameters = try ModelParameters(state, standardization: standardization)
+        let bytes = try Self.releasedFileBytes(manifest: manifest, parameters: parameters, releaseVersion: releasedVersion)
+        let digest = SHA256.hash(bytes).description
+        let path = releasedFilePath
+        let checksumPath = path + ".sha256"
+        let line = "\(digest)  current.safetensors\n"
+        if (try? String(contentsOfFile: checksumPath, encoding: .utf8)) == line,
+           let existing = FileManager.default.contents(atPath: path), SHA256.hash(Array(existing)).description == digest {
+            return digest
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        // Readable by the serving systems; the state directory's own files stay owner-only.
+        try AtomicFile.write(bytes, to: path, mode: 0o644)
+        try AtomicFile.write(Array(line.utf8), to: checksumPath, mode: 0o644)
+        return digest
+    }
+
+    /// After a commit: when the new version is a release, writes its file and returns its receipt.
+    func writeReleaseIfMade(policy: BudgetPolicy) throws -> ReleaseEvent? {
+        guard let release = lastRelease, release.version == manifest.version else { return nil }
+        try writeReleasedFile()
+        return receipt(policy: policy)
+    }
+
+    /// The receipt of the epoch's newest release (nil before the first): what the pipeline publishes after a
+    /// release and again at start, with the same event id.
+    public func receipt(policy: BudgetPolicy) -> ReleaseEvent? {
+        guard let record = manifest.updates.last(where: { $0.released }), let release = record.release else { return nil }
+        return ReleaseEvent(
+            eventID: ReleaseEvent.eventID(model: id, version: release.version), model: id, version: Int(release.version),
+            budgetEpoch: manifest.budgetEpoch, sha256: release.fileSHA256 ?? "", file: releasedFilePath,
+            requestIDs: release.requestIds, mode: release.mode, certified: release.certified, sigma: release.sigma,
+            epsilonRelease: release.epsilonRelease, epsilonSpent: release.epsilonSpent, epsilonBudget: policy.epsilonBudget,
+            delta: policy.delta, releasedAt: record.time
+        )
+    }
+}
