@@ -14,6 +14,7 @@ struct UnlearnCtl: AsyncParsableCommand {
             Status.self,
             Report.self,
             Rebase.self,
+            Release.self,
             Recover.self,
             Demo.self,
             Inspect.self,

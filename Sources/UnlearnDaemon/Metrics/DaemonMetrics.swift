@@ -27,6 +27,11 @@ public final class DaemonMetrics: Sendable {
         registry.makeCounter(descriptor: Self.metric("unlearnd_requests_applied_total", "Requests made durable in a snapshot (applied or recorded)."), labels: [("model", model)]).increment(by: Int64(count))
     }
 
+    public func released(model: String, requests: Int) {
+        registry.makeCounter(descriptor: Self.metric("unlearnd_releases_total", "Releases of new noisy weights (each spends budget and sends a receipt)."), labels: [("model", model)]).increment()
+        registry.makeCounter(descriptor: Self.metric("unlearnd_requests_released_total", "Requests made effective by a release (in a receipt)."), labels: [("model", model)]).increment(by: Int64(requests))
+    }
+
     public func duplicate(model: String) {
         registry.makeCounter(descriptor: Self.metric("unlearnd_requests_duplicate_total", "Requests whose request_id was already applied; ignored."), labels: [("model", model)]).increment()
     }

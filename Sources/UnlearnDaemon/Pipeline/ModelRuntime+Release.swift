@@ -179,3 +179,15 @@ extension ModelRuntime {
         )
     }
 }
+
+// MARK: - Releases on demand
+
+extension ModelRuntime {
+    /// `<state>/models/<id>/release.request`: created by `unlearnctl release`; the daemon releases the model at its
+    /// next tick and removes the file (also when nothing was waiting).
+    public var releaseRequestPath: String { (store.directory as NSString).appendingPathComponent("release.request") }
+
+    public var releaseRequested: Bool { FileManager.default.fileExists(atPath: releaseRequestPath) }
+
+    public func clearReleaseRequest() { try? FileManager.default.removeItem(atPath: releaseRequestPath) }
+}

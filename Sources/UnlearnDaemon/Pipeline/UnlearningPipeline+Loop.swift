@@ -45,9 +45,10 @@ extension UnlearningPipeline {
                 for event in events {
                     try await handle(event)
                 }
-                for batch in batcher.takeDue(now: Self.now()) {
+                for batch in Self.merged(batcher.takeDue(now: Self.now())) {
                     try await flush(batch)
                 }
+                try await releaseDue()
                 await commit()
                 await periodic(force: false)
             }
@@ -247,19 +248,44 @@ extension UnlearningPipeline {
             }
         }
 
-        /// Applies a batch on the engine queue, retrying after a reload when another writer was faster.
+        /// Batches of one model that are due together become one update: when requests queue up behind a running
+        /// update, the next one covers every subject waiting (the order of models is kept).
+        static func merged(_ batches: [PendingBatch]) -> [PendingBatch] {
+            var order: [String] = []
+            var byModel: [String: PendingBatch] = [:]
+            for batch in batches {
+                if var existing = byModel[batch.model] {
+                    existing.requests += batch.requests
+                    existing.rowCount += batch.rowCount
+                    byModel[batch.model] = existing
+                } else {
+                    order.append(batch.model)
+                    byModel[batch.model] = batch
+                }
+            }
+            return order.compactMap { byModel[$0] }
+        }
+
+        /// Applies a batch on the engine queue, retrying after a reload when another writer was faster. The update
+        /// is released in the same snapshot when the cadence falls on it (docs/ARCHITECTURE.md, section 3.3).
         mutating func flush(_ batch: PendingBatch) async throws {
             let offsets = batch.requests.map { ($0.partition, $0.offset) }
             let safe = tracker.safeOffsets(excluding: offsets)
             let options = configuration.unlearning
             let policy = configuration.budget
+            let cadence = (updates: configuration.releaseEveryUpdates, seconds: configuration.releaseEverySeconds)
             let model = batch.model
             var result: ModelRuntime.Applied?
             for attempt in 1...5 {
                 do {
                     result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                         guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
-                        return try runtime.apply(batch, options: options, policy: policy, safeOffsets: safe)
+                        let waiting = runtime.unreleased.updates
+                        let release = (cadence.updates > 0 && waiting + 1 >= cadence.updates)
+                            || runtime.releaseDue(everyUpdates: 0, everySeconds: cadence.seconds) || runtime.releaseRequested
+                        let applied = try runtime.apply(batch, options: options, policy: policy, safeOffsets: safe, release: release)
+                        if applied.release != nil { runtime.clearReleaseRequest() }
+                        return applied
                     }
                     break
                 } catch let stale as ModelRuntime.Stale {
@@ -308,7 +334,84 @@ extension UnlearningPipeline {
                 logger.info("Recorded requests with nothing left to remove", metadata: [LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(appliedCount)"])
             }
             await pipeline.updateOffsetBook()
+            try await released(model, result)
             if result.retrainBecameRequired { try await sendAlert(model) }
+        }
+
+        /// Releases every model whose cadence timer ran out or that `unlearnctl release` asked for.
+        mutating func releaseDue() async throws {
+            let options = configuration.unlearning
+            let policy = configuration.budget
+            let seconds = configuration.releaseEverySeconds
+            let made: [(String, ModelRuntime.Applied)] = try await pipeline.engine.run { [runtimes = pipeline.runtimes, logger] in
+                var made: [(String, ModelRuntime.Applied)] = []
+                for runtime in runtimes.all {
+                    let requested = runtime.releaseRequested
+                    guard requested || runtime.releaseDue(everyUpdates: 0, everySeconds: seconds) else { continue }
+                    do {
+                        if let applied = try runtime.releaseNow(options: options, policy: policy) {
+                            made.append((runtime.id, applied))
+                        } else if requested {
+                            logger.notice("Release requested with no update waiting; nothing released", metadata: [LogKey.model: "\(runtime.id)"])
+                        }
+                        runtime.clearReleaseRequest()
+                    } catch let stale as ModelRuntime.Stale {
+                        logger.warning("Snapshot was stale; reloaded, the release waits for the next tick", metadata: [LogKey.model: "\(runtime.id)", LogKey.error: "\(stale)"])
+                    } catch let error as CheckpointError where error.code == .fsyncFailed {
+                        throw DaemonExit.fsyncFailed(error.reason)
+                    }
+                }
+                return made
+            }
+            for (model, applied) in made {
+                try await released(model, applied)
+                if applied.retrainBecameRequired { try await sendAlert(model) }
+            }
+        }
+
+        /// Logs a release (or its refusal) and publishes its receipt (deterministic event id).
+        func released(_ model: String, _ result: ModelRuntime.Applied) async throws {
+            guard let release = result.release else { return }
+            guard release.released, let receipt = result.receipt else {
+                logger.warning(
+                    "Release refused; the weights served stay the previous release's",
+                    metadata: [
+                        LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)",
+                        LogKey.reasons: "\(release.reasonsRaised.map(\.rawValue))", LogKey.residualBound: "\(release.residualBound)",
+                    ]
+                )
+                return
+            }
+            pipeline.metrics.released(model: model, requests: receipt.requestIDs.count)
+            try await sendReceipt(receipt)
+            logger.notice(
+                "Released model",
+                metadata: [
+                    LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(receipt.requestIDs.count)",
+                    LogKey.sigma: "\(release.sigma)", LogKey.residualBound: "\(release.residualBound)",
+                    LogKey.epsilon: "\(release.epsilonSpent)", "unlearnd.certified": "\(release.certified)",
+                ]
+            )
+        }
+
+        func sendReceipt(_ receipt: ReleaseEvent) async throws {
+            try await sendReliably(topic: configuration.receiptsTopic, key: Array(receipt.model.utf8), value: try receipt.encoded(), headers: [])
+        }
+
+        /// At start: every model's released file is made to hold the served weights, and the receipt of each model's
+        /// newest release is sent again (same event id; consumers de-duplicate): a crash may have come between the
+        /// release's snapshot and the receipt's delivery.
+        func resendPendingReceipts() async throws {
+            let policy = configuration.budget
+            let receipts: [ReleaseEvent] = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                var receipts: [ReleaseEvent] = []
+                for runtime in runtimes.all {
+                    try runtime.writeReleasedFile()
+                    if let receipt = runtime.receipt(policy: policy) { receipts.append(receipt) }
+                }
+                return receipts
+            }
+            for receipt in receipts { try await sendReceipt(receipt) }
         }
 
         /// Publishes the retrain-required event of a model's current epoch (deterministic alert id).

@@ -61,6 +61,7 @@ public final class UnlearningPipeline: Service, Sendable {
         try consumer.subscribe(topics: [configuration.deletionsTopic])
         var loop = Loop(pipeline: self, consumer: consumer, producer: producer)
         try await loop.resendPendingAlerts()
+        try await loop.resendPendingReceipts()
         notifier.ready(status: "consuming \(configuration.deletionsTopic)")
         logger.notice("unlearnd ready", metadata: [LogKey.topic: "\(configuration.deletionsTopic)"])
 

@@ -32,10 +32,18 @@ struct Status: AsyncParsableCommand {
         var originalRows: Int
         var removalsSinceBase: Int
         var updatesApplied: Int
+        /// Releases of the epoch, the version being served, its file and SHA-256, and the updates waiting for the
+        /// next release (docs/ARCHITECTURE.md, section 3.3).
+        var releases: Int
+        var releasedVersion: UInt64
+        var releasedFile: String
+        var releasedSHA256: String?
+        var unreleasedUpdates: Int
+        var unreleasedRequests: Int
+        var privacyMode: String?
         var epsilonSpent: Double
         var epsilonBudget: Double?
-        var forecastUpdatesLeft: Int?
-        var forecastRowsLeft: Int?
+        var forecastReleasesLeft: Int?
         var retrainRequired: Bool
         var retrainReasons: [String]
         var exclusionList: String?
@@ -64,16 +72,20 @@ struct Status: AsyncParsableCommand {
             let policy = try? runtime.manifest.extensions?["budget_policy"].map { try $0.decode(BudgetPolicy.self) }
             let delta = policy?.delta ?? BudgetPolicy().delta
             let spent = budget.epsilonSpent(delta: delta)
-            let updatesLeft = policy.flatMap { budget.accountant.forecastRemainingReleases(budget: $0.epsilonBudget, delta: delta) }
-            let rowsPerUpdate = budget.appliedUpdates > 0 ? Double(budget.removedRows) / Double(budget.appliedUpdates) : nil
+            let releasesLeft = policy.flatMap { budget.accountant.forecastRemainingReleases(budget: $0.epsilonBudget, delta: delta) }
+            let pending = runtime.unreleased
             let exclusions = FileManager.default.fileExists(atPath: runtime.exclusionListPath) ? runtime.exclusionListPath : nil
             rows.append(ModelStatus(
                 model: id, snapshotVersion: runtime.manifest.version, snapshotSHA256: runtime.snapshotSHA256,
                 budgetEpoch: runtime.manifest.budgetEpoch, residualRows: runtime.state.residualCount,
                 originalRows: runtime.state.originalCount, removalsSinceBase: budget.removedRows,
-                updatesApplied: budget.appliedUpdates, epsilonSpent: spent, epsilonBudget: policy?.epsilonBudget,
-                forecastUpdatesLeft: budget.retrainRequired ? 0 : updatesLeft,
-                forecastRowsLeft: budget.retrainRequired ? 0 : updatesLeft.flatMap { u in rowsPerUpdate.map { Int(Double(u) * $0) } },
+                updatesApplied: budget.appliedUpdates, releases: budget.accountant.releases,
+                releasedVersion: runtime.releasedVersion, releasedFile: runtime.releasedFilePath,
+                releasedSHA256: runtime.lastRelease?.fileSHA256, unreleasedUpdates: pending.updates,
+                unreleasedRequests: pending.requestIDs.count,
+                privacyMode: policy.map { $0.resolvedMode(for: runtime.state.model.architecture).rawValue },
+                epsilonSpent: spent, epsilonBudget: policy?.epsilonBudget,
+                forecastReleasesLeft: budget.retrainRequired ? 0 : releasesLeft,
                 retrainRequired: budget.retrainRequired, retrainReasons: budget.retrainReasons.map(\.rawValue),
                 exclusionList: exclusions,
                 validationAccuracy: runtime.state.validationFeatures.rows > 0
@@ -95,12 +107,14 @@ struct Status: AsyncParsableCommand {
         }
         for s in rows {
             let budgetText = s.epsilonBudget.map { String(format: "%.3f of %.3f", s.epsilonSpent, $0) } ?? String(format: "%.3f", s.epsilonSpent)
-            let forecast = s.forecastUpdatesLeft.map { "\($0) updates" + (s.forecastRowsLeft.map { " (~\($0) rows)" } ?? "") } ?? "n/a (no update yet)"
+            let forecast = s.forecastReleasesLeft.map { "\($0) releases like the average one so far" } ?? "n/a (no release yet)"
             print("""
                 model \(s.model)
                   snapshot        v\(s.snapshotVersion) (epoch \(s.budgetEpoch)), sha256 \(s.snapshotSHA256.prefix(16))...
                   residual rows   \(s.residualRows) of \(s.originalRows)
                   removals        \(s.removalsSinceBase) rows since base, \(s.updatesApplied) updates applied
+                  released        v\(s.releasedVersion) (\(s.releases) releases this epoch, \(s.privacyMode ?? "?") mode); \(s.unreleasedUpdates) updates (\(s.unreleasedRequests) requests) wait for the next
+                  released file   \(s.releasedFile)
                   epsilon spent   \(budgetText)
                   forecast        \(forecast) left in this epoch
                   retrain         \(s.retrainRequired ? "REQUIRED (" + s.retrainReasons.joined(separator: ", ") + ")" : "not required")
