@@ -1,28 +1,33 @@
+import Checkpoints
 import Foundation
 import Testing
 import UnlearnDaemon
+import UnlearningCore
 
 /// The JSON Schemas in Config/schemas against their examples and against the daemon's own code: every example is
 /// valid or invalid as its file name says (checked with Python's `jsonschema`, an implementation nobody here wrote),
 /// the daemon's decoder agrees with the schema on every example and on generated boundary cases, and what the Swift
-/// code encodes validates.
+/// code encodes validates. Deploy/python/receipts.py, which checks receipts without a schema library, agrees with the
+/// release schema on its examples.
 @Suite("Event JSON Schemas", .serialized, .timeLimit(.minutes(2)))
 struct EventSchemaTests {
     static let deletionSchema = "deletion-request.schema.json"
     static let retrainSchema = "retrain-event.schema.json"
+    static let releaseSchema = "release-event.schema.json"
     static let missingPython = "python3 with the jsonschema package is not available (pip install jsonschema; ./dev test installs it)"
 
     // MARK: Examples
 
-    @Test("both schemas are valid draft 2020-12 schemas", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    @Test("every schema is a valid draft 2020-12 schema", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
     func schemasAreWellFormed() throws {
         // check_schema runs inside the validator for each schema used; one trivial instance per schema suffices.
         let results = try JSONSchemaValidator.validate([
             (Self.deletionSchema, try Examples.text("deletion-request.valid.subject.json")),
             (Self.retrainSchema, try Examples.text("retrain-event.valid.privacy-budget.json")),
+            (Self.releaseSchema, try Examples.text("release-event.valid.certified-release.json")),
         ])
         #expect(results.allSatisfy { $0.valid }, "\(results)")
-        for name in [Self.deletionSchema, Self.retrainSchema] {
+        for name in [Self.deletionSchema, Self.retrainSchema, Self.releaseSchema] {
             let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: Examples.schemaURL(name))) as? [String: Any]
             #expect(schema?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema", "\(name)")
         }
@@ -34,6 +39,8 @@ struct EventSchemaTests {
         #expect(examples.filter { $0.kind == .deletion && $0.valid }.count >= 3)
         #expect(examples.filter { $0.kind == .deletion && !$0.valid }.count >= 15)
         #expect(examples.filter { $0.kind == .retrain }.count >= 4)
+        #expect(examples.filter { $0.kind == .release && $0.valid }.count >= 2)
+        #expect(examples.filter { $0.kind == .release && !$0.valid }.count >= 5)
         let results = try JSONSchemaValidator.validate(examples.map { ($0.schema, $0.text) })
         for (example, result) in zip(examples, results) {
             #expect(result.valid == example.valid, "\(example.name): schema says \(result.valid ? "valid" : "invalid: \(result.error ?? "")")")
@@ -66,6 +73,18 @@ struct EventSchemaTests {
             let event = try JSONDecoder().decode(RetrainEvent.self, from: Data(example.text.utf8))
             #expect(event.schema == RetrainEvent.schema)
             #expect(event.alertID == "\(event.model):\(event.alertID.split(separator: ":").last ?? "")")
+            #expect(try Self.jsonObject(event.encoded()) == Self.jsonObject(Array(example.text.utf8)), "\(example.name)")
+        }
+    }
+
+    @Test("valid release examples decode as ReleaseEvent and encode back to the same JSON")
+    func releaseExamplesDecode() throws {
+        let valid = try Examples.all().filter { $0.kind == .release && $0.valid }
+        try #require(!valid.isEmpty)
+        for example in valid {
+            let event = try JSONDecoder().decode(ReleaseEvent.self, from: Data(example.text.utf8))
+            #expect(event.schema == ReleaseEvent.schema)
+            #expect(event.eventID == ReleaseEvent.eventID(model: event.model, version: UInt64(event.version)), "\(example.name)")
             #expect(try Self.jsonObject(event.encoded()) == Self.jsonObject(Array(example.text.utf8)), "\(example.name)")
         }
     }
@@ -120,6 +139,159 @@ struct EventSchemaTests {
         for (event, result) in zip(events, results) {
             #expect(result.valid, "\(event.alertID): \(result.error ?? "")")
         }
+    }
+
+    /// Receipts as ReleaseEvent makes them, at the edges of each field: the longest model id, a long request list,
+    /// no noise and no epsilon spent yet, the smallest budget, and the daemon's own timestamps.
+    static func encodedReleaseEvents() throws -> [ReleaseEvent] {
+        // ReleaseEvent has no public memberwise init: start from an example and set every field.
+        let template = try JSONDecoder().decode(ReleaseEvent.self, from: Data(try Examples.text("release-event.valid.certified-release.json").utf8))
+        var first = template
+        first.eventID = ReleaseEvent.eventID(model: "digits", version: 1)
+        first.version = 1
+        first.requestIDs = (0..<10_000).map { "r-\($0)" }
+        first.sigma = 0
+        first.epsilonRelease = 0
+        first.epsilonSpent = 0
+        first.releasedAt = RFC3339.format(Date())
+        var second = template
+        let longModel = "0" + String(repeating: "a._-", count: 15) + "xyz"
+        second.model = longModel
+        second.eventID = ReleaseEvent.eventID(model: longModel, version: UInt64(Int.max))
+        second.version = Int.max
+        second.budgetEpoch = 12
+        second.sha256 = String(repeating: "0123456789abcdef", count: 4)
+        second.file = "state/released/\(longModel)/current.safetensors"
+        second.requestIDs = ["ünïcödé ✓", String(repeating: "x", count: DeletionRequest.maxRequestIDLength)]
+        second.mode = BudgetPolicy.Mode.adaptive.rawValue
+        second.certified = false
+        second.sigma = 1e-300
+        second.epsilonRelease = 0.1
+        second.epsilonSpent = 9.9e-4
+        second.epsilonBudget = 1e-3
+        second.delta = 0.999
+        second.releasedAt = RFC3339.format(Date(timeIntervalSince1970: 0))
+        return [first, second]
+    }
+
+    @Test("receipts encoded by ReleaseEvent.encoded() validate", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    func encodedReleaseEventsValidate() throws {
+        let events = try Self.encodedReleaseEvents()
+        #expect(events[1].model.count == 64, "the second receipt should carry the longest model id")
+        let results = try JSONSchemaValidator.validate(try events.map { (Self.releaseSchema, String(decoding: try $0.encoded(), as: UTF8.self)) })
+        for (event, result) in zip(events, results) {
+            #expect(result.valid, "\(event.eventID): \(result.error ?? "")")
+        }
+    }
+
+    // MARK: Deploy/python/receipts.py
+
+    @Test(
+        "receipts.py accepts exactly the release examples the schema accepts, and what ReleaseEvent encodes",
+        .enabled(if: ReceiptsScript.available, Comment(rawValue: ReceiptsScript.missing))
+    )
+    func receiptsScriptAgreesWithTheSchema() throws {
+        let examples = try Examples.all().filter { $0.kind == .release }
+        try #require(examples.count >= 7)
+        for example in examples {
+            let result = try ReceiptsScript.run(["--input", Examples.directory.appendingPathComponent("examples/\(example.name)").path])
+            #expect(result.status == 0, "\(example.name): \(result.stderr)")
+            let printed = result.stdout.split(separator: "\n")
+            if example.valid {
+                #expect(printed.count == 1, "\(example.name): \(result.stderr)")
+                // The receipt is printed as published: the same JSON value.
+                let echoed = try printed.first.map { try Self.jsonObject(Array($0.utf8)) }
+                #expect(try echoed == Self.jsonObject(Array(example.text.utf8)), "\(example.name)")
+            } else {
+                #expect(printed.isEmpty, "\(example.name) was accepted by receipts.py")
+                #expect(result.stderr.contains("not an unlearn.released.v1 receipt"), "\(example.name): \(result.stderr)")
+            }
+        }
+        let root = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let encoded = root.appendingPathComponent("encoded.jsonl")
+        let events = try Self.encodedReleaseEvents()
+        try Data(try events.map { String(decoding: try $0.encoded(), as: UTF8.self) }.joined(separator: "\n").utf8).write(to: encoded)
+        let result = try ReceiptsScript.run(["--input", encoded.path])
+        #expect(result.status == 0 && result.stdout.split(separator: "\n").count == events.count, "\(result.stderr)")
+    }
+
+    @Test(
+        "receipts.py skips re-sent receipts and answers whether a request was released",
+        .enabled(if: ReceiptsScript.available, Comment(rawValue: ReceiptsScript.missing))
+    )
+    func receiptsScriptDeduplicatesAndFindsRequests() throws {
+        let certified = Examples.directory.appendingPathComponent("examples/release-event.valid.certified-release.json").path
+        let adaptive = Examples.directory.appendingPathComponent("examples/release-event.valid.adaptive-second-epoch.json").path
+        // The daemon re-sends the newest receipt at start: the second copy of digits:7 is not printed again.
+        let all = try ReceiptsScript.run(["--input", certified, "--input", adaptive, "--input", certified])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.split(separator: "\n").count == 2, "\(all.stdout)")
+        #expect(all.stderr.contains("duplicate of receipt digits:7"), "\(all.stderr)")
+
+        let found = try ReceiptsScript.run(["--input", certified, "--input", adaptive, "--request-id", "drop-class-7"])
+        #expect(found.status == 0, "\(found.stderr)")
+        #expect(found.stdout == "31\n", "prints the version of the release that made the request effective")
+        let missing = try ReceiptsScript.run(["--input", certified, "--input", adaptive, "--request-id", "r-43"])
+        #expect(missing.status == 1, "\(missing.stderr)")
+        #expect(missing.stdout.isEmpty)
+    }
+
+    @Test(
+        "receipts.py --verify checks a released file's SHA-256 and tells a replaced file from a wrong one",
+        .enabled(if: ReceiptsScript.available, Comment(rawValue: ReceiptsScript.missing))
+    )
+    func receiptsScriptVerifies() throws {
+        let root = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A released file as the daemon writes it (SnapshotCodec.exportSafetensors, as ModelRuntime does), of version 7.
+        let architecture = SnapshotArchitecture(inputs: 2, layers: [.init(units: 2, activation: "identity")])
+        let manifest = SnapshotManifest(
+            modelId: "digits", version: 7, parentVersion: 6, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
+            createdAt: "2026-11-27T12:00:00Z", architecture: architecture, lambda: 1e-4, n0: 10, residualN: 9
+        )
+        let parameters = try ModelParameters(architecture: architecture, theta: (0..<architecture.parameterCount).map { Double($0) / 8 })
+        let bytes = try SnapshotCodec.exportSafetensors(try Snapshot(manifest: manifest, parameters: parameters))
+        let file = root.appendingPathComponent("released/digits/current.safetensors")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: file)
+
+        var receipt = try JSONDecoder().decode(ReleaseEvent.self, from: Data(try Examples.text("release-event.valid.certified-release.json").utf8))
+        receipt.file = file.path
+        receipt.sha256 = SHA256.hash(bytes).description
+        func verify(_ receipt: ReleaseEvent, _ extra: [String] = []) throws -> ReceiptsScript.Result {
+            let input = root.appendingPathComponent("receipt-\(UUID().uuidString).json")
+            try Data(try receipt.encoded()).write(to: input)
+            return try ReceiptsScript.run(["--input", input.path, "--verify"] + extra)
+        }
+        let matching = try verify(receipt)
+        #expect(matching.status == 0 && matching.stderr.contains("verified"), "\(matching.stderr)")
+        #expect(matching.stdout.split(separator: "\n").count == 1)
+
+        var wrong = receipt
+        wrong.sha256 = String(repeating: "0", count: 64)
+        let mismatch = try verify(wrong)
+        #expect(mismatch.status == 5, "a file of the receipt's version with another digest: \(mismatch.stderr)")
+        #expect(mismatch.stdout.isEmpty, "a receipt whose file does not match is not printed")
+
+        // A receipt of version 6 read after release 7 replaced the file: not checkable, and not a mismatch.
+        var older = wrong
+        older.version = 6
+        older.eventID = ReleaseEvent.eventID(model: "digits", version: 6)
+        let replaced = try verify(older)
+        #expect(replaced.status == 0 && replaced.stderr.contains("now holds version 7"), "\(replaced.stderr)")
+
+        // The consumer's machine mounts the released directory elsewhere.
+        var elsewhere = receipt
+        elsewhere.file = "/var/lib/unlearnd/released/digits/current.safetensors"
+        let mapped = try verify(elsewhere, ["--released-dir", root.appendingPathComponent("released").path])
+        #expect(mapped.status == 0 && mapped.stderr.contains("verified"), "\(mapped.stderr)")
+    }
+
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("event-schema-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
     }
 
     // MARK: Differential: schema versus decoder on boundary cases
@@ -244,7 +416,7 @@ struct EventSchemaTests {
 /// The example events in Config/schemas/examples, named `<kind>.<valid|invalid>[.<reason code>].<what>.json`.
 /// Invalid deletion requests carry the daemon's dead-letter reason code in their name.
 enum Examples {
-    enum Kind { case deletion, retrain }
+    enum Kind { case deletion, retrain, release }
 
     struct Example: CustomStringConvertible {
         var name: String
@@ -252,7 +424,13 @@ enum Examples {
         var valid: Bool
         var expectedReason: String?
         var text: String
-        var schema: String { kind == .deletion ? EventSchemaTests.deletionSchema : EventSchemaTests.retrainSchema }
+        var schema: String {
+            switch kind {
+            case .deletion: EventSchemaTests.deletionSchema
+            case .retrain: EventSchemaTests.retrainSchema
+            case .release: EventSchemaTests.releaseSchema
+            }
+        }
         var description: String { name }
     }
 
@@ -269,6 +447,9 @@ enum Examples {
 
     static func schemaURL(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
+    /// The package's root directory (above Config/schemas).
+    static var packageRoot: URL { directory.deletingLastPathComponent().deletingLastPathComponent() }
+
     static func text(_ name: String) throws -> String {
         try String(contentsOf: directory.appendingPathComponent("examples/\(name)"), encoding: .utf8)
     }
@@ -278,10 +459,10 @@ enum Examples {
             .filter { $0.hasSuffix(".json") }.sorted()
         return try names.map { name in
             let parts = name.split(separator: ".").map(String.init)
-            guard parts.count >= 4, ["deletion-request", "retrain-event"].contains(parts[0]), ["valid", "invalid"].contains(parts[1]) else {
+            let kinds: [String: Kind] = ["deletion-request": .deletion, "retrain-event": .retrain, "release-event": .release]
+            guard parts.count >= 4, let kind = kinds[parts[0]], ["valid", "invalid"].contains(parts[1]) else {
                 throw ExampleNameError(name: name)
             }
-            let kind: Kind = parts[0] == "deletion-request" ? .deletion : .retrain
             let valid = parts[1] == "valid"
             let reason = kind == .deletion && !valid ? parts[2] : nil
             return Example(name: name, kind: kind, valid: valid, expectedReason: reason, text: try text(name))
@@ -290,7 +471,9 @@ enum Examples {
 
     struct ExampleNameError: Error, CustomStringConvertible {
         var name: String
-        var description: String { "example \(name) is not named <deletion-request|retrain-event>.<valid|invalid>[.<reason>].<what>.json" }
+        var description: String {
+            "example \(name) is not named <deletion-request|retrain-event|release-event>.<valid|invalid>[.<reason>].<what>.json"
+        }
     }
 }
 
@@ -357,7 +540,7 @@ enum JSONSchemaValidator {
         var description: String
     }
 
-    private static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
@@ -379,5 +562,17 @@ enum JSONSchemaValidator {
         group.wait()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+}
+
+/// Deploy/python/receipts.py run with `python3` from PATH on files (`--input`), which needs no Kafka client.
+enum ReceiptsScript {
+    typealias Result = (status: Int32, stdout: String, stderr: String)
+
+    static let missing = "python3 is not available"
+    static let available: Bool = (try? JSONSchemaValidator.run(["-c", "pass"]))?.status == 0
+
+    static func run(_ arguments: [String]) throws -> Result {
+        try JSONSchemaValidator.run([Examples.packageRoot.appendingPathComponent("Deploy/python/receipts.py").path] + arguments)
     }
 }
