@@ -76,7 +76,7 @@ struct ConfigurationLoadingTests {
     func everyKeyFromText() throws {
         let values: [String: String] = [
             "state_directory": "/srv/unlearnd", "models": "a=/m/a, b=/m/b", "consumer.group_id": "g",
-            "topics.deletions": "d", "topics.dead_letter": "dl", "topics.alerts": "al",
+            "topics.deletions": "d", "topics.dead_letter": "dl", "topics.alerts": "al", "topics.receipts": "rc",
             "batch.max_rows": "7", "batch.max_wait_ms": "0", "batch.group_by": "request",
             "unlearning.selection": "top1", "unlearning.noise_scope": "block", "unlearning.noise": "false",
             "unlearning.perturbations": "10", "unlearning.input_noise_sd": "0.5", "unlearning.perturbation_rows": "3",
@@ -86,6 +86,7 @@ struct ConfigurationLoadingTests {
             "unlearning.newton_max_iterations": "5", "unlearning.newton_max_seconds": "2.5", "unlearning.newton_damping": "0.1",
             "unlearning.cg_max_iterations": "50", "unlearning.cg_tolerance": "0.01", "unlearning.dense_block_limit": "100",
             "unlearning.dampening_alpha": "5", "unlearning.dampening_lambda": "0.5", "unlearning.dampening_scope": "lfoci",
+            "budget.mode": "adaptive", "budget.sigma": "0.02", "release.every_updates": "3", "release.every_seconds": "1.5",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
             "budget.sigma_max": "0.2", "budget.max_removals": "100", "budget.max_accuracy_drop": "0.1",
             "snapshots.retain": "4", "snapshots.compression_level": "19",

@@ -89,6 +89,12 @@ public final class UnlearningPipeline: Service, Sendable {
                     retain: configuration.snapshotsRetain, compressionLevel: Int32(configuration.snapshotsCompressionLevel),
                     logger: logger
                 )
+                if configuration.budget.mode == .certified && !runtime.state.model.architecture.isConvex {
+                    throw DaemonExit(
+                        status: 78,
+                        reason: "model \(model.id) has hidden layers: budget.mode certified needs a convex model (logistic regression); use auto or adaptive"
+                    )
+                }
                 table.set(runtime, for: model.id)
             }
         }

@@ -9,7 +9,7 @@ import UnlearningCore
 /// `unlearnctl demo`: the whole system on the bundled digits data, start to finish, on one machine.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train on the bundled digits, start the dev broker and unlearnd, forget subjects until the retrain alert.",
+        abstract: "Train on the bundled digits, start the dev broker and unlearnd, forget subjects, and check every release against a retrain.",
         discussion: """
             Everything runs as separate processes like in production: `unlearnctl dev-broker` (librdkafka's mock \
             cluster), `unlearnd` with a generated config, and this command as the publisher and alert consumer. \
@@ -24,17 +24,32 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Training-set CSV.")
     var data: String = "data/digits.csv.zst"
 
-    @Option(help: "Most subjects to forget before giving up on reaching the retrain alert.")
-    var maxSubjects: Int = 40
+    @Option(help: "Most subjects to forget.")
+    var maxSubjects: Int = 80
+
+    @Option(name: .customLong("forget-fraction"), help: "Stop publishing once this fraction of the training rows is removed.")
+    var forgetFraction: Double = 0.35
 
     @Option(name: .customLong("epsilon-budget"), help: "Privacy budget of the epoch.")
-    var epsilonBudget: Double = 30
+    var epsilonBudget: Double = 1
 
-    @Option(name: .customLong("epsilon-step"), help: "Epsilon of each update.")
-    var epsilonStep: Double = 5
+    @Option(name: .customLong("epsilon-step"), help: "Epsilon of each release.")
+    var epsilonStep: Double = 0.1
 
-    @Option(name: .customLong("sigma-max"), help: "Largest noise sd tolerated (the supported-removal limit).")
-    var sigmaMax: Double = 0.2
+    @Option(help: "Noise sd of every release in certified mode.")
+    var sigma: Double = 0.01
+
+    @Option(help: "Privacy mode: auto (certified for this logistic regression), certified or adaptive.")
+    var mode: String = "auto"
+
+    @Option(name: .customLong("sigma-max"), help: "adaptive mode: largest noise sd tolerated (the supported-removal limit).")
+    var sigmaMax: Double = 0.1
+
+    @Option(name: .customLong("release-every"), help: "Release once this many updates wait (release.every_updates).")
+    var releaseEvery: Int = 5
+
+    @Option(name: .customLong("release-seconds"), help: "Release once the oldest waiting update is this old (release.every_seconds).")
+    var releaseSeconds: Double = 2
 
     /// The measured default per model kind (`auto`: newton for this logistic regression, certified); `lfoci` runs
     /// the paper's method in the daemon instead, whose residual bound reaches the noise limit after one or two
@@ -94,7 +109,11 @@ struct Demo: AsyncParsableCommand {
             "models": ["digits=\(bundlePath)"],
             "kafka": ["bootstrap.servers": bootstrap, "session.timeout.ms": "6000"],
             "batch": ["max_rows": 256, "max_wait_ms": 50],
-            "budget": ["epsilon": epsilonBudget, "epsilon_step": epsilonStep, "sigma_max": sigmaMax, "delta": 1e-5, "max_accuracy_drop": 0.05],
+            "budget": [
+                "epsilon": epsilonBudget, "epsilon_step": epsilonStep, "sigma": sigma, "sigma_max": sigmaMax, "delta": 1e-5,
+                "max_accuracy_drop": 0.05, "mode": mode,
+            ] as [String: Any],
+            "release": ["every_updates": releaseEvery, "every_seconds": releaseSeconds],
             "metrics": ["interval_ms": 250],
             "unlearning": ["method": method, "selection": selection],
         ]
@@ -108,23 +127,31 @@ struct Demo: AsyncParsableCommand {
             return ((try? String(contentsOfFile: daemonLog, encoding: .utf8)) ?? "").contains("unlearnd ready") ? true : nil
         }
 
-        // 4. Deletions, one subject at a time, until the retrain alert.
+        // 4. Deletions, one subject at a time, until the target fraction of rows is removed or a limit is reached.
         var logger = Logger(label: "unlearnctl.demo")
         logger.logLevel = .critical  // the demo's own clients: their broker-down notice at the end is expected
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-        let alerts = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, ["session.timeout.ms": "6000"]), groupID: "demo-alerts", logger: logger)
+        let listen = KafkaConfiguration(bootstrapServers: bootstrap, ["session.timeout.ms": "6000", "auto.offset.reset": "earliest"])
+        let alerts = try KafkaConsumer(configuration: listen, groupID: "demo-alerts", logger: logger)
         try alerts.subscribe(topics: ["unlearn.alerts"])
+        let receiptsConsumer = try KafkaConsumer(configuration: listen, groupID: "demo-receipts", logger: logger)
+        try receiptsConsumer.subscribe(topics: ["unlearn.receipts"])
+        var receipts: [String: ReleaseEvent] = [:]
         var subjects: [String: Int] = [:]
         for s in bundle.train.subjects.compactMap({ $0 }) { subjects[s, default: 0] += 1 }
         let order = subjects.keys.sorted()
         let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: "digits"))
-        step("forgetting subjects one at a time (scope subject, method \(method), epsilon \(epsilonStep) per update, budget \(epsilonBudget), sigma_max \(sigmaMax)), then a class, until the retrain alert")
+        step("forgetting subjects one at a time (scope subject, method \(method), \(mode) privacy, sigma \(sigma), epsilon \(epsilonStep) per release, budget \(epsilonBudget), a release every \(releaseEvery) updates or \(releaseSeconds) s)")
         var rows: [[String]] = []
         var alert: RetrainEvent?
         var published = 0
-        func publish(_ scope: DeletionRequest.Scope, label: String) async throws -> Snapshot {
+        var applied: [String] = []
+        var subjectOf: [String: String] = [:]
+        var removedRows = 0
+        while alert == nil, published < min(maxSubjects, order.count), Double(removedRows) < forgetFraction * Double(bundle.train.count) {
+            let subject = order[published]
             published += 1
-            let request = DeletionRequest(requestID: "demo-\(published)", model: "digits", scope: scope, requestedAt: RFC3339.format(Date()))
+            let request = DeletionRequest(requestID: "demo-\(published)", model: "digits", scope: .subject(subject), requestedAt: RFC3339.format(Date()))
             let t0 = Date()
             try await producer.send(topic: "unlearn.deletions", key: Array("digits".utf8), value: request.encoded())
             let snapshot: Snapshot = try DemoProcess.waitFor(seconds: timeout, "request \(published) to become durable") { () throws -> Snapshot? in
@@ -133,41 +160,114 @@ struct Demo: AsyncParsableCommand {
                 return s.manifest.appliedRequestIds.contains(request.requestID) ? s : nil
             }
             let latency = Date().timeIntervalSince(t0)
-            let budget = try snapshot.manifest.budget.decode(BudgetState.self)
-            let record = snapshot.manifest.updates.last.flatMap { $0.requestIds.contains(request.requestID) ? $0 : nil }
-            let spent = budget.epsilonSpent(delta: 1e-5)
-            rows.append(Self.row(number: published, label: label, record: record, spent: spent, budget: epsilonBudget, latency: latency))
-            if terminal {
-                FileHandle.standardError.write(Data("\r    \(published) requests durable, epsilon \(String(format: "%.2f", budget.epsilonSpent(delta: 1e-5))) of \(epsilonBudget)   ".utf8))
+            let record = snapshot.manifest.updates.last { $0.requestIds.contains(request.requestID) }
+            if record?.outcome == .applied {
+                applied.append(request.requestID)
+                subjectOf[request.requestID] = subject
+                removedRows = snapshot.manifest.n0 - snapshot.manifest.residualN
             }
-            return snapshot
-        }
-        for subject in order.prefix(maxSubjects) where alert == nil {
-            _ = try await publish(.subject(subject), label: "subject (\(subjects[subject]!) rows)")
+            let spent = try snapshot.manifest.budget.decode(BudgetState.self).epsilonSpent(delta: 1e-5)
+            rows.append(Self.row(number: published, label: "subject (\(subjects[subject]!) rows)", record: record, spent: spent, budget: epsilonBudget, latency: latency))
+            if terminal {
+                FileHandle.standardError.write(Data("\r    \(published) requests durable, \(removedRows) rows removed, epsilon \(String(format: "%.3f", spent)) of \(epsilonBudget)   ".utf8))
+            }
             alert = try await Self.pollAlert(alerts)
+            try await Self.collect(receiptsConsumer, into: &receipts)
         }
-        if alert == nil { alert = try await Self.pollAlert(alerts, seconds: 5) }
-        // After the limit, deletions are still recorded (tombstoned, on the exclusion list) but not applied.
-        let classSnapshot = try await publish(.class(7), label: "class 7")
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        // The last updates are released by the cadence's timer.
+        let appliedSet = Set(applied)
+        let deadline = Date().addingTimeInterval(max(30, 5 * releaseSeconds))
+        while alert == nil, !appliedSet.isSubset(of: Set(receipts.values.flatMap(\.requestIDs))), Date() < deadline {
+            try await Self.collect(receiptsConsumer, into: &receipts, seconds: 0.5)
+            alert = try await Self.pollAlert(alerts, seconds: 0.1)
+        }
         try? await producer.close()
         try? await alerts.close()
+        try? await receiptsConsumer.close()
 
         print("")
-        Self.table(["#", "request", "rows", "outcome", "block", "Delta", "sigma", "epsilon spent", "val acc", "forgotten acc", "latency"], rows)
+        Self.table(["#", "request", "rows", "outcome", "block", "Delta", "released", "epsilon spent", "val acc (noise-free)", "forgotten acc", "latency"], rows)
         print("")
+        let final = try store.loadNewestValid(quarantine: false).snapshot.manifest
+        let checks = try Self.checkReleases(bundle, final: final, receipts: Array(receipts.values), applied: applied, subjectOf: subjectOf)
         if let alert {
-            print("retrain alert received: alert_id \(alert.alertID), reasons \(alert.reasons.joined(separator: ", ")), epsilon \(String(format: "%.2f", alert.epsilonSpent)) of \(alert.epsilonBudget), \(alert.removalsSinceBase) rows removed, snapshot v\(alert.snapshotVersion)")
+            print("retrain alert received: alert_id \(alert.alertID), reasons \(alert.reasons.joined(separator: ", ")), epsilon \(String(format: "%.3f", alert.epsilonSpent)) of \(alert.epsilonBudget), \(alert.removalsSinceBase) rows removed, snapshot v\(alert.snapshotVersion)")
             print("exclusion list for the retrain job: \(alert.tombstonesFile)")
         } else {
-            print("no retrain alert after \(published) requests (raise --max-subjects or lower --epsilon-budget / --sigma-max)")
+            let budget = try final.budget.decode(BudgetState.self)
+            let left = budget.accountant.forecastRemainingReleases(budget: epsilonBudget, delta: 1e-5)
+            print(String(format: "no limit reached: epsilon %.3f of %g spent by %d releases; about %@ more releases like these fit in the budget", budget.epsilonSpent(delta: 1e-5), epsilonBudget, budget.accountant.releases, left.map(String.init) ?? "?"))
         }
-        print("residual rows: \(classSnapshot.manifest.residualN) of \(classSnapshot.manifest.n0); snapshots in \(store.directory)")
+        print("released weights: \((stateDirectory as NSString).appendingPathComponent("released/digits/current.safetensors")) (SHA-256 beside it); snapshots in \(store.directory)")
         daemon.terminate()
         _ = daemon.waitForExit(seconds: 15)
         print("unlearnd stopped with status \(daemon.status.map(String.init) ?? "?"); its log: \(daemonLog)")
-        print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl rebase --state-dir %@ --model digits --retrain`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
-        if alert == nil { throw ExitCode(1) }
+        print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl release --state-dir %@ --model digits`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
+        if !checks { throw ExitCode(1) }
+    }
+
+    /// Every release of the epoch beside the model retrained without the same rows (L-BFGS from the base to
+    /// |grad F| < 1e-9 on the rows the release's requests leave), and the checks the demo stands for: every applied
+    /// request in exactly one receipt, fewer releases than updates, each release within 1 point of its retrain.
+    static func checkReleases(
+        _ bundle: ModelBundle, final: SnapshotManifest, receipts: [ReleaseEvent], applied: [String], subjectOf: [String: String]
+    ) throws -> Bool {
+        let index = RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes)
+        let releases = final.updates.compactMap { $0.released ? $0.release : nil }
+        let updates = final.updates.filter { $0.outcome == .applied }.count
+        var covered: [String] = []
+        var table: [[String]] = []
+        var worst = 0.0
+        for release in releases {
+            covered += release.requestIds
+            var removed = Set<Int>()
+            for id in covered { if let subject = subjectOf[id] { removed.formUnion(try index.rows(for: .subject(subject)).get()) } }
+            let residual = (0..<bundle.train.count).filter { !removed.contains($0) }
+            var retrained = bundle.model
+            _ = Trainer.lbfgs(&retrained, x: bundle.trainFeatures.selectingRows(residual), labels: residual.map { bundle.train.labels[$0] })
+            let retrainedAccuracy = retrained.accuracy(bundle.validationFeatures, labels: bundle.validation.labels)
+            let releasedAccuracy = release.validationAccuracy ?? .nan
+            worst = max(worst, abs(releasedAccuracy - retrainedAccuracy))
+            table.append([
+                "v\(release.version)", "\(release.requestIds.count)", "\(removed.count) (\(String(format: "%.1f%%", 100 * Double(removed.count) / Double(bundle.train.count))))",
+                release.mode + (release.certified ? ", certified" : ""), String(format: "%.2e", release.residualBound),
+                String(format: "%.2e", release.sensitivityLimit ?? .nan), String(format: "%.4f", release.epsilonSpent),
+                String(format: "%.2f%%", 100 * releasedAccuracy), String(format: "%.2f%%", 100 * retrainedAccuracy),
+                String(format: "%+.2f", 100 * (releasedAccuracy - retrainedAccuracy)),
+            ])
+        }
+        step("releases, each beside the model retrained exactly without the rows its requests removed")
+        Self.table(["release", "requests", "rows removed", "mode", "Delta", "Delta limit", "epsilon spent", "released val acc", "retrained val acc", "pt"], table)
+        var counts: [String: Int] = [:]
+        for receipt in receipts { for id in receipt.requestIDs { counts[id, default: 0] += 1 } }
+        let missing = applied.filter { counts[$0] == nil }.count
+        let repeated = counts.values.filter { $0 > 1 }.count
+        let removedFraction = Double(final.n0 - final.residualN) / Double(final.n0)
+        let results = [
+            ("every applied request is in exactly one receipt (\(applied.count) applied, \(receipts.count) receipts, \(missing) missing, \(repeated) in more than one)", missing == 0 && repeated == 0),
+            ("fewer releases than updates (\(releases.count) releases, \(updates) updates)", releases.count < updates),
+            (String(format: "every release within 1 point of its retrain (largest gap %.2f points)", 100 * worst), worst <= 0.01 && !releases.isEmpty),
+            (String(format: "%.1f%% of the training rows forgotten by applied updates", 100 * removedFraction), true),
+        ]
+        print("")
+        for (text, ok) in results { print("    \(ok ? "ok  " : "FAIL") \(text)") }
+        print("")
+        return results.allSatisfy(\.1)
+    }
+
+    static func step(_ text: String) { print("==> \(text)") }
+
+    /// Reads receipts for up to `seconds`, keyed by event id (re-sends carry the same id).
+    static func collect(_ consumer: KafkaConsumer, into receipts: inout [String: ReleaseEvent], seconds: Double = 0.05) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            for event in try await consumer.poll(timeout: .milliseconds(50)) {
+                if case .message(let m) = event, let v = m.value, let e = try? JSONDecoder().decode(ReleaseEvent.self, from: Data(v)) {
+                    receipts[e.eventID] = e
+                }
+            }
+        } while Date() < deadline
     }
 
     /// Forgets `subject` from the bundle's model with newton and with lfoci (noise off: the comparison is of the

@@ -77,8 +77,8 @@ struct PrivacyAccountantTests {
         #expect(check.epsilon(delta: 1e-5) > 5)
     }
 
-    /// The policy raises `removal_limit` exactly when sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step passes
-    /// sigma_max: place sigma_max just above and just below the sigma the update needs.
+    /// Adaptive mode raises `removal_limit` exactly when sigma = Delta sqrt(2 ln(1.25/delta)) / epsilon_step passes
+    /// sigma_max: place sigma_max just above and just below the sigma the release needs.
     @Test("removal_limit is raised exactly when the required sigma passes sigma_max")
     func removalLimit() throws {
         let (base, train) = UnlearningFixtures.digitsLogReg
@@ -87,6 +87,7 @@ struct PrivacyAccountantTests {
         options.selection = .full
         options.noiseSeed = 7
         var policy = BudgetPolicy()
+        policy.mode = .adaptive
         policy.epsilonBudget = 1e9
         policy.maxAccuracyDrop = 1
         policy.sigmaMax = .infinity
@@ -105,18 +106,23 @@ struct PrivacyAccountantTests {
         policy.sigmaMax = needed * (1 - 1e-9)
         var over = base
         let refused = try Unlearner.forget(rows: rows, in: &over, options: options, policy: policy)
-        #expect(refused.outcome == .recordedOnly)
+        // The noise-free state moved; the release was refused, so the served weights are still the base's.
+        #expect(refused.outcome == .applied)
+        #expect(refused.release?.released == false)
         #expect(refused.reasonsRaised == [.removalLimit])
         #expect(over.budget.retrainReasons == [.removalLimit])
-        #expect(over.model == base.model)
-        #expect(over.residualCount == base.residualCount - rows.count)  // still tombstoned
+        #expect(over.releasedModel.theta == base.model.theta)
+        #expect(over.model != base.model)
+        #expect(over.residualCount == base.residualCount - rows.count)  // tombstoned
         #expect(over.budget.accountant.releases == 0)
 
         // Once the limit is hit, later deletions are recorded only.
+        let frozen = over.model
         let next = UnlearningFixtures.subjects(train, count: 2)[1].rows
         let later = try Unlearner.forget(rows: next, in: &over, options: options, policy: policy)
         #expect(later.outcome == .recordedOnly)
-        #expect(over.model == base.model)
+        #expect(over.model == frozen)
+        #expect(over.releasedModel.theta == base.model.theta)
         #expect(over.residualCount == base.residualCount - rows.count - next.count)
     }
 
@@ -128,6 +134,7 @@ struct PrivacyAccountantTests {
         options.selection = .full
         options.noiseSeed = 3
         var policy = BudgetPolicy()
+        policy.mode = .adaptive
         policy.sigmaMax = .infinity
         policy.maxAccuracyDrop = 1
         policy.epsilonStep = 1
