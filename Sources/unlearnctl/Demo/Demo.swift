@@ -231,7 +231,7 @@ struct Demo: AsyncParsableCommand {
             worst = max(worst, abs(releasedAccuracy - retrainedAccuracy))
             table.append([
                 "v\(release.version)", "\(release.requestIds.count)", "\(removed.count) (\(String(format: "%.1f%%", 100 * Double(removed.count) / Double(bundle.train.count))))",
-                release.mode + (release.certified ? ", certified" : ""), String(format: "%.2e", release.residualBound),
+                release.certified ? "certified" : release.mode + " (not certified)", String(format: "%.2e", release.residualBound),
                 String(format: "%.2e", release.sensitivityLimit ?? .nan), String(format: "%.4f", release.epsilonSpent),
                 String(format: "%.2f%%", 100 * releasedAccuracy), String(format: "%.2f%%", 100 * retrainedAccuracy),
                 String(format: "%+.2f", 100 * (releasedAccuracy - retrainedAccuracy)),
