@@ -15,11 +15,13 @@ struct PublishRetryTests {
 
     @Test("transient failures are retried with a capped backoff; while stopping, the third goes to the local file")
     func transient() {
-        let down = PublishRetry.Failure.transient("unreachable")
-        #expect(PublishRetry.deadLetter(after: down, transientFailures: 1, sentWithoutPayload: false, stopping: false) == .retry(afterMilliseconds: 100))
-        #expect(PublishRetry.deadLetter(after: down, transientFailures: 50, sentWithoutPayload: false, stopping: false) == .retry(afterMilliseconds: 2000))
-        #expect(PublishRetry.deadLetter(after: down, transientFailures: 2, sentWithoutPayload: false, stopping: true) == .retry(afterMilliseconds: 200))
-        #expect(PublishRetry.deadLetter(after: down, transientFailures: 3, sentWithoutPayload: false, stopping: true) == .recordLocally(error: "unreachable"))
+        func step(_ failures: Int, stopping: Bool) -> PublishRetry.Step {
+            PublishRetry.deadLetter(after: .transient("unreachable"), transientFailures: failures, sentWithoutPayload: false, stopping: stopping)
+        }
+        #expect(step(1, stopping: false) == .retry(afterMilliseconds: 100))
+        #expect(step(50, stopping: false) == .retry(afterMilliseconds: 2000))
+        #expect(step(2, stopping: true) == .retry(afterMilliseconds: 200))
+        #expect(step(3, stopping: true) == .recordLocally(error: "unreachable"))
     }
 
     @Test("an alert is retried until the daemon stops, then given up after its fourth failure")

@@ -19,10 +19,11 @@ extension UnlearningPipeline {
             self.consumer = consumer
             self.producer = producer
             let c = pipeline.configuration
+            let batcher = Batcher(
+                maxRows: c.batchMaxRows, maxWaitMilliseconds: c.batchMaxWaitMilliseconds, groupByRequest: c.batchGroupBy == "request"
+            )
             machine = PipelineStateMachine(
-                topic: c.deletionsTopic, models: pipeline.runtimes.ids,
-                batcher: Batcher(maxRows: c.batchMaxRows, maxWaitMilliseconds: c.batchMaxWaitMilliseconds, groupByRequest: c.batchGroupBy == "request"),
-                statusIntervalMilliseconds: c.metricsIntervalMilliseconds
+                topic: c.deletionsTopic, models: pipeline.runtimes.ids, batcher: batcher, statusIntervalMilliseconds: c.metricsIntervalMilliseconds
             )
         }
 
@@ -148,7 +149,10 @@ extension UnlearningPipeline {
                     return try runtime.apply(batch, options: options, policy: policy, safeOffsets: safeOffsets)
                 }
             } catch let stale as ModelRuntime.Stale {
-                logger.warning("Snapshot was stale; reloaded and retrying", metadata: [LogKey.model: "\(model)", LogKey.error: "\(stale)", "attempt": "\(attempt)"])
+                logger.warning(
+                    "Snapshot was stale; reloaded and retrying",
+                    metadata: [LogKey.model: "\(model)", LogKey.error: "\(stale)", "attempt": "\(attempt)"]
+                )
                 return machine.batchStale(batch)
             } catch let error as UnlearningError {
                 // Valid requests the engine cannot apply (e.g. they would remove every remaining row).

@@ -38,7 +38,13 @@ public final class UnlearningPipeline: Service, Sendable {
         if !LibRdKafka.meetsProductionMinimum {
             logger.warning(
                 "librdkafka is older than the minimum for production brokers",
-                metadata: [LogKey.librdkafka: "\(LibRdKafka.version)", LogKey.reason: "use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers (KRaft ApiVersions tagged fields); the dev broker works"]
+                metadata: [
+                    LogKey.librdkafka: "\(LibRdKafka.version)",
+                    LogKey.reason: """
+                        use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers \
+                        (KRaft ApiVersions tagged fields); the dev broker works
+                        """,
+                ]
             )
         }
         try await openModels()
