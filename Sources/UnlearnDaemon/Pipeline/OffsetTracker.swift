@@ -53,6 +53,4 @@ struct OffsetTracker {
         next[partition] = nil
         committed[partition] = nil
     }
-
-    var inFlightCount: Int { inFlight.values.reduce(0) { $0 + $1.count } }
 }

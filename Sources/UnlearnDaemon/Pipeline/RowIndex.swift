@@ -53,6 +53,4 @@ public struct RowIndex: Sendable {
             return .success(rows)
         }
     }
-
-    public func sampleID(ofRow row: Int, in train: Dataset) -> String { train.sampleIDs[row] }
 }

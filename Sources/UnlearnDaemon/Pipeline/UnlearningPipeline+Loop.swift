@@ -5,32 +5,39 @@ import Logging
 import UnlearningCore
 
 extension UnlearningPipeline {
-    /// The consume-batch-apply-commit loop and its mutable state (owned by the pipeline's single task).
+    /// The I/O half of the pipeline: polls Kafka, feeds what happened to the `PipelineStateMachine`, and performs the
+    /// actions it returns (engine runs, producer sends, commits, notifier, metrics), reporting each result back
+    /// (docs/ARCHITECTURE.md, section 4). Owned by the pipeline's single task.
     struct Loop {
         let pipeline: UnlearningPipeline
         let consumer: KafkaConsumer
         let producer: KafkaProducer
-        var tracker: OffsetTracker
-        var batcher: Batcher
-        var lastPeriodic: UInt64 = 0
-        var applied = 0
-        var rejected = 0
-        var duplicates = 0
-        var assigned: Set<Int32> = []
-        var brokersDown = false
+        var machine: PipelineStateMachine
 
         init(pipeline: UnlearningPipeline, consumer: KafkaConsumer, producer: KafkaProducer) {
             self.pipeline = pipeline
             self.consumer = consumer
             self.producer = producer
             let c = pipeline.configuration
-            tracker = OffsetTracker(topic: c.deletionsTopic)
-            batcher = Batcher(maxRows: c.batchMaxRows, maxWaitMilliseconds: c.batchMaxWaitMilliseconds, groupByRequest: c.batchGroupBy == "request")
+            let batcher = Batcher(
+                maxRows: c.batchMaxRows, maxWaitMilliseconds: c.batchMaxWaitMilliseconds, groupByRequest: c.batchGroupBy == "request"
+            )
+            machine = PipelineStateMachine(
+                topic: c.deletionsTopic, models: pipeline.runtimes.ids, batcher: batcher, statusIntervalMilliseconds: c.metricsIntervalMilliseconds
+            )
         }
 
         var logger: Logger { pipeline.logger }
         var configuration: DaemonConfiguration { pipeline.configuration }
         static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+        /// Before consuming: alerts of models already waiting for a retrain and the receipts of the newest releases
+        /// are sent again.
+        mutating func start() async throws {
+            let retrain = await pipeline.refreshModels() ?? []
+            try await perform(machine.started(retrainRequired: retrain))
+            try await resendPendingReceipts()
+        }
 
         mutating func run() async throws {
             while !pipeline.isStopping {
@@ -43,278 +50,133 @@ extension UnlearningPipeline {
                     continue
                 }
                 for event in events {
-                    try await handle(event)
+                    try await perform(handle(event))
+                    try await perform(machine.brokerHealth(allBrokersDown: consumer.health.allBrokersDown))
                 }
-                for batch in Self.merged(batcher.takeDue(now: Self.now())) {
-                    try await flush(batch)
-                }
-                try await releaseDue()
-                await commit()
-                await periodic(force: false)
+                try await perform(machine.tick(now: Self.now()))
             }
         }
 
-        /// Graceful stop: stop fetching, make every batch in flight durable, commit.
+        /// Graceful stop: fetching has stopped; every batch in flight is made durable, then committed.
         mutating func shutdown() async throws {
-            let pending = batcher.takeAll()
-            if !pending.isEmpty {
-                logger.notice("Finishing batches in flight before exit", metadata: [LogKey.requests: "\(pending.reduce(0) { $0 + $1.requests.count })"])
-            }
-            for batch in pending { try await flush(batch) }
-            await commit()
-            await periodic(force: true)
+            try await perform(machine.shutdown())
         }
 
-        mutating func handle(_ event: KafkaConsumerEvent) async throws {
+        mutating func handle(_ event: KafkaConsumerEvent) -> [PipelineAction] {
             switch event {
             case .message(let message):
-                try await intake(message)
+                pipeline.metrics.consumed()
+                return machine.received(message)
             case .assigned(let partitions):
-                let ours = partitions.filter { $0.topic == configuration.deletionsTopic }.map(\.partition)
-                assigned.formUnion(ours)
-                logger.notice("Partitions assigned", metadata: [LogKey.partition: "\(ours.sorted())"])
-                // Another daemon may have written newer snapshots while it owned these partitions.
-                try await reloadAll()
+                return machine.assigned(partitions)
             case .revoked(let partitions):
-                let ours = Set(partitions.filter { $0.topic == configuration.deletionsTopic }.map(\.partition))
-                let dropped = batcher.drop(partitions: ours)
-                for p in ours { tracker.forget(p) }
-                assigned.subtract(ours)
-                logger.notice("Partitions revoked", metadata: [LogKey.partition: "\(ours.sorted())", LogKey.requests: "\(dropped) pending requests left to the next owner"])
+                return machine.revoked(partitions)
             case .statistics(let statistics):
-                for partition in statistics.partitions where partition.topicPartition.topic == configuration.deletionsTopic && assigned.contains(partition.topicPartition.partition) {
-                    if let lag = partition.consumerLag, lag >= 0 { pipeline.metrics.lag(partition: partition.topicPartition.partition, messages: lag) }
-                }
+                return machine.statistics(statistics)
             case .error(let error):
-                let down = consumer.health.allBrokersDown
-                if down != brokersDown {
-                    brokersDown = down
-                    pipeline.metrics.brokersDown(down)
-                    if down {
-                        logger.error("All Kafka brokers are down; waiting for them to come back", metadata: [LogKey.error: "\(error)"])
-                        pipeline.notifier.status("Kafka brokers down: waiting; no request is lost")
-                    }
-                } else {
-                    logger.warning("Kafka reported an error", metadata: [LogKey.error: "\(error)"])
-                }
+                return machine.kafkaError(error, allBrokersDown: consumer.health.allBrokersDown)
             case .partitionEOF:
-                break
-            }
-            if brokersDown && !consumer.health.allBrokersDown {
-                brokersDown = false
-                pipeline.metrics.brokersDown(false)
-                logger.notice("Kafka brokers are reachable again")
-                await periodic(force: true)
+                return []
             }
         }
 
-        mutating func reloadAll() async throws {
+        /// Performs the actions in order, each followed in turn by the actions its result leads to.
+        mutating func perform(_ actions: [PipelineAction]) async throws {
+            var queue = actions[...]
+            while let action = queue.popFirst() {
+                queue += try await perform(action)
+            }
+        }
+
+        mutating func perform(_ action: PipelineAction) async throws -> [PipelineAction] {
+            switch action {
+            case .resolve(let request, let message):
+                let resolution = try await resolve(request)
+                return machine.resolved(request, from: message, as: resolution, now: Self.now())
+            case .deadLetter(let letter):
+                try await deadLetter(letter)
+                return machine.deadLetterDelivered(letter)
+            case .apply(let batch, let safeOffsets, let attempt):
+                return try await apply(batch, safeOffsets: safeOffsets, attempt: attempt)
+            case .commit(let offsets):
+                do {
+                    try await consumer.commit(offsets)
+                    machine.committed(offsets)
+                } catch {
+                    logger.warning("Offset commit failed; will retry (requests are already durable)", metadata: [LogKey.error: "\(error)"])
+                }
+            case .publishAlert(let model):
+                try await sendAlert(model)
+            case .reload:
+                try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                    for runtime in runtimes.all { try runtime.reload() }
+                }
+                if let retrain = await pipeline.refreshModels() { machine.retrainRequired(retrain) }
+            case .reportStatus(let text):
+                pipeline.notifier.status(text)
+                pipeline.notifier.watchdog()
+            case .releaseDue:
+                if try await releaseDue() {
+                    if let retrain = await pipeline.refreshModels() { machine.retrainRequired(retrain) }
+                }
+            case .writeMetrics:
+                await writeMetrics()
+            case .notice(let notice):
+                note(notice)
+            }
+            return []
+        }
+
+        /// The request against its model on the engine queue: applied already, the rows still to remove, or why not.
+        func resolve(_ request: DeletionRequest) async throws -> PipelineStateMachine.Resolution {
             try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
-                for runtime in runtimes.all { try runtime.reload() }
-            }
-            await pipeline.updateOffsetBook()
-        }
-
-        mutating func intake(_ message: KafkaMessage) async throws {
-            pipeline.metrics.consumed()
-            tracker.received(partition: message.partition, offset: message.offset)
-            let request: DeletionRequest
-            switch DeletionRequestDecoder.decode(message.value) {
-            case .failure(let reason):
-                try await deadLetter(message, reason)
-                return
-            case .success(let r):
-                request = r
-            }
-            if let key = message.key, String(decoding: key, as: UTF8.self) != request.model {
-                try await deadLetter(message, RejectionReason(RejectionReason.keyMismatch, "the message key differs from the request's model; key deletion requests by model id so one daemon owns each model"))
-                return
-            }
-            guard pipeline.runtimes.ids.contains(request.model) else {
-                try await deadLetter(message, RejectionReason(RejectionReason.unknownModel, "the request's model is not registered with this daemon group; register it in the models list or fix the model id"))
-                return
-            }
-            let model = request.model
-            let resolved: (duplicate: Bool, rows: Result<[Int], RejectionReason>) = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
-                guard let runtime = runtimes.get(model) else { return (false, .failure(RejectionReason(RejectionReason.unknownModel, "model is not loaded"))) }
-                if runtime.isApplied(request.requestID) { return (true, .success([])) }
+                guard let runtime = runtimes.get(request.model) else {
+                    return .rejected(RejectionReason(RejectionReason.unknownModel, "model is not loaded"))
+                }
+                if runtime.isApplied(request.requestID) { return .alreadyApplied }
                 // Rows removed earlier do not count towards the batch size (a repeated class deletion is a no-op).
                 let removed = runtime.state.removed
-                return (false, runtime.index.rows(for: request.scope).map { rows in rows.filter { !removed[$0] } })
-            }
-            if resolved.duplicate || batcher.contains(requestID: request.requestID, model: model) {
-                duplicates += 1
-                pipeline.metrics.duplicate(model: model)
-                logger.debug("Duplicate request ignored", metadata: [LogKey.model: "\(model)", LogKey.requestID: "\(request.requestID)"])
-                tracker.done(partition: message.partition, offset: message.offset)
-                return
-            }
-            switch resolved.rows {
-            case .failure(let reason):
-                try await deadLetter(message, reason)
-            case .success(let rows):
-                let pending = PendingRequest(
-                    request: request, rows: rows, topic: message.topic, partition: message.partition, offset: message.offset,
-                    receivedAt: Self.now()
-                )
-                if let full = batcher.add(pending) { try await flush(full) }
-            }
-        }
-
-        /// Sends the original bytes to the dead-letter topic with the reason in headers and waits for the delivery
-        /// report, then lets the offset go. The offset always advances: a letter the broker refuses for good (too
-        /// large, not authorised, no such topic) is sent again without its payload, and if that is refused too, or
-        /// the daemon is stopping while brokers are down, it is appended to the local dead-letter file instead.
-        mutating func deadLetter(_ message: KafkaMessage, _ reason: RejectionReason) async throws {
-            rejected += 1
-            pipeline.metrics.rejected(code: reason.code)
-            // The reason code only: the message (producer-free, but long) is in the dead letter's headers.
-            logger.warning(
-                "Rejected a deletion request",
-                metadata: [LogKey.reason: "\(reason.code)", LogKey.partition: "\(message.partition)", LogKey.offset: "\(message.offset)"]
-            )
-            logger.debug("Rejection detail", metadata: [LogKey.reason: "\(reason.code)", LogKey.error: "\(reason.message)"])
-            let letter = DeadLetter(message, reason: reason)
-            try await publish(letter)
-            tracker.done(partition: message.partition, offset: message.offset)
-        }
-
-        /// Publishes a dead letter, or records it durably in the local dead-letter file (see `deadLetter`).
-        func publish(_ letter: DeadLetter) async throws {
-            let topic = configuration.deadLetterTopic
-            var attempt = 0
-            var current = letter
-            while true {
-                do {
-                    _ = try await producer.send(topic: topic, key: current.key, value: current.value, headers: current.headers)
-                    return
-                } catch let error as KafkaError where error.librdkafkaError?.isPermanentForProduce == true {
-                    if current.value != nil || current.key != nil {
-                        logger.error(
-                            "The broker refused a dead letter; sending it again without its payload",
-                            metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error.librdkafkaError?.name ?? "")"]
-                        )
-                        current = current.withoutPayload()
-                        continue
-                    }
-                    try recordLocally(letter, error: error.librdkafkaError?.name ?? "\(error.code)")
-                    return
-                } catch {
-                    attempt += 1
-                    if attempt == 1 || attempt % 10 == 0 {
-                        logger.error("Publishing a dead letter failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
-                    }
-                    if attempt >= 3 && pipeline.isStopping {
-                        try recordLocally(letter, error: (error as? KafkaError)?.librdkafkaError?.name ?? "unreachable")
-                        return
-                    }
-                    try await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
+                switch runtime.index.rows(for: request.scope) {
+                case .success(let rows): return .rows(rows.filter { !removed[$0] })
+                case .failure(let reason): return .rejected(reason)
                 }
             }
         }
 
-        func recordLocally(_ letter: DeadLetter, error: String) throws {
-            let file = DeadLetterFile(stateDirectory: configuration.stateDirectory)
-            do {
-                try file.append(letter, topic: configuration.deadLetterTopic, error: error)
-            } catch let failure {
-                if failure.fsyncFailed { throw DaemonExit.fsyncFailed(failure.description) }
-                throw failure
-            }
-            pipeline.metrics.deadLetterRecordedLocally(code: letter.reason.code)
-            logger.error(
-                "A dead letter could not be published; recorded in the local dead-letter file",
-                metadata: [
-                    LogKey.reason: "\(letter.reason.code)", LogKey.partition: "\(letter.source.partition)",
-                    LogKey.offset: "\(letter.source.offset)", LogKey.error: "\(error)", LogKey.path: "\(file.path)",
-                ]
-            )
-        }
-
-        func sendReliably(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]) async throws {
-            var attempt = 0
-            while true {
-                do {
-                    try await producer.send(topic: topic, key: key, value: value, headers: headers)
-                    return
-                } catch {
-                    attempt += 1
-                    if attempt == 1 || attempt % 10 == 0 {
-                        logger.error("Publishing failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
-                    }
-                    if attempt > 3 && pipeline.isStopping { throw error }
-                    try await Task.sleep(for: .milliseconds(min(2000, 100 * attempt)))
-                }
-            }
-        }
-
-        /// Batches of one model that are due together become one update: when requests queue up behind a running
-        /// update, the next one covers every subject waiting (the order of models is kept).
-        static func merged(_ batches: [PendingBatch]) -> [PendingBatch] {
-            var order: [String] = []
-            var byModel: [String: PendingBatch] = [:]
-            for batch in batches {
-                if var existing = byModel[batch.model] {
-                    existing.requests += batch.requests
-                    existing.rowCount += batch.rowCount
-                    byModel[batch.model] = existing
-                } else {
-                    order.append(batch.model)
-                    byModel[batch.model] = batch
-                }
-            }
-            return order.compactMap { byModel[$0] }
-        }
-
-        /// Applies a batch on the engine queue, retrying after a reload when another writer was faster. The update
-        /// is released in the same snapshot when the cadence falls on it (docs/ARCHITECTURE.md, section 3.3).
-        mutating func flush(_ batch: PendingBatch) async throws {
-            let offsets = batch.requests.map { ($0.partition, $0.offset) }
-            let safe = tracker.safeOffsets(excluding: offsets)
+        /// Applies a batch on the engine queue and reports how it went.
+        mutating func apply(_ batch: PendingBatch, safeOffsets: [SnapshotManifest.KafkaOffset], attempt: Int) async throws -> [PipelineAction] {
             let options = configuration.unlearning
             let policy = configuration.budget
             let cadence = (updates: configuration.releaseEveryUpdates, seconds: configuration.releaseEverySeconds)
             let model = batch.model
-            var result: ModelRuntime.Applied?
-            for attempt in 1...5 {
-                do {
-                    result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
-                        guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
-                        let waiting = runtime.unreleased.updates
-                        let release = (cadence.updates > 0 && waiting + 1 >= cadence.updates)
-                            || runtime.releaseDue(everyUpdates: 0, everySeconds: cadence.seconds) || runtime.releaseRequested
-                        let applied = try runtime.apply(batch, options: options, policy: policy, safeOffsets: safe, release: release)
-                        if applied.release != nil { runtime.clearReleaseRequest() }
-                        return applied
-                    }
-                    break
-                } catch let stale as ModelRuntime.Stale {
-                    logger.warning("Snapshot was stale; reloaded and retrying", metadata: [LogKey.model: "\(model)", LogKey.error: "\(stale)", "attempt": "\(attempt)"])
-                } catch let error as UnlearningError {
-                    // Valid requests the engine cannot apply (e.g. they would remove every remaining row).
-                    logger.error("Batch cannot be applied", metadata: [LogKey.model: "\(model)", LogKey.reason: "\(error.code.rawValue)"])
-                    for p in batch.requests {
-                        let message = KafkaMessage(topic: p.topic, partition: p.partition, offset: p.offset, key: Array(model.utf8), value: p.request.encoded(), headers: [])
-                        try await deadLetter(message, RejectionReason("cannot_apply", error.reason))
-                    }
-                    return
-                } catch let error as CheckpointError where error.code == .fsyncFailed {
-                    // An fsync error is fatal: durability is unknown; systemd restarts us from the last good snapshot.
-                    throw DaemonExit.fsyncFailed(error.reason)
+            let result: ModelRuntime.Applied
+            do {
+                result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
+                    guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
+                    // The update is released in its own snapshot when the cadence falls on it (section 3.3).
+                    let release = (cadence.updates > 0 && runtime.unreleased.updates + 1 >= cadence.updates)
+                        || runtime.releaseDue(everyUpdates: 0, everySeconds: cadence.seconds) || runtime.releaseRequested
+                    let applied = try runtime.apply(batch, options: options, policy: policy, safeOffsets: safeOffsets, release: release)
+                    if applied.release != nil { runtime.clearReleaseRequest() }
+                    return applied
                 }
-            }
-            guard let result else {
-                logger.error("Batch kept meeting newer snapshots; leaving it for a replay", metadata: [LogKey.model: "\(model)"])
-                return
+            } catch let stale as ModelRuntime.Stale {
+                logger.warning(
+                    "Snapshot was stale; reloaded and retrying",
+                    metadata: [LogKey.model: "\(model)", LogKey.error: "\(stale)", "attempt": "\(attempt)"]
+                )
+                return machine.batchStale(batch)
+            } catch let error as UnlearningError {
+                // Valid requests the engine cannot apply (e.g. they would remove every remaining row).
+                logger.error("Batch cannot be applied", metadata: [LogKey.model: "\(model)", LogKey.reason: "\(error.code.rawValue)"])
+                return machine.batchCannotApply(batch, reason: error.reason)
+            } catch let error as CheckpointError where error.code == .fsyncFailed {
+                // An fsync error is fatal: durability is unknown; systemd restarts us from the last good snapshot.
+                throw DaemonExit.fsyncFailed(error.reason)
             }
             let now = Self.now()
-            for p in batch.requests {
-                tracker.done(partition: p.partition, offset: p.offset)
-                pipeline.metrics.latency(seconds: Double(now &- p.receivedAt) / 1e9)
-            }
+            for p in batch.requests { pipeline.metrics.latency(seconds: Double(now &- p.receivedAt) / 1e9) }
             let appliedCount = batch.requests.count - result.duplicates.count
-            applied += appliedCount
-            duplicates += result.duplicates.count
             for _ in result.duplicates { pipeline.metrics.duplicate(model: model) }
             pipeline.metrics.applied(model: model, count: appliedCount)
             pipeline.metrics.snapshot(model: model, seconds: result.snapshotSeconds)
@@ -331,15 +193,19 @@ extension UnlearningPipeline {
                     ]
                 )
             } else {
-                logger.info("Recorded requests with nothing left to remove", metadata: [LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(appliedCount)"])
+                logger.info(
+                    "Recorded requests with nothing left to remove",
+                    metadata: [LogKey.model: "\(model)", LogKey.snapshotVersion: "\(result.version)", LogKey.requests: "\(appliedCount)"]
+                )
             }
-            await pipeline.updateOffsetBook()
             try await released(model, result)
-            if result.retrainBecameRequired { try await sendAlert(model) }
+            if let retrain = await pipeline.refreshModels() { machine.retrainRequired(retrain) }
+            return machine.batchApplied(batch, duplicates: result.duplicates.count, retrainBecameRequired: result.retrainBecameRequired)
         }
 
-        /// Releases every model whose cadence timer ran out or that `unlearnctl release` asked for.
-        mutating func releaseDue() async throws {
+        /// Releases every model whose cadence timer ran out or that `unlearnctl release` asked for; true when a
+        /// release raised a limit (the alert is sent here).
+        func releaseDue() async throws -> Bool {
             let options = configuration.unlearning
             let policy = configuration.budget
             let seconds = configuration.releaseEverySeconds
@@ -356,17 +222,25 @@ extension UnlearningPipeline {
                         }
                         runtime.clearReleaseRequest()
                     } catch let stale as ModelRuntime.Stale {
-                        logger.warning("Snapshot was stale; reloaded, the release waits for the next tick", metadata: [LogKey.model: "\(runtime.id)", LogKey.error: "\(stale)"])
+                        logger.warning(
+                            "Snapshot was stale; reloaded, the release waits for the next tick",
+                            metadata: [LogKey.model: "\(runtime.id)", LogKey.error: "\(stale)"]
+                        )
                     } catch let error as CheckpointError where error.code == .fsyncFailed {
                         throw DaemonExit.fsyncFailed(error.reason)
                     }
                 }
                 return made
             }
+            var limited = false
             for (model, applied) in made {
                 try await released(model, applied)
-                if applied.retrainBecameRequired { try await sendAlert(model) }
+                if applied.retrainBecameRequired {
+                    try await sendAlert(model)
+                    limited = true
+                }
             }
+            return limited
         }
 
         /// Logs a release (or its refusal) and publishes its receipt (deterministic event id).
@@ -395,7 +269,7 @@ extension UnlearningPipeline {
         }
 
         func sendReceipt(_ receipt: ReleaseEvent) async throws {
-            try await sendReliably(topic: configuration.receiptsTopic, key: Array(receipt.model.utf8), value: try receipt.encoded(), headers: [])
+            try await sendReliably(topic: configuration.receiptsTopic, key: Array(receipt.model.utf8), value: try receipt.encoded())
         }
 
         /// At start: every model's released file is made to hold the served weights, and the receipt of each model's
@@ -412,6 +286,74 @@ extension UnlearningPipeline {
                 return receipts
             }
             for receipt in receipts { try await sendReceipt(receipt) }
+        }
+
+        /// Sends the original bytes to the dead-letter topic with the reason in headers and waits for the delivery
+        /// report; what happens when that fails is `PublishRetry.deadLetter`'s decision (section 4.4).
+        func deadLetter(_ letter: DeadLetter) async throws {
+            let reason = letter.reason
+            pipeline.metrics.rejected(code: reason.code)
+            // The reason code only: the message (producer-free, but long) is in the dead letter's headers.
+            logger.warning(
+                "Rejected a deletion request",
+                metadata: [LogKey.reason: "\(reason.code)", LogKey.partition: "\(letter.source.partition)", LogKey.offset: "\(letter.source.offset)"]
+            )
+            logger.debug("Rejection detail", metadata: [LogKey.reason: "\(reason.code)", LogKey.error: "\(reason.message)"])
+            let topic = configuration.deadLetterTopic
+            var current = letter
+            var transientFailures = 0
+            while true {
+                let failure: PublishRetry.Failure
+                do {
+                    _ = try await producer.send(topic: topic, key: current.key, value: current.value, headers: current.headers)
+                    return
+                } catch let error as KafkaError where error.librdkafkaError?.isPermanentForProduce == true {
+                    failure = .permanent(error.librdkafkaError?.name ?? "\(error.code)")
+                } catch {
+                    transientFailures += 1
+                    if PublishRetry.shouldLog(failures: transientFailures) {
+                        logger.error("Publishing a dead letter failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
+                    }
+                    failure = .transient((error as? KafkaError)?.librdkafkaError?.name ?? "unreachable")
+                }
+                let step = PublishRetry.deadLetter(
+                    after: failure, transientFailures: transientFailures, sentWithoutPayload: current.key == nil && current.value == nil,
+                    stopping: pipeline.isStopping
+                )
+                switch step {
+                case .resendWithoutPayload:
+                    if case .permanent(let name) = failure {
+                        logger.error(
+                            "The broker refused a dead letter; sending it again without its payload",
+                            metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(name)"]
+                        )
+                    }
+                    current = current.withoutPayload()
+                case .recordLocally(let error):
+                    try recordLocally(letter, error: error)
+                    return
+                case .retry(let milliseconds):
+                    try await Task.sleep(for: .milliseconds(milliseconds))
+                }
+            }
+        }
+
+        func recordLocally(_ letter: DeadLetter, error: String) throws {
+            let file = DeadLetterFile(stateDirectory: configuration.stateDirectory)
+            do {
+                try file.append(letter, topic: configuration.deadLetterTopic, error: error)
+            } catch let failure {
+                if failure.fsyncFailed { throw DaemonExit.fsyncFailed(failure.description) }
+                throw failure
+            }
+            pipeline.metrics.deadLetterRecordedLocally(code: letter.reason.code)
+            logger.error(
+                "A dead letter could not be published; recorded in the local dead-letter file",
+                metadata: [
+                    LogKey.reason: "\(letter.reason.code)", LogKey.partition: "\(letter.source.partition)",
+                    LogKey.offset: "\(letter.source.offset)", LogKey.error: "\(error)", LogKey.path: "\(file.path)",
+                ]
+            )
         }
 
         /// Publishes the retrain-required event of a model's current epoch (deterministic alert id).
@@ -431,63 +373,73 @@ extension UnlearningPipeline {
                 )
             }
             guard let event else { return }
-            try await sendReliably(topic: configuration.alertsTopic, key: Array(model.utf8), value: try event.encoded(), headers: [])
+            try await sendReliably(topic: configuration.alertsTopic, key: Array(model.utf8), value: try event.encoded())
             logger.notice(
                 "Retrain required: alert published; approximate updates stop until a retrained base is installed",
                 metadata: [LogKey.model: "\(model)", LogKey.alertID: "\(event.alertID)", LogKey.reasons: "\(event.reasons)"]
             )
         }
 
-        /// At start: models already waiting for a retrain get their alert again (same alert id; consumers
-        /// de-duplicate), since a crash may have come between the snapshot and the delivery.
-        func resendPendingAlerts() async throws {
-            for id in pipeline.runtimes.ids.sorted() {
-                try await sendAlert(id)
-            }
-        }
-
-        mutating func commit() async {
-            let pending = tracker.pendingCommits().filter { assigned.contains($0.0) }
-            guard !pending.isEmpty else { return }
-            let offsets = pending.map { KafkaTopicPartitionOffset(topic: configuration.deletionsTopic, partition: $0.0, offset: $0.1) }
-            do {
-                try await consumer.commit(offsets)
-                for (p, o) in pending { tracker.markCommitted(p, o) }
-            } catch {
-                logger.warning("Offset commit failed; will retry (requests are already durable)", metadata: [LogKey.error: "\(error)"])
-            }
-        }
-
-        mutating func periodic(force: Bool) async {
-            let now = Self.now()
-            let interval = UInt64(max(100, configuration.metricsIntervalMilliseconds)) * 1_000_000
-            guard force || now &- lastPeriodic >= interval else { return }
-            lastPeriodic = now
-            await pipeline.publishModelMetrics()
-            let retrain = (try? await pipeline.engine.run { [runtimes = pipeline.runtimes] in
-                runtimes.all.filter { $0.state.budget.retrainRequired }.map(\.id)
-            }) ?? []
-            var status = "applied \(applied), rejected \(rejected), duplicates \(duplicates), pending \(batcher.pendingRequests)"
-            if !retrain.isEmpty { status += "; retrain required: \(retrain.joined(separator: ","))" }
-            if brokersDown { status += "; Kafka brokers down" }
-            pipeline.notifier.status(status)
-            pipeline.notifier.watchdog()
-            if !configuration.metricsTextfile.isEmpty {
-                let path = configuration.metricsTextfile.hasPrefix("/")
-                    ? configuration.metricsTextfile
-                    : (configuration.stateDirectory as NSString).appendingPathComponent(configuration.metricsTextfile)
-                try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                do { try pipeline.metrics.writeTextfile(path) } catch {
-                    logger.warning("Writing the metrics file failed", metadata: [LogKey.error: "\(error)"])
+        /// Publishes an event, retrying while the brokers are unreachable (`PublishRetry.alert`): alerts and receipts
+        /// are sent again at start with the same id, so giving up while stopping loses nothing.
+        func sendReliably(topic: String, key: [UInt8], value: [UInt8]) async throws {
+            var failures = 0
+            while true {
+                do {
+                    try await producer.send(topic: topic, key: key, value: value, headers: [])
+                    return
+                } catch {
+                    failures += 1
+                    if PublishRetry.shouldLog(failures: failures) {
+                        logger.error("Publishing failed; retrying", metadata: [LogKey.topic: "\(topic)", LogKey.error: "\(error)"])
+                    }
+                    guard let milliseconds = PublishRetry.alert(failures: failures, stopping: pipeline.isStopping) else { throw error }
+                    try await Task.sleep(for: .milliseconds(milliseconds))
                 }
             }
         }
-    }
-}
 
-extension RejectionReason {
-    init(_ code: String, _ message: String, _: Void = ()) {
-        self.code = code
-        self.message = message
+        func writeMetrics() async {
+            await pipeline.publishModelMetrics()
+            guard !configuration.metricsTextfile.isEmpty else { return }
+            let path = configuration.metricsTextfile.hasPrefix("/")
+                ? configuration.metricsTextfile
+                : (configuration.stateDirectory as NSString).appendingPathComponent(configuration.metricsTextfile)
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            do { try pipeline.metrics.writeTextfile(path) } catch {
+                logger.warning("Writing the metrics file failed", metadata: [LogKey.error: "\(error)"])
+            }
+        }
+
+        /// Logs, metrics and status lines for the machine's decisions (docs/ARCHITECTURE.md, section 5).
+        func note(_ notice: PipelineAction.Notice) {
+            switch notice {
+            case .duplicate(let model, let requestID):
+                pipeline.metrics.duplicate(model: model)
+                logger.debug("Duplicate request ignored", metadata: [LogKey.model: "\(model)", LogKey.requestID: "\(requestID)"])
+            case .partitionsAssigned(let partitions):
+                logger.notice("Partitions assigned", metadata: [LogKey.partition: "\(partitions)"])
+            case .partitionsRevoked(let partitions, let dropped):
+                logger.notice(
+                    "Partitions revoked",
+                    metadata: [LogKey.partition: "\(partitions)", LogKey.requests: "\(dropped) pending requests left to the next owner"]
+                )
+            case .consumerLag(let partition, let messages):
+                pipeline.metrics.lag(partition: partition, messages: messages)
+            case .brokersDown(let error):
+                pipeline.metrics.brokersDown(true)
+                logger.error("All Kafka brokers are down; waiting for them to come back", metadata: [LogKey.error: "\(error)"])
+                pipeline.notifier.status("Kafka brokers down: waiting; no request is lost")
+            case .brokersUp:
+                pipeline.metrics.brokersDown(false)
+                logger.notice("Kafka brokers are reachable again")
+            case .kafkaError(let error):
+                logger.warning("Kafka reported an error", metadata: [LogKey.error: "\(error)"])
+            case .batchAbandoned(let model):
+                logger.error("Batch kept meeting newer snapshots; leaving it for a replay", metadata: [LogKey.model: "\(model)"])
+            case .finishingBatches(let requests):
+                logger.notice("Finishing batches in flight before exit", metadata: [LogKey.requests: "\(requests)"])
+            }
+        }
     }
 }

@@ -38,7 +38,13 @@ public final class UnlearningPipeline: Service, Sendable {
         if !LibRdKafka.meetsProductionMinimum {
             logger.warning(
                 "librdkafka is older than the minimum for production brokers",
-                metadata: [LogKey.librdkafka: "\(LibRdKafka.version)", LogKey.reason: "use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers (KRaft ApiVersions tagged fields); the dev broker works"]
+                metadata: [
+                    LogKey.librdkafka: "\(LibRdKafka.version)",
+                    LogKey.reason: """
+                        use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers \
+                        (KRaft ApiVersions tagged fields); the dev broker works
+                        """,
+                ]
             )
         }
         try await openModels()
@@ -60,8 +66,7 @@ public final class UnlearningPipeline: Service, Sendable {
         )
         try consumer.subscribe(topics: [configuration.deletionsTopic])
         var loop = Loop(pipeline: self, consumer: consumer, producer: producer)
-        try await loop.resendPendingAlerts()
-        try await loop.resendPendingReceipts()
+        try await loop.start()
         notifier.ready(status: "consuming \(configuration.deletionsTopic)")
         logger.notice("unlearnd ready", metadata: [LogKey.topic: "\(configuration.deletionsTopic)"])
 
@@ -98,22 +103,29 @@ public final class UnlearningPipeline: Service, Sendable {
                 table.set(runtime, for: model.id)
             }
         }
-        await updateOffsetBook()
+        await refreshModels()
         await publishModelMetrics()
     }
 
-    /// Re-reads every model's recorded offsets into the book read by the rebalance callback.
-    func updateOffsetBook() async {
+    /// Re-reads every model's recorded offsets into the book read by the rebalance callback, and returns the models
+    /// waiting for a retrain (for the state machine's status), or nil if the engine could not be asked.
+    @discardableResult
+    func refreshModels() async -> Set<String>? {
         let topic = configuration.deletionsTopic
         guard let models = try? await engine.run({ [runtimes] in
             runtimes.all.map { runtime in
-                (Dictionary(runtime.recordedOffsets.filter { $0.topic == topic }.map { ($0.partition, $0.nextOffset) }) { max($0, $1) }, runtime.replaying)
+                (
+                    id: runtime.id,
+                    offsets: Dictionary(runtime.recordedOffsets.filter { $0.topic == topic }.map { ($0.partition, $0.nextOffset) }) { max($0, $1) },
+                    replaying: runtime.replaying, retrainRequired: runtime.state.budget.retrainRequired
+                )
             }
-        }) else { return }
+        }) else { return nil }
         offsetBook.withLock { book in
             book.replaying = []
-            for (offsets, replaying) in models { book.add(offsets, replaying: replaying) }
+            for model in models { book.add(model.offsets, replaying: model.replaying) }
         }
+        return Set(models.filter(\.retrainRequired).map(\.id))
     }
 
     func publishModelMetrics() async {
