@@ -18,7 +18,11 @@ struct DaemonBudgetTests {
         do {
             let config = try fixture.writeConfig([
                 "unlearning": ["noise": true, "selection": "full"],
-                "budget": ["epsilon": 12, "epsilon_step": 5, "sigma_max": 0.2, "max_accuracy_drop": 0.05],
+                // Adaptive mode, every update released: the budget runs out after a few releases.
+                "budget": ["mode": "adaptive", "epsilon": 12, "epsilon_step": 5, "sigma_max": 0.2, "max_accuracy_drop": 0.05],
+                "release": ["every_updates": 1],
+                // One update (and release) per subject, as if they arrived apart.
+                "batch": ["group_by": "request"],
             ])
             var daemon = try fixture.startDaemon(config: config)
             let bundle = try fixture.bundle("digits-a")

@@ -136,14 +136,17 @@ struct DaemonEndToEndTests {
                 policy.sigmaMax = 1e12
                 policy.maxAccuracyDrop = 1
                 _ = try Unlearner.forget(rows: rows, in: &state, options: options, policy: policy)
-                let diff = zip(state.model.theta, current.parameters.theta).map { abs($0 - $1) }.max() ?? 0
+                // The noise-free state (releases happen at the cadence; with noise off they equal it).
+                let stored = current.parameters.privateTheta ?? current.parameters.theta
+                let diff = zip(state.model.theta, stored).map { abs($0 - $1) }.max() ?? 0
                 worst = max(worst, diff)
                 checked += 1
             }
             previous = current
         }
         print("\(model): replayed \(checked) updates through the engine; largest parameter difference \(worst)")
-        #expect(checked > 10)
+        // Batches due together are applied as one update, so 500 requests make fewer updates than batches.
+        #expect(checked >= 5)
         #expect(worst == 0, "snapshots differ from the engine run directly by up to \(worst)")
     }
 }

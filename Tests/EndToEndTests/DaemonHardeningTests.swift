@@ -369,7 +369,9 @@ struct DaemonHardeningTests {
             // A noise floor large enough that the released model's predictions differ from the noise-free ones.
             let config = try fixture.writeConfig([
                 "unlearning": ["noise": true, "selection": "full"],
-                "budget": ["epsilon": 1000, "epsilon_step": 1, "sigma_max": 100, "sigma_floor": 0.5, "max_accuracy_drop": 1.0],
+                // Adaptive mode with a large noise floor, every update released: the noise visibly moves accuracy.
+                "budget": ["mode": "adaptive", "epsilon": 1000, "epsilon_step": 1, "sigma_max": 100, "sigma_floor": 0.5, "max_accuracy_drop": 1.0],
+                "release": ["every_updates": 1],
             ])
             let daemon = try await Self.startReady(fixture, config: config)
             let subjects = try Self.subjects(fixture)

@@ -62,7 +62,7 @@ struct ForgetCommandTests {
         #expect(newest.version == 2)
         #expect(newest.snapshot.manifest.appliedRequestIds == ["offline-1"])
         #expect(newest.snapshot.manifest.residualN == bundle.train.count - bundle.train.subjects.filter { $0 == subject }.count)
-        #expect(newest.snapshot.manifest.updates.last?.extensions?["method"] == .string("newton"))
+        #expect(newest.snapshot.manifest.updates.last?.method == "newton")
 
         let unknown = try Binaries.run("unlearnctl", ["forget", "--state-dir", state, "--model", "digits", "--subject", "nobody"])
         #expect(unknown.status != 0)

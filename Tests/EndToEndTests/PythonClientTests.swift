@@ -21,7 +21,9 @@ struct PythonClientTests {
         do {
             let config = try fixture.writeConfig([
                 "unlearning": ["noise": true, "selection": "full"],
-                "budget": ["epsilon": 12, "epsilon_step": 5, "sigma_max": 0.2, "max_accuracy_drop": 0.05],
+                // Adaptive mode, every update released: the budget runs out after a few releases.
+                "budget": ["mode": "adaptive", "epsilon": 12, "epsilon_step": 5, "sigma_max": 0.2, "max_accuracy_drop": 0.05],
+                "release": ["every_updates": 1],
             ])
             var daemon = try fixture.startDaemon(config: config)
             let bootstrap = fixture.broker.bootstrap
@@ -57,12 +59,12 @@ struct PythonClientTests {
             let used = Set(subjects.prefix(published.count))
             let removed = bundle.train.subjects.filter { $0.map(used.contains) ?? false }.count
             #expect(last.manifest.residualN == last.manifest.n0 - removed)
-            // One record per batch: the applied updates, then the one that hit the limit (weights unchanged).
-            let outcomes = last.manifest.updates.map { record -> String in
-                if case .string(let outcome)? = record.extensions?["outcome"] { return outcome }
-                return "?"
-            }
-            #expect(outcomes == Array(repeating: "applied", count: budget.appliedUpdates) + ["recorded_only"], "outcomes: \(outcomes)")
+            // One record per batch, each update applied to the noise-free state and released, but the last, whose
+            // release the budget refused (the served weights stay the previous release's).
+            let outcomes = last.manifest.updates.map(\.outcome.rawValue)
+            #expect(outcomes == Array(repeating: "applied", count: budget.appliedUpdates), "outcomes: \(outcomes)")
+            let released = last.manifest.updates.map(\.released)
+            #expect(released == Array(repeating: true, count: released.count - 1) + [false], "released: \(released)")
 
             // 2. alerts.py printed the retrain event and exited.
             let status = await alerts.waitForExit(timeout: .seconds(60))

@@ -12,9 +12,10 @@ struct PipelineStateMachineTests {
     /// `max_wait_ms` of the machines below.
     static let wait: UInt64 = 1_000 * 1_000_000
 
-    static func machine(maxRows: Int = 10, models: Set<String> = [model]) -> PipelineStateMachine {
+    static func machine(maxRows: Int = 10, models: Set<String> = [model], groupByRequest: Bool = false) -> PipelineStateMachine {
         PipelineStateMachine(
-            topic: topic, models: models, batcher: Batcher(maxRows: maxRows, maxWaitMilliseconds: 1_000, groupByRequest: false),
+            topic: topic, models: models,
+            batcher: Batcher(maxRows: maxRows, maxWaitMilliseconds: 1_000, groupByRequest: groupByRequest),
             statusIntervalMilliseconds: 10_000
         )
     }
@@ -44,6 +45,28 @@ struct PipelineStateMachineTests {
         }
         #expect(resolved == request && from == message)
         return machine.resolved(request, from: message, as: resolution, now: now)
+    }
+
+    // MARK: Merging
+
+    @Test("batches of one model due together become one update; other models and group_by request stay apart")
+    func mergesReadyBatches() throws {
+        var m = Self.machine(models: [Self.model, "model-b"])
+        Self.assign(&m, 0)
+        _ = Self.deliver(&m, Self.request("a1", subject: "alice"), offset: 0)
+        _ = Self.deliver(&m, Self.request("b1", subject: "bob"), offset: 1)
+        _ = Self.deliver(&m, Self.request("c1", model: "model-b", subject: "carol"), offset: 2)
+        // One update in flight at a time: the first, reported applied, lets the second go.
+        let first = try #require(m.tick(now: Self.wait).applies.first?.batch)
+        let second = try #require(m.batchApplied(first, duplicates: 0, retrainBecameRequired: false).applies.first?.batch)
+        let byModel = Dictionary(uniqueKeysWithValues: [first, second].map { ($0.model, Set($0.requestIDs)) })
+        #expect(byModel == [Self.model: ["a1", "b1"], "model-b": ["c1"]])
+
+        var apart = Self.machine(groupByRequest: true)
+        Self.assign(&apart, 0)
+        _ = Self.deliver(&apart, Self.request("a1", subject: "alice"), offset: 0)
+        _ = Self.deliver(&apart, Self.request("b1", subject: "bob"), offset: 1)
+        #expect(apart.tick(now: Self.wait).applies.first?.batch.requestIDs.count == 1)
     }
 
     // MARK: Dedupe

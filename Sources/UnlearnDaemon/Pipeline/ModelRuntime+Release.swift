@@ -132,8 +132,11 @@ extension ModelRuntime {
     public var releasedVersion: UInt64 { lastRelease?.version ?? manifest.baseVersion }
 
     static func releasedFileBytes(manifest: SnapshotManifest, parameters: ModelParameters, releaseVersion: UInt64) throws -> [UInt8] {
+        // The export names the model, the release's version and the architecture only; the lineage is not part of it.
         var header = manifest
         header.version = releaseVersion
+        header.parentVersion = nil
+        header.parentSHA256 = nil
         return try SnapshotCodec.exportSafetensors(try Snapshot(manifest: header, parameters: parameters))
     }
 

@@ -288,13 +288,16 @@ struct PipelineStateMachine {
         guard inFlight == nil, deadLettersInFlight == 0 else { return [] }
         if !ready.isEmpty {
             // Every ready batch of the model goes into one update: when requests queue up behind a running update,
-            // the next one covers all the subjects waiting (section 4.7).
+            // the next one covers all the subjects waiting (section 4.7). `batch.group_by = request` keeps each
+            // request its own update.
             var batch = ready.removeFirst()
-            for other in ready where other.model == batch.model {
-                batch.requests += other.requests
-                batch.rowCount += other.rowCount
+            if !batcher.groupByRequest {
+                for other in ready where other.model == batch.model {
+                    batch.requests += other.requests
+                    batch.rowCount += other.rowCount
+                }
+                ready.removeAll { $0.model == batch.model }
             }
-            ready.removeAll { $0.model == batch.model }
             inFlight = (batch, 1)
             return [.apply(batch, safeOffsets: safeOffsets(for: batch), attempt: 1)]
         }
