@@ -71,23 +71,3 @@ public struct Architecture: Codable, Sendable, Equatable {
         guard classes >= 2 else { throw ModelError("the output layer needs at least 2 classes, has \(classes)") }
     }
 }
-
-/// One output unit of one dense layer: its weight row plus its bias. The unit of L-FOCI selection.
-public struct Slice: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
-    public var layer: Int
-    public var unit: Int
-
-    public init(layer: Int, unit: Int) {
-        self.layer = layer
-        self.unit = unit
-    }
-
-    public static func < (a: Slice, b: Slice) -> Bool { (a.layer, a.unit) < (b.layer, b.unit) }
-    public var description: String { "L\(layer).u\(unit)" }
-}
-
-/// A model whose shape or parameters do not make sense.
-public struct ModelError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -1,25 +1,5 @@
 import Foundation
 
-/// One line of training progress (an epoch for Adam, an iteration for L-BFGS).
-public struct TrainingProgress: Sendable {
-    public var step: Int
-    public var totalSteps: Int
-    public var objective: Double
-    public var gradientNorm: Double
-    public var trainAccuracy: Double
-    public var validationAccuracy: Double?
-}
-
-/// What a training run did.
-public struct TrainingReport: Sendable, Codable, Equatable {
-    public var method: String
-    public var steps: Int
-    public var objective: Double
-    public var gradientNorm: Double
-    public var converged: Bool
-    public var seconds: Double
-}
-
 /// Trains an `MLP` on the L2-regularised objective F (see `MLP`).
 ///
 /// - `adam`: mini-batch Adam (Kingma & Ba 2015) with the L2 term in the gradient, a cosine learning-rate decay,
