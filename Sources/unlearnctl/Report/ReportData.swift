@@ -44,7 +44,7 @@ struct ReportData {
         /// Recorded after the epoch's limit was reached: rows tombstoned, no step computed.
         var afterLimit: Bool { outcome == "recorded_only" && reasonsRaised.isEmpty }
         /// The update whose step was computed and then not applied because it reached a limit.
-        var hitLimit: Bool { !applied && !reasonsRaised.isEmpty }
+        var hitLimit: Bool { !reasonsRaised.isEmpty }
     }
 
     var model: String

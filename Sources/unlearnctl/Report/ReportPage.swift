@@ -112,7 +112,8 @@ struct ReportPage {
     func render() -> String {
         let d = data
         let applied = d.updates.filter(\.applied).count
-        let rolledBack = d.updates.filter { $0.outcome == "rolled_back" }.count
+        let releases = d.updates.filter(\.released).count
+        let refused = d.updates.filter { !$0.released && !$0.reasonsRaised.isEmpty }.count
         let recorded = d.updates.filter(\.afterLimit).count
         let removed = d.updates.reduce(0) { $0 + $1.rows }
         var summary: [(String, String)] = [
@@ -122,15 +123,18 @@ struct ReportPage {
             ("training rows", "\(d.residualRows) of \(d.originalRows) remain"),
             (
                 "update records",
-                "\(d.updates.count): \(applied) applied, \(d.updates.filter { $0.hitLimit && $0.outcome != "rolled_back" }.count) reached a limit (not applied), \(rolledBack) rolled back by the accuracy guard, \(recorded) recorded after the limit; \(removed) rows"
+                "\(d.updates.count): \(applied) updates applied to the noise-free state, \(releases) releases, \(refused) reached a limit, \(recorded) recorded after the limit; \(removed) rows"
             ),
-            ("certified updates", "\(d.updates.filter(\.certified).count) of \(d.updates.filter { !$0.afterLimit }.count) computed"),
+            ("certified releases", "\(d.updates.filter(\.certified).count) of \(releases)"),
         ]
         if let spent = d.epsilonSpent {
             summary.append(("epsilon spent", String(format: "%.3f", spent) + (d.policy.map { String(format: " of %g (delta %g)", $0.epsilonBudget, $0.delta) } ?? "")))
         }
         if let policy = d.policy {
-            summary.append(("noise limit", String(format: "sigma_max %g at epsilon_step %g: Delta limit %.4g", policy.sigmaMax, policy.epsilonStep, d.residualBoundLimit ?? .nan)))
+            let noise = policy.mode == .adaptive
+                ? String(format: "adaptive: sigma_max %g at epsilon_step %g", policy.sigmaMax, policy.epsilonStep)
+                : String(format: "sigma %g at epsilon_step %g (certified unless adaptive)", policy.sigma, policy.epsilonStep)
+            summary.append(("noise limit", noise + String(format: ": Delta limit %.4g", d.residualBoundLimit ?? .nan)))
             if let floor = d.accuracyFloor {
                 summary.append(("accuracy guard", String(format: "validation accuracy >= %.1f%% (base %.1f%% - %g)", 100 * floor, 100 * (d.budget?.baseValidationAccuracy ?? .nan), policy.maxAccuracyDrop)))
             }
@@ -184,7 +188,7 @@ struct ReportPage {
         for (k, v) in summary { html += "<tr><th>\(HTML.escape(k))</th><td>\(HTML.escape(v))</td></tr>\n" }
         html += "</table>\n<div class=\"charts\">\n"
         let notes = [
-            "Filled points: updates applied to the weights; hollow: computed but not applied (a limit was reached, or the accuracy guard rolled it back). Forgotten rows are the batch's rows, evaluated before and after its update on the released (noisy) model.",
+            "Filled points: updates applied to the noise-free state; hollow: not applied (a limit was reached). Forgotten rows are the batch's rows, evaluated before the update on the served model and after it on the noise-free state the next release publishes; validation accuracy is the release's where the record is a release.",
             "Renyi-DP composition of the epoch's releases, converted to epsilon at the configured delta. The update that would exceed the budget is not released; the retrain alert follows.",
             "Delta bounds the distance to the model retrained without the removed rows (certified for logistic regression with noise on all parameters). The limit is sigma_max * epsilon_step / sqrt(2 ln(1.25/delta)): a larger Delta needs more noise than sigma_max.",
             "Parameters in the block the Newton step updated (L-FOCI's selection; every parameter with selection full). The dashed line is the model's parameter count.",
