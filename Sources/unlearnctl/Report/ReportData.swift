@@ -43,7 +43,7 @@ struct ReportData {
         var applied: Bool { outcome == "applied" }
         /// Recorded after the epoch's limit was reached: rows tombstoned, no step computed.
         var afterLimit: Bool { outcome == "recorded_only" && reasonsRaised.isEmpty }
-        /// The update whose step was computed and then not applied because it reached a limit.
+        /// The record that raised a limit (an update's cap, or a release the budget, bound or guard refused).
         var hitLimit: Bool { !reasonsRaised.isEmpty }
     }
 
