@@ -22,7 +22,6 @@ struct UnlearnCtl: AsyncParsableCommand {
             Import.self,
             SnapshotWriterTool.self,
             DevBroker.self,
-            Bench.self,
         ]
     )
 }

@@ -4,7 +4,7 @@ import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench update`: per-request time and quality of the selection modes against retraining.
+    /// `unlearn-bench update`: per-request time and quality of the selection modes against retraining.
     struct UpdateBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "update",
@@ -88,7 +88,7 @@ extension Bench {
         }
 
         func run() throws {
-            print("unlearnctl bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
+            print("unlearn-bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let subjectRows = train.rowsBySubject
