@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import UnlearningCore
+import UnlearnSupport
 
 extension Bench {
     /// `unlearn-bench removals`: the paper's Figure 5/6 experiment: many sequential

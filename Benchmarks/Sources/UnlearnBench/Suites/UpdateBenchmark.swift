@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import UnlearningCore
+import UnlearnSupport
 
 extension Bench {
     /// `unlearn-bench update`: per-request time and quality of the selection modes against retraining.
