@@ -118,7 +118,9 @@ struct Demo: AsyncParsableCommand {
         )
         return try await withCleanup {
             try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
-            let alert = try await forgetUntilAlert(daemon: daemon, bootstrap: bootstrap, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal)
+            let alert = try await forgetUntilAlert(
+                daemon: daemon, bootstrap: bootstrap, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
+            )
             let status = await daemon.stop(grace: .seconds(15))
             print("unlearnd stopped with status \(status.map(String.init) ?? "?"); its log: \(daemonLog)")
             print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl rebase --state-dir %@ --model digits --retrain`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
