@@ -83,7 +83,7 @@ struct Demo: AsyncParsableCommand {
         )
         print("    bootstrap \(broker.bootstrapServers)")
         let alert = try await withCleanup {
-            try await runDaemon(unlearnd, bootstrap: broker.bootstrapServers, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
+            try await runDaemon(unlearnd, broker: broker, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
         } finally: {
             await broker.stop()
         }
@@ -95,7 +95,7 @@ struct Demo: AsyncParsableCommand {
     /// Steps 3 and 4: starts unlearnd against the broker, forgets subjects until the retrain alert, and stops it;
     /// returns the alert (nil when none came).
     func runDaemon(
-        _ unlearnd: String, bootstrap: String, bundle: ModelBundle, bundlePath: String, root: URL, started: Date
+        _ unlearnd: String, broker: DevBrokerProcess, bundle: ModelBundle, bundlePath: String, root: URL, started: Date
     ) async throws -> RetrainEvent? {
         let terminal = Terminal.standardErrorIsTTY
         let stateDirectory = root.appendingPathComponent("state").path
@@ -103,7 +103,7 @@ struct Demo: AsyncParsableCommand {
         let config: [String: Any] = [
             "state_directory": stateDirectory,
             "models": ["digits=\(bundlePath)"],
-            "kafka": ["bootstrap.servers": bootstrap, "session.timeout.ms": "6000"],
+            "kafka": broker.clientProperties,
             "batch": ["max_rows": 256, "max_wait_ms": 50],
             "budget": ["epsilon": epsilonBudget, "epsilon_step": epsilonStep, "sigma_max": sigmaMax, "delta": 1e-5, "max_accuracy_drop": 0.05],
             "metrics": ["interval_ms": 250],
@@ -119,7 +119,7 @@ struct Demo: AsyncParsableCommand {
         return try await withCleanup {
             try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             let alert = try await forgetUntilAlert(
-                daemon: daemon, bootstrap: bootstrap, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
+                daemon: daemon, broker: broker, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
             )
             let status = await daemon.stop(grace: .seconds(15))
             print("unlearnd stopped with status \(status.map(String.init) ?? "?"); its log: \(daemonLog)")
@@ -132,13 +132,13 @@ struct Demo: AsyncParsableCommand {
 
     /// Step 4: deletions, one subject at a time, until the retrain alert; prints the table and the alert.
     func forgetUntilAlert(
-        daemon: ChildProcess, bootstrap: String, bundle: ModelBundle, stateDirectory: String, terminal: Bool
+        daemon: ChildProcess, broker: DevBrokerProcess, bundle: ModelBundle, stateDirectory: String, terminal: Bool
     ) async throws -> RetrainEvent? {
         let daemonLog = daemon.stderrPath ?? "the daemon's log"
         var logger = Logger(label: "unlearnctl.demo")
         logger.logLevel = .critical  // the demo's own clients: their broker-down notice at the end is expected
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-        let alerts = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, ["session.timeout.ms": "6000"]), groupID: "demo-alerts", logger: logger)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: logger)
+        let alerts = try KafkaConsumer(configuration: KafkaConfiguration(broker.clientProperties), groupID: "demo-alerts", logger: logger)
         try alerts.subscribe(topics: ["unlearn.alerts"])
         var subjects: [String: Int] = [:]
         for s in bundle.train.subjects.compactMap({ $0 }) { subjects[s, default: 0] += 1 }

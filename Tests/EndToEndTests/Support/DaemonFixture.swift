@@ -54,9 +54,7 @@ final class DaemonFixture: @unchecked Sendable {
             "metrics": ["interval_ms": 200],
             "log": ["level": "info"],
         ]
-        // The dev broker finishes a rebalance only after session.timeout.ms - 1 s: keep it short so restarts and
-        // second daemons join quickly.
-        sections["kafka"] = ["bootstrap.servers": broker.bootstrapServers, "session.timeout.ms": "6000"]
+        sections["kafka"] = broker.clientProperties
         for (k, v) in overrides { sections[k, default: [:]].merge(v) { $1 } }
         var object: [String: Any] = sections
         object["state_directory"] = stateDirectory

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProcessHarness
 
 extension Bench {
     /// `unlearn-bench all`: every suite in one command, small by default, so that a change can be checked to
@@ -11,8 +12,8 @@ extension Bench {
             discussion: """
                 The small sizes take a few minutes on 2 cores and exercise every code path of each suite; their \
                 numbers are not the ones BENCHMARKS.md reports (those come from the suites' own defaults, --full). \
-                Each suite's JSON goes to --out/<suite>.json. A suite that fails does not stop the others; the \
-                command exits 1 if any failed.
+                Each suite's JSON goes to --out/<suite>.json. Each suite runs as a child process, so one that fails \
+                or crashes does not stop the others; the command exits 1 if any failed.
                 """
         )
 
@@ -31,11 +32,11 @@ extension Bench {
         /// Each suite with the arguments of its small run.
         static let suites: [(name: String, small: [String])] = [
             ("selection", ["--samples", "300", "--hidden", "64", "--batches", "1", "--repeats", "1", "--tie-seeds", "2"]),
-            ("update", ["--data", "data/digits.csv.zst", "--models", "logreg", "--subjects", "2", "--full-subjects", "1"]),
+            ("update", ["--data", "data/digits.csv.zst", "--models", "logreg,mlp32", "--subjects", "2", "--full-subjects", "1", "--epochs", "3"]),
             ("removals", ["--data", "data/digits.csv.zst", "--fraction", "0.03", "--every", "5"]),
             ("scale", ["--data", "data/digits.csv.zst", "--sizes", "1000,2000", "--subjects", "1"]),
             ("roofline", ["--rows", "200", "--hidden", "32", "--rounds", "1", "--min-sample-seconds", "0.01"]),
-            ("snapshot", ["--repeats", "3", "--levels", "3,1"]),
+            ("snapshot", ["--repeats", "3", "--levels", "3", "--levels", "1"]),
             ("kafka", [
                 "--data", "data/digits.csv.zst", "--scenarios", "class,subject", "--seconds", "2", "--rate", "20",
                 "--classes", "1", "--subjects", "4", "--warmup", "1", "--timeout", "60", "--work", "/tmp/unlearn-bench-all-kafka",
@@ -60,7 +61,8 @@ extension Bench {
                 var arguments = [suite.name] + (full ? [] : suite.small) + ["--json", "\(out)/\(suite.name).json"]
                 if suite.name == "kafka", let binDir { arguments += ["--bin-dir", binDir] }
                 print("\n######## unlearn-bench \(arguments.joined(separator: " "))")
-                let (outcome, seconds) = await BenchTools.timedAsync { await Self.run(arguments) }
+                fflush(nil)  // all C streams: ours reaches a redirected stdout before the suite's own output
+                let (outcome, seconds) = try await BenchTools.timedAsync { try await Self.run(arguments) }
                 outcomes.append([suite.name, outcome, BenchTools.fmt(seconds, 0)])
             }
             print("\n######## summary")
@@ -68,20 +70,18 @@ extension Bench {
             if outcomes.contains(where: { $0[1] != "ok" }) { throw ExitCode(1) }
         }
 
-        /// Parses and runs one suite the way `unlearn-bench <arguments>` would; "ok" or what went wrong.
-        static func run(_ arguments: [String]) async -> String {
-            do {
-                var command = try Bench.parseAsRoot(arguments)
-                if var asynchronous = command as? any AsyncParsableCommand {
-                    try await asynchronous.run()
-                } else {
-                    try command.run()
-                }
-                return "ok"
-            } catch {
-                let message = Bench.fullMessage(for: error)
-                if !message.isEmpty { print("error: \(message)") }
-                return "failed (exit \(Bench.exitCode(for: error).rawValue))"
+        /// Runs one suite as a child process of this same binary (its output goes straight to ours), so that a
+        /// suite that crashes on a precondition ends only itself; "ok" or how it ended.
+        static func run(_ arguments: [String]) async throws -> String {
+            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let suite = try ChildProcess(
+                executable: executable, arguments: arguments, name: arguments[0], stdout: .inherit, stderr: .inherit
+            )
+            let status = await suite.waitForExit(timeout: .seconds(24 * 3600))
+            switch status {
+            case 0?: return "ok"
+            case let status?: return "failed (status \(status))"
+            case nil: return "still running after 24 h"
             }
         }
     }

@@ -310,7 +310,7 @@ extension Bench {
             var config = scenario.settings
             config["state_directory"] = stateDirectory
             config["models"] = ["\(Self.model)=\(bundlePath)"]
-            config["kafka"] = ["bootstrap.servers": bootstrap, "session.timeout.ms": "6000"]
+            config["kafka"] = broker.clientProperties
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: configPath))
             let daemonLog = dir.appendingPathComponent("unlearnd.log").path
             let notify = try NotifySocket(directory: dir)
