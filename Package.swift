@@ -9,6 +9,10 @@ let package = Package(
         .executable(name: "unlearnctl", targets: ["unlearnctl"]),
         .library(name: "UnlearningCore", targets: ["UnlearningCore"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "KafkaLog", targets: ["KafkaLog"]),
+        .library(name: "UnlearnDaemon", targets: ["UnlearnDaemon"]),
+        .library(name: "UnlearnSupport", targets: ["UnlearnSupport"]),
+        .library(name: "ProcessHarness", targets: ["ProcessHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +42,8 @@ let package = Package(
         ),
 
         // Libraries.
+        // The lock box and the console helpers every other target may use; depends on nothing.
+        .target(name: "UnlearnSupport"),
         .target(
             name: "UnlearningCore",
             dependencies: ["COpenBLAS", "CSysRandom"]
@@ -56,13 +62,16 @@ let package = Package(
         .target(
             name: "UnlearnDaemon",
             dependencies: [
-                "UnlearningCore", "Checkpoints", "KafkaLog",
+                "UnlearningCore", "Checkpoints", "KafkaLog", "UnlearnSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Runs the built binaries as child processes (dev broker, daemon, clients): the demo, the benchmarks
+        // (Benchmarks/) and the end-to-end tests share it.
+        .target(name: "ProcessHarness", dependencies: ["UnlearnSupport"]),
 
         // Executables: thin mains over the libraries.
         .executableTarget(
@@ -77,21 +86,24 @@ let package = Package(
         .executableTarget(
             name: "unlearnctl",
             dependencies: [
-                "UnlearningCore", "Checkpoints", "KafkaLog", "UnlearnDaemon",
+                "UnlearningCore", "Checkpoints", "KafkaLog", "UnlearnDaemon", "UnlearnSupport", "ProcessHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         // Tests mirror the library targets; EndToEndTests run the built binaries.
+        .testTarget(name: "UnlearningCoreTests", dependencies: ["UnlearningCore", "Checkpoints", "ProcessHarness"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore", "ProcessHarness"]),
+        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "ProcessHarness", "UnlearnSupport"]),
         .testTarget(
-            name: "UnlearningCoreTests",
-            dependencies: ["UnlearningCore", "Checkpoints"]
+            name: "UnlearnDaemonTests",
+            dependencies: ["UnlearnDaemon", "UnlearningCore", "Checkpoints", "KafkaLog", "ProcessHarness"]
         ),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore"]),
-        .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog"]),
-        .testTarget(name: "UnlearnDaemonTests", dependencies: ["UnlearnDaemon", "UnlearningCore", "Checkpoints", "KafkaLog"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["UnlearningCore", "Checkpoints", "UnlearnDaemon", "KafkaLog"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["UnlearningCore", "Checkpoints", "UnlearnDaemon", "KafkaLog", "ProcessHarness", "UnlearnSupport"]
+        ),
     ]
 )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import UnlearningCore
+import UnlearnSupport
 
 /// `unlearnctl train`: fits a model on a training-set CSV and writes a model bundle.
 struct Train: AsyncParsableCommand {

@@ -23,7 +23,6 @@ struct UnlearnCtl: AsyncParsableCommand {
             Import.self,
             SnapshotWriterTool.self,
             DevBroker.self,
-            Bench.self,
         ]
     )
 }

@@ -1,24 +1,8 @@
 import Checkpoints
+import UnlearningCore
 
 /// Snapshots and tensors with known contents.
 enum Fixtures {
-    /// SplitMix64: a deterministic stream of 64-bit values.
-    struct Mixer {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-        /// Uniform in [-scale, scale).
-        mutating func double(_ scale: Double = 1) -> Double {
-            (Double(next() >> 11) / Double(1 << 53) * 2 - 1) * scale
-        }
-    }
-
     static let small = SnapshotArchitecture(
         inputs: 6, layers: [.init(units: 5, activation: "relu"), .init(units: 4, activation: "tanh"), .init(units: 3, activation: "identity")])
 
@@ -26,7 +10,7 @@ enum Fixtures {
         inputs: 784, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
 
     static func parameters(_ architecture: SnapshotArchitecture, seed: UInt64, standardised: Bool = true) throws -> ModelParameters {
-        var mixer = Mixer(state: seed)
+        var mixer = SplitMix64(state: seed)
         let theta = (0..<architecture.parameterCount).map { _ in mixer.double(0.1) }
         let mean = standardised ? (0..<architecture.inputs).map { _ in mixer.double(100) } : nil
         let std = standardised ? (0..<architecture.inputs).map { _ in 1 + abs(mixer.double(10)) } : nil

@@ -1,5 +1,7 @@
 import Foundation
+import ProcessHarness
 import Testing
+import UnlearningCore
 @testable import Checkpoints
 
 @Suite("Python interop example")
@@ -13,7 +15,7 @@ struct PythonExampleTests {
         let model = root.appendingPathComponent("model.safetensors")
         try Data(SnapshotCodec.exportSafetensors(snapshot)).write(to: model)
         // 40 rows of raw features around the fixture's input mean.
-        var mixer = Fixtures.Mixer(state: 5)
+        var mixer = SplitMix64(state: 5)
         var csv = "sample_id,subject,label,x0,x1,x2,x3,x4,x5\n"
         var rows = [[Double]]()
         for index in 0..<40 {
@@ -24,9 +26,9 @@ struct PythonExampleTests {
         let rowsURL = root.appendingPathComponent("rows.csv")
         try Data(csv.utf8).write(to: rowsURL)
         let script = TestSupport.packageRoot.appendingPathComponent("Deploy/python/predict.py").path
-        let (status, out, err) = try TestSupport.run(python, [script, model.path, rowsURL.path, "--json"])
-        try #require(status == 0, "predict.py failed: \(err)")
-        let result = try JSONSerialization.jsonObject(with: out) as! [String: Any]
+        let predict = try ProcessRunner.run(python, [script, model.path, rowsURL.path, "--json"])
+        try #require(predict.status == 0, "predict.py failed: \(predict.stderrText)")
+        let result = try JSONSerialization.jsonObject(with: predict.stdout) as! [String: Any]
         let logits = result["logits"] as! [[Double]]
         let predicted = result["predicted"] as! [Int]
         for (index, row) in rows.enumerated() {

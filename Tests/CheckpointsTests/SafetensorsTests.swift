@@ -1,12 +1,14 @@
 import Foundation
+import ProcessHarness
 import Testing
+import UnlearningCore
 @testable import Checkpoints
 
 @Suite("Safetensors codec")
 struct SafetensorsTests {
     /// One tensor per dtype with seeded bytes (F64/F32 include NaN payloads, -0, infinities and subnormals).
     static func everyDType(seed: UInt64 = 42) throws -> SafetensorsFile {
-        var mixer = Fixtures.Mixer(state: seed)
+        var mixer = SplitMix64(state: seed)
         var tensors = [String: SafetensorsTensor]()
         for (index, dtype) in SafetensorsDType.allCases.enumerated() {
             let shape = [3, index % 4 + 1]
@@ -98,12 +100,11 @@ struct SafetensorsTests {
 
     /// The Python interpreter with `safetensors` and `numpy`, or nil (with the reason printed) if missing.
     static func python() throws -> String? {
-        guard let python = TestSupport.which("python3") else {
+        guard let python = ProcessRunner.which("python3") else {
             print("skipped: python3 is not on PATH (CI installs it with `pip install safetensors numpy`)")
             return nil
         }
-        let (status, _, _) = try TestSupport.run(python, ["-c", "import safetensors.numpy, numpy"])
-        guard status == 0 else {
+        guard try ProcessRunner.run(python, ["-c", "import safetensors.numpy, numpy"]).status == 0 else {
             print("skipped: the Python packages safetensors/numpy are missing (`pip install safetensors numpy`)")
             return nil
         }
@@ -130,9 +131,9 @@ struct SafetensorsTests {
         out = {"metadata": meta, "tensors": {k: [str(v.dtype), list(v.shape), hashlib.sha256(v.tobytes()).hexdigest()] for k, v in tensors.items()}}
         print(json.dumps(out))
         """
-        let (status, out, err) = try TestSupport.run(python, ["-c", script, path])
-        try #require(status == 0, "python failed: \(err)")
-        let result = try JSONSerialization.jsonObject(with: out) as! [String: Any]
+        let numpy = try ProcessRunner.run(python, ["-c", script, path])
+        try #require(numpy.status == 0, "python failed: \(numpy.stderrText)")
+        let result = try JSONSerialization.jsonObject(with: numpy.stdout) as! [String: Any]
         #expect(result["metadata"] as? [String: String] == file.metadata)
         let tensors = result["tensors"] as! [String: [Any]]
         #expect(Set(tensors.keys) == Set(file.tensors.keys))
@@ -173,9 +174,9 @@ struct SafetensorsTests {
         save_file(t, sys.argv[1], metadata={"format": "np", "who": "python"})
         print(json.dumps({k: [str(v.dtype), list(v.shape), hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest(), v.ravel().tolist()] for k, v in t.items()} | {"w.f64.bits": [0, 0, "", [str(b) for b in t["w.f64"].ravel().view(np.uint64).tolist()]]}))
         """
-        let (status, out, err) = try TestSupport.run(python, ["-c", script, path])
-        try #require(status == 0, "python failed: \(err)")
-        let expected = try JSONSerialization.jsonObject(with: out) as! [String: [Any]]
+        let numpy = try ProcessRunner.run(python, ["-c", script, path])
+        try #require(numpy.status == 0, "python failed: \(numpy.stderrText)")
+        let expected = try JSONSerialization.jsonObject(with: numpy.stdout) as! [String: [Any]]
         let file = try SafetensorsFile.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: path))))
         #expect(file.metadata == ["format": "np", "who": "python"])
         #expect(Set(file.tensors.keys) == Set(expected.keys).subtracting(["w.f64.bits"]))

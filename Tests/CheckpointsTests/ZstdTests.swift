@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 import Testing
 @testable import Checkpoints
 
@@ -38,11 +39,11 @@ struct ZstdTests {
 
     @Test("zstd CLI streaming output from stdin round trips")
     func cliStreaming() throws {
-        guard let zstd = TestSupport.which("zstd") else { return }  // the CLI is optional; the data file test covers it
+        guard let zstd = ProcessRunner.which("zstd") else { return }  // the CLI is optional; the data file test covers it
         let bytes = sample(300_000)
-        let (status, compressed, _) = try TestSupport.run(zstd, ["-q", "-c", "-"], stdin: Data(bytes))
-        #expect(status == 0)
-        #expect(try Zstd.decompress([UInt8](compressed), maxSize: bytes.count) == bytes)
+        let compressed = try ProcessRunner.run(zstd, ["-q", "-c", "-"], stdin: Data(bytes))
+        #expect(compressed.status == 0)
+        #expect(try Zstd.decompress([UInt8](compressed.stdout), maxSize: bytes.count) == bytes)
     }
 
     @Test("multiple frames: accepted leniently, rejected strictly")

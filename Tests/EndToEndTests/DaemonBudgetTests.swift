@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -30,7 +31,7 @@ struct DaemonBudgetTests {
             let first = Array(names.prefix(12))
             let ids = first.indices.map { "budget-\($0)" }
             try Kcat.produce(
-                bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
                 lines: zip(ids, first).map { Requests.line(id: $0, model: "digits-a", scope: .subject($1)) }
             )
             let exhausted = try await fixture.waitForLedger("digits-a", contains: Set(ids))
@@ -41,7 +42,7 @@ struct DaemonBudgetTests {
             #expect(exhausted.manifest.residualN == exhausted.manifest.n0 - first.reduce(0) { n, s in n + bundle.train.subjects.filter { $0 == s }.count })
 
             func alerts() throws -> [RetrainEvent] {
-                try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.alerts").compactMap { record in
+                try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.alerts").compactMap { record in
                     let value = record.components(separatedBy: "\u{1}").last ?? ""
                     return try? JSONDecoder().decode(RetrainEvent.self, from: Data(value.utf8))
                 }
@@ -67,7 +68,7 @@ struct DaemonBudgetTests {
             let laterIDs = later.indices.map { "later-\($0)" }
             let before = try #require(try fixture.newest("digits-a"))
             try Kcat.produce(
-                bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
                 lines: zip(laterIDs, later).map { Requests.line(id: $0, model: "digits-a", scope: .subject($1)) }
             )
             let recorded = try await fixture.waitForLedger("digits-a", contains: Set(laterIDs))
@@ -86,7 +87,7 @@ struct DaemonBudgetTests {
             daemon = try fixture.startDaemon(config: config)
             let resumedIDs = ["resume-0"]
             try Kcat.produce(
-                bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
                 lines: [Requests.line(id: resumedIDs[0], model: "digits-a", scope: .subject(names[20]))]
             )
             let resumed = try await fixture.waitForLedger("digits-a", contains: Set(resumedIDs))

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -45,7 +46,7 @@ struct DaemonEndToEndTests {
             let config = try fixture.writeConfig()
             let notify = try NotifySocket(directory: fixture.directory)
             let daemon = try fixture.startDaemon(config: config, notify: notify)
-            _ = try await eventually(.seconds(60), "READY=1") { notify.saw("READY=1") ? true : nil }
+            try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
 
             var expected: [String: (ids: [String], rows: Set<Int>)] = [:]
             var all: [String] = []
@@ -55,7 +56,7 @@ struct DaemonEndToEndTests {
                 all += s.lines
             }
             #expect(all.count == 510)  // 490 distinct requests + 20 re-sent copies (>= 500 messages)
-            try Kcat.produce(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", lines: all)
+            try Kcat.produce(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions", lines: all)
 
             for (model, e) in expected {
                 let newest = try await fixture.waitForLedger(model, contains: Set(e.ids))
@@ -65,10 +66,10 @@ struct DaemonEndToEndTests {
                 #expect(Set(newest.manifest.tombstones.rows) == e.rows, "tombstones differ from the requested rows for \(model)")
                 #expect(newest.manifest.residualN == newest.manifest.n0 - e.rows.count)
             }
-            #expect(try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions.dlq").isEmpty)
+            #expect(try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions.dlq").isEmpty)
 
             // Offsets: the group's committed offsets reach the end of every partition.
-            let records = try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", format: "%p %o")
+            let records = try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions", format: "%p %o")
             #expect(records.count == 510)
             var ends: [Int32: Int64] = [:]
             for r in records {
@@ -77,7 +78,7 @@ struct DaemonEndToEndTests {
             }
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let probe = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrap), groupID: "unlearnd", logger: logger)
+            let probe = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers), groupID: "unlearnd", logger: logger)
             let committed = try await eventually(.seconds(30), "committed offsets at the end of every partition") { () -> [KafkaTopicPartitionOffset]? in
                 let c = try await probe.committed(ends.keys.sorted().map { KafkaTopicPartition(topic: "unlearn.deletions", partition: $0) })
                 return c.allSatisfy { $0.offset == ends[$0.partition] } ? c : nil

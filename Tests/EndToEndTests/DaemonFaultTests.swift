@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -60,7 +61,7 @@ struct DaemonFaultTests {
                 let before = try expected.keys.map { try fixture.newest($0)?.manifest.version ?? 0 }.reduce(0, +)
                 let daemon = try fixture.startDaemon(config: config, label: "kill9-\(kills)")
                 try Kcat.produce(
-                    bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                    bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
                     lines: Array(lines[(kills * chunk)..<min(lines.count, (kills + 1) * chunk)])
                 )
                 // Random moment while it works: wait until this run has written a snapshot (after a kill the mock
@@ -108,32 +109,37 @@ struct DaemonFaultTests {
             let config = try fixture.writeConfig()
             let notify = try NotifySocket(directory: fixture.directory)
             let daemon = try fixture.startDaemon(config: config, notify: notify)
-            _ = try await eventually(.seconds(60), "READY=1") { notify.saw("READY=1") ? true : nil }
+            try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             let bundle = try fixture.bundle("digits-a")
             let names = Array(Set(bundle.train.subjects.compactMap { $0 })).sorted().prefix(60)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrap), logger: logger)
+            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers), logger: logger)
             var ids: [String] = []
-            for (i, name) in names.enumerated() {
-                if i == 20 {
-                    try fixture.broker.command("down 1")
-                    // The outage lasts 20 s; the producer keeps the messages queued and delivers them afterwards.
-                    Task {
-                        try await Task.sleep(for: .seconds(20))
-                        try fixture.broker.command("up 1")
+            // The outage's end and the sends made during it are child tasks: a failure of any of them (the broker
+            // refusing `up 1`, a delivery that fails for good) ends the test with its own error at waitForAll.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, name) in names.enumerated() {
+                    if i == 20 {
+                        try await fixture.broker.ok("down 1")
+                        // The outage lasts 20 s; the producer keeps the messages queued and delivers them afterwards.
+                        group.addTask {
+                            try await Task.sleep(for: .seconds(20))
+                            try await fixture.broker.ok("up 1")
+                        }
                     }
-                }
-                let id = "outage-\(i)"
-                ids.append(id)
-                if i < 20 {
-                    try await producer.send(topic: "unlearn.deletions", key: Array("digits-a".utf8), value: Array(Requests.json(id: id, model: "digits-a", scope: .subject(name)).utf8))
-                } else {
-                    // During the outage, sends are awaited concurrently so the test can proceed.
+                    let id = "outage-\(i)"
+                    ids.append(id)
                     let value = Array(Requests.json(id: id, model: "digits-a", scope: .subject(name)).utf8)
-                    Task { try await producer.send(topic: "unlearn.deletions", key: Array("digits-a".utf8), value: value) }
+                    if i < 20 {
+                        try await producer.send(topic: "unlearn.deletions", key: Array("digits-a".utf8), value: value)
+                    } else {
+                        // During the outage, sends are awaited concurrently so the test can proceed.
+                        group.addTask { try await producer.send(topic: "unlearn.deletions", key: Array("digits-a".utf8), value: value) }
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                try await group.waitForAll()
             }
             let newest = try await fixture.waitForLedger("digits-a", contains: Set(ids), timeout: .seconds(150))
             #expect(newest.manifest.appliedRequestIds.count == Set(newest.manifest.appliedRequestIds).count)
@@ -166,13 +172,13 @@ struct DaemonFaultTests {
                 batches[0] += s.lines.prefix(50)
                 batches[1] += s.lines.dropFirst(50)
             }
-            try Kcat.produce(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", lines: batches[0])
+            try Kcat.produce(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions", lines: batches[0])
             // Wait until both daemons have written something, then kill the first one mid-stream.
             _ = try await eventually(.seconds(90), "both daemons writing") { () -> Bool? in
                 let writers = Set(try models.flatMap { try Self.checkHistory(fixture, $0) }.compactMap(Self.writer))
                 return writers.count >= 2 ? true : nil
             }
-            try Kcat.produce(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions", lines: batches[1])
+            try Kcat.produce(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions", lines: batches[1])
             first.signal(SIGKILL)
             _ = await first.waitForExit(timeout: .seconds(10))
             let firstPid = "\(first.pid)"

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -77,10 +78,7 @@ struct DaemonHardeningTests {
             }
             try await producer.close()
             // Every Produce request from now on (the daemon's dead letters, their payload-free retries) is refused.
-            try fixture.broker.command("error Produce TOPIC_AUTHORIZATION_FAILED 100")
-            _ = try await eventually(.seconds(10), "the dev broker to accept the injection") {
-                fixture.broker.child.stdout.contains("ok error Produce TOPIC_AUTHORIZATION_FAILED 100") ? true : nil
-            }
+            try await fixture.broker.ok("error Produce TOPIC_AUTHORIZATION_FAILED 100")
 
             let daemon = try fixture.startDaemon(config: try fixture.writeConfig())
             _ = try await fixture.waitForLedger(Self.model, contains: Set(valid))
@@ -105,7 +103,7 @@ struct DaemonHardeningTests {
             #expect(counted == Double(bad.count))
             #expect(daemon.isRunning, "the daemon exited: \(fixture.logs)")
             #expect(await Self.terminate(daemon) == 0, "SIGTERM: \(fixture.logs)")
-            try fixture.broker.command("clear Produce")
+            try await fixture.broker.ok("clear Produce")
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")
         }
@@ -258,7 +256,7 @@ struct DaemonHardeningTests {
                 #expect(!message.contains("FORGED") && !message.contains(email), "a rejection message quotes producer text: \(message)")
             }
 
-            let stderr = try Data(contentsOf: URL(fileURLWithPath: daemon.stderrPath))
+            let stderr = try Data(contentsOf: URL(fileURLWithPath: try #require(daemon.stderrPath)))
             let text = String(decoding: stderr, as: UTF8.self)
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             #expect(!lines.contains { $0.hasPrefix("2026-12-01T00:00:00+0000 critical") }, "a producer forged a log line")
@@ -425,11 +423,7 @@ extension DaemonHardeningTests {
     static func startReady(_ fixture: DaemonFixture, config: String, label: String? = nil) async throws -> ChildProcess {
         let notify = try NotifySocket(directory: fixture.directory)
         let daemon = try fixture.startDaemon(config: config, notify: notify, label: label)
-        _ = try await eventually(.seconds(60), "READY=1 from \(daemon.name)") { () -> Bool? in
-            if notify.saw("READY=1") { return true }
-            if let status = daemon.status { throw Binaries.Failure("\(daemon.name) exited with \(status) before READY=1") }
-            return nil
-        }
+        try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
         return daemon
     }
 
@@ -449,7 +443,7 @@ extension DaemonHardeningTests {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         return try KafkaProducer(
-            configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrap, ["message.max.bytes": "16000000"]),
+            configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers, ["message.max.bytes": "16000000"]),
             logger: logger
         )
     }
@@ -457,7 +451,7 @@ extension DaemonHardeningTests {
     /// Publishes subject deletions `(request id, subject)` of `model` with kcat.
     static func publish(_ fixture: DaemonFixture, _ requests: [(String, String)]) throws {
         try Kcat.produce(
-            bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+            bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
             lines: requests.map { Requests.line(id: $0.0, model: model, scope: .subject($0.1)) }
         )
     }
@@ -496,7 +490,7 @@ extension DaemonHardeningTests {
     }
 
     static func jsonObject(_ data: Data) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw Binaries.Failure("not a JSON object: \(String(decoding: data, as: UTF8.self))") }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw HarnessError("not a JSON object: \(String(decoding: data, as: UTF8.self))") }
         return object
     }
 
@@ -504,7 +498,7 @@ extension DaemonHardeningTests {
     /// headers the tests look at, whose values have no commas) and value.
     static func deadLetters(_ fixture: DaemonFixture, count: Int) async throws -> [(key: String, headers: [String: String], value: String)] {
         let records = try await eventually(.seconds(60), "\(count) dead letters") { () -> [String]? in
-            let records = try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions.dlq")
+            let records = try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions.dlq")
             return records.count >= count ? records : nil
         }
         return records.map { record in

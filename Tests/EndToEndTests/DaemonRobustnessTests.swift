@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -104,7 +105,7 @@ struct DaemonRobustnessTests {
             let config = try fixture.writeConfig()
             let notify = try NotifySocket(directory: fixture.directory)
             let daemon = try fixture.startDaemon(config: config, notify: notify)
-            _ = try await eventually(.seconds(60), "READY=1") { notify.saw("READY=1") ? true : nil }
+            try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             let bundle = try fixture.bundle("digits-a")
             let corpus = Self.corpus(sample: bundle.train.sampleIDs[0])
             #expect(corpus.count >= 30)
@@ -112,7 +113,7 @@ struct DaemonRobustnessTests {
             var logger = Logger(label: "test")
             logger.logLevel = .error
             let producer = try KafkaProducer(
-                configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrap, ["message.max.bytes": "16000000"]),
+                configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers, ["message.max.bytes": "16000000"]),
                 logger: logger
             )
             var subjects = Array(Set(bundle.train.subjects.compactMap { $0 })).sorted()
@@ -131,7 +132,7 @@ struct DaemonRobustnessTests {
 
             _ = try await fixture.waitForLedger("digits-a", contains: Set(valid))
             let dead = try await eventually(.seconds(60), "\(corpus.count) dead letters") {
-                let records = try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions.dlq")
+                let records = try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions.dlq")
                 return records.count >= corpus.count ? records : nil
             }
             #expect(dead.count == corpus.count)
@@ -156,12 +157,12 @@ struct DaemonRobustnessTests {
             let config = try fixture.writeConfig(["batch": ["max_wait_ms": 60_000, "max_rows": 100_000]])
             let notify = try NotifySocket(directory: fixture.directory)
             let daemon = try fixture.startDaemon(config: config, notify: notify)
-            _ = try await eventually(.seconds(60), "READY=1") { notify.saw("READY=1") ? true : nil }
+            try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             let bundle = try fixture.bundle("digits-a")
             let subjects = Array(Set(bundle.train.subjects.compactMap { $0 })).sorted().prefix(20)
             let ids = subjects.indices.map { "term-\($0)" }
             try Kcat.produce(
-                bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
+                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
                 lines: zip(ids, subjects).map { Requests.line(id: $0, model: "digits-a", scope: .subject($1)) }
             )
             // Wait until the daemon has consumed them (the consumed counter in its metrics), then stop it.
@@ -170,11 +171,10 @@ struct DaemonRobustnessTests {
                 let text = (try? String(contentsOfFile: metrics, encoding: .utf8)) ?? ""
                 return text.contains("unlearnd_requests_consumed_total 20") ? true : nil
             }
-            let start = ContinuousClock.now
+            // Well inside the unit's TimeoutStopSec=30 (Deploy/systemd/unlearnd.service); nil (still running) fails below.
             daemon.signal(SIGTERM)
             let status = await daemon.waitForExit(timeout: .seconds(10))
             #expect(status == 0, "exit status \(String(describing: status)): \(fixture.logs)")
-            #expect(ContinuousClock.now - start < .seconds(10))
             #expect(notify.saw("READY=1"))
             #expect(notify.saw("STOPPING=1"))
             let newest = try #require(try fixture.newest("digits-a"))

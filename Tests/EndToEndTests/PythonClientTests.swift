@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -17,7 +18,7 @@ struct PythonClientTests {
     @Test("publish.py deletions are applied until the budget is exhausted; alerts.py gets the retrain event once; the README's kcat lines work", .timeLimit(.minutes(5)))
     func clientsAgainstTheDaemon() async throws {
         let fixture = try await DaemonFixture(label: "python-clients", models: ["digits-a"])
-        var alertsProcess: PythonClient.Background?
+        var alertsProcess: ChildProcess?
         do {
             let config = try fixture.writeConfig([
                 "unlearning": ["noise": true, "selection": "full"],
@@ -26,7 +27,7 @@ struct PythonClientTests {
                 "release": ["every_updates": 1],
             ])
             var daemon = try fixture.startDaemon(config: config)
-            let bootstrap = fixture.broker.bootstrap
+            let bootstrap = fixture.broker.bootstrapServers
             let alerts = try PythonClient.start(
                 "alerts.py", ["--bootstrap", bootstrap, "--group", "py-alerts", "--count", "1", "--timeout", "240"],
                 directory: fixture.directory, label: "alerts-py"
@@ -118,7 +119,7 @@ struct PythonClientTests {
         } catch {
             Issue.record("\(error)\n\(fixture.logs)\n--- alerts.py ---\n\(alertsProcess?.stderr ?? "")")
         }
-        alertsProcess?.stop()
+        await alertsProcess?.stop()
         await fixture.tearDown()
     }
 }
@@ -149,44 +150,16 @@ enum PythonClient {
         guard let section = text.range(of: "## kcat one-liners"),
               let start = text.range(of: "```sh\n", range: section.upperBound..<text.endIndex),
               let end = text.range(of: "```", range: start.upperBound..<text.endIndex)
-        else { throw Binaries.Failure("Deploy/python/README.md has no ```sh block under \"## kcat one-liners\"") }
+        else { throw HarnessError("Deploy/python/README.md has no ```sh block under \"## kcat one-liners\"") }
         return text[start.upperBound..<end.lowerBound].split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
     }
 
-    /// A script running in the background with stdout and stderr in files.
-    final class Background: @unchecked Sendable {
-        let process = Process()
-        let stdoutPath: String
-        let stderrPath: String
-
-        init(_ arguments: [String], directory: URL, label: String) throws {
-            stdoutPath = directory.appendingPathComponent("\(label).stdout").path
-            stderrPath = directory.appendingPathComponent("\(label).stderr").path
-            _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-            process.standardError = FileHandle(forWritingAtPath: stderrPath)
-            try process.run()
-        }
-
-        var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-        var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
-        func waitForExit(timeout: Duration) async -> Int32? {
-            try? await eventually(timeout, "exit of \(process.arguments?.dropFirst().first ?? "")") {
-                self.process.isRunning ? nil : self.process.terminationStatus
-            }
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate() }
-        }
-    }
-
-    static func start(_ script: String, _ arguments: [String], directory: URL, label: String) throws -> Background {
-        try Background(["python3", "\(scripts)/\(script)"] + arguments, directory: directory, label: label)
+    /// Starts a script in the background with stdout and stderr in files of `directory`.
+    static func start(_ script: String, _ arguments: [String], directory: URL, label: String) throws -> ChildProcess {
+        try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "\(scripts)/\(script)"] + arguments, name: label,
+            stdout: .file(directory.appendingPathComponent("\(label).stdout").path),
+            stderr: .file(directory.appendingPathComponent("\(label).stderr").path)
+        )
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 import Testing
 
 /// `unlearnctl report` over a state with real updates (left by `unlearnctl demo`: the dev broker, `unlearnd` and
@@ -202,7 +203,7 @@ enum Chromium {
         let argument = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
         let result = try shell(["python3", "-c", script, png, argument])
         guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
-            throw Binaries.Failure("decoding the screenshot failed: \(result.stderr)")
+            throw HarnessError("decoding the screenshot failed: \(result.stderr)")
         }
         var found: [String: Analysis.Found] = [:]
         for (id, value) in object["charts"] as? [String: [String: Int]] ?? [:] {

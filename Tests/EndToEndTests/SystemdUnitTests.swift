@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 import Testing
 
 /// Deploy/systemd/unlearnd.service checked by systemd's own tools.
@@ -17,17 +18,10 @@ struct SystemdUnitTests {
         return path
     }
 
+    /// Runs systemd-analyze; its status and everything it printed (stderr after stdout).
     static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: SystemdAnalyze.path!)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ProcessRunner.run(SystemdAnalyze.path!, arguments)
+        return (result.status, result.stdoutText + result.stderrText)
     }
 
     @Test("systemd-analyze verify passes")

@@ -1,5 +1,6 @@
 import Foundation
 import KafkaLog
+import ProcessHarness
 import Testing
 
 /// Python's confluent-kafka (which bundles its own, newer librdkafka) against the dev broker. Optional: it runs
@@ -54,9 +55,9 @@ struct ConfluentKafkaInteropTests {
             headers: [KafkaHeader(key: "src", value: "swift")]
         )
 
-        let result = try await run(python, ["-c", Self.script, broker.bootstrapServers, Self.topic, "3"])
-        #expect(result.status == 0, "python: \(result.error)")
-        let lines = result.output.split(separator: "\n").map(String.init)
+        let result = try await ProcessRunner.runInBackground(python.path, ["-c", Self.script, broker.bootstrapServers, Self.topic, "3"])
+        #expect(result.status == 0, "python: \(result.stderrText)")
+        let lines = result.stdoutText.split(separator: "\n").map(String.init)
         #expect(lines == [
             "message 0 model-swift swift-0 [('src', b'swift')]",
             "message 1 model-py py-1 [('src', b'python')]",
@@ -81,13 +82,7 @@ enum PythonConfluentKafka {
     static let interpreter: URL? = {
         let candidate = ProcessInfo.processInfo.environment["KAFKALOG_TEST_PYTHON"] ?? "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: candidate) else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: candidate)
-        process.arguments = ["-c", "import confluent_kafka"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? URL(fileURLWithPath: candidate) : nil
+        let probe = try? ProcessRunner.run(candidate, ["-c", "import confluent_kafka"])
+        return probe?.status == 0 ? URL(fileURLWithPath: candidate) : nil
     }()
 }

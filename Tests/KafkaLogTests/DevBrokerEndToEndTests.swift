@@ -1,7 +1,8 @@
 import Foundation
 import KafkaLog
-import Synchronization
+import ProcessHarness
 import Testing
+import UnlearnSupport
 
 /// End-to-end: the real `unlearnctl dev-broker` process, our clients, and kcat.
 @Suite(
@@ -95,13 +96,13 @@ struct DevBrokerEndToEndTests {
         // The owner stored offset 3 for partition 0 itself (e.g. in a snapshot); partition 1 uses the group's.
         let p0 = KafkaTopicPartition(topic: Self.topic, partition: 0)
         let p1 = KafkaTopicPartition(topic: Self.topic, partition: 1)
-        let asked = AssignmentLog()
+        let asked = LockedValue<[[KafkaTopicPartition]]>([])
         let first = try KafkaConsumer(
             configuration: consumerConfiguration(broker.bootstrapServers),
             groupID: "g-rebalance",
             logger: testLogger(),
             startOffsets: { partitions in
-                asked.record(partitions)
+                asked.withLock { $0.append(partitions) }
                 return partitions.contains(p0) ? [p0: 3] : [:]
             }
         )
@@ -109,7 +110,7 @@ struct DevBrokerEndToEndTests {
         let events = try await first.poll(until: "2 + 5 messages") { $0.messages.count >= 7 }
         #expect(events.assignments.first.map(Set.init)
             == [KafkaTopicPartitionOffset(p0, offset: 3), KafkaTopicPartitionOffset(p1, offset: KafkaOffset.stored)])
-        #expect(asked.all.first.map(Set.init) == [p0, p1])
+        #expect(asked.value.first.map(Set.init) == [p0, p1])
         let messages = events.messages
         #expect(messages.filter { $0.partition == 0 }.map(\.offset) == [3, 4])
         #expect(messages.filter { $0.partition == 1 }.map(\.offset) == Array(0..<5))
@@ -126,14 +127,14 @@ struct DevBrokerEndToEndTests {
         let (rebalanced, joined) = try await (firstAfter, secondEvents)
         #expect(rebalanced.revocations.first.map(Set.init) == [p0, p1])
         #expect(!(joined.assignments.last ?? []).isEmpty)
-        let settled = try await eventually(timeout: .seconds(45), "the two assignments to split the partitions") { () -> (Set<KafkaTopicPartition>, Set<KafkaTopicPartition>)? in
+        let settled = try await eventually(.seconds(45), "the two assignments to split the partitions") { () -> (Set<KafkaTopicPartition>, Set<KafkaTopicPartition>)? in
             _ = try await first.poll(timeout: .milliseconds(100))
             _ = try await second.poll(timeout: .milliseconds(100))
             let a = Set(try first.assignment())
             let b = Set(try second.assignment())
             return a.union(b) == [p0, p1] && a.isDisjoint(with: b) ? (a, b) : nil
         }
-        #expect(settled?.1.isEmpty == false)
+        #expect(!settled.1.isEmpty)
         try await second.close()
         try await first.close()
     }
@@ -180,7 +181,7 @@ struct DevBrokerEndToEndTests {
         #expect(try await consumer.messages(1).map(\.value.text) == ["first"])
 
         try await broker.ok("down 1")
-        _ = try await eventually("the producer to report all brokers down") {
+        _ = try await eventually(.seconds(30), "the producer to report all brokers down") {
             producer.health.allBrokersDown ? true : nil
         }
         #expect(producer.health.lastError?.librdkafkaError == .allBrokersDown)
@@ -195,7 +196,7 @@ struct DevBrokerEndToEndTests {
 
         // A send during the outage waits (librdkafka retries until message.timeout.ms) ...
         let pending = Task { try await producer.send(topic: Self.topic, key: nil, value: "during".bytes) }
-        _ = try await eventually("the send to be enqueued") { producer.pendingDeliveries == 1 ? true : nil }
+        _ = try await eventually(.seconds(30), "the send to be enqueued") { producer.pendingDeliveries == 1 ? true : nil }
 
         try await broker.ok("up 1")
         // ... and completes once the broker is back; the consumer, still a member, receives it.
@@ -235,12 +236,12 @@ struct DevBrokerEndToEndTests {
         defer { Task { await broker.stop() } }
 
         // kcat produces; our consumer reads.
-        let produced = try await run(
-            kcat,
+        let produced = try await ProcessRunner.runInBackground(
+            kcat.path,
             ["-b", broker.bootstrapServers, "-t", Self.topic, "-P", "-K:", "-p", "0"],
-            input: "model-a:{\"n\":1}\nmodel-b:{\"n\":2}\nmodel-a:{\"n\":3}\n"
+            stdin: Data("model-a:{\"n\":1}\nmodel-b:{\"n\":2}\nmodel-a:{\"n\":3}\n".utf8)
         )
-        #expect(produced.status == 0, "kcat -P: \(produced.error)")
+        #expect(produced.status == 0, "kcat -P: \(produced.stderrText)")
         let consumer = try testConsumer(broker.bootstrapServers, group: "g-kcat")
         try consumer.subscribe(topics: [Self.topic])
         let messages = try await consumer.messages(3)
@@ -258,15 +259,15 @@ struct DevBrokerEndToEndTests {
             headers: [KafkaHeader(key: "reason", value: "schema")]
         )
         try await producer.close()
-        let consumed = try await run(
-            kcat,
+        let consumed = try await ProcessRunner.runInBackground(
+            kcat.path,
             [
                 "-b", broker.bootstrapServers, "-t", Self.topic, "-C", "-e", "-q", "-o", "beginning",
                 "-f", "%k|%s|%h|%o\\n",
             ]
         )
-        #expect(consumed.status == 0, "kcat -C: \(consumed.error)")
-        let lines = consumed.output.split(separator: "\n").map(String.init)
+        #expect(consumed.status == 0, "kcat -C: \(consumed.stderrText)")
+        let lines = consumed.stdoutText.split(separator: "\n").map(String.init)
         #expect(lines.count == 4)
         #expect(lines.last == "model-c|{\"n\":4}|reason=schema|3")
     }
@@ -313,25 +314,25 @@ struct DevBrokerEndToEndTests {
             == "ok error Produce NOT_LEADER_FOR_PARTITION 2")
         #expect(try await broker.command("no such command").hasPrefix("error: unknown command"))
         // --ignore-eof: closing stdin does not stop it ...
-        try broker.closeInput()
-        #expect(try await broker.waitForExit(timeout: .seconds(1)) == nil)
+        try broker.child.closeInput()
+        #expect(await broker.child.waitForExit(timeout: .seconds(1)) == nil)
         // ... SIGTERM does.
-        broker.signal(SIGTERM)
-        #expect(try await broker.waitForExit(timeout: .seconds(20)) == 0)
+        broker.child.signal(SIGTERM)
+        #expect(await broker.child.waitForExit(timeout: .seconds(20)) == 0)
         #expect(!FileManager.default.fileExists(atPath: bootstrapFile))
 
         // End of input without --ignore-eof stops it, status 0.
         let second = try await DevBrokerProcess.start()
-        try second.closeInput()
-        #expect(try await second.waitForExit(timeout: .seconds(20)) == 0)
+        try second.child.closeInput()
+        #expect(await second.child.waitForExit(timeout: .seconds(20)) == 0)
 
         // `quit` and SIGINT stop it too.
         let third = try await DevBrokerProcess.start()
         #expect(try await third.command("quit") == "ok quit")
-        #expect(try await third.waitForExit(timeout: .seconds(20)) == 0)
+        #expect(await third.child.waitForExit(timeout: .seconds(20)) == 0)
         let fourth = try await DevBrokerProcess.start()
-        fourth.signal(SIGINT)
-        let interrupted = try await fourth.waitForExit(timeout: .seconds(20))
+        fourth.child.signal(SIGINT)
+        let interrupted = await fourth.child.waitForExit(timeout: .seconds(20))
         #expect(interrupted == 0)
     }
 
@@ -340,43 +341,4 @@ struct DevBrokerEndToEndTests {
     static let kcat: URL? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"]
         .map(URL.init(fileURLWithPath:))
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-}
-
-/// Partitions the start-offset closure was asked about, in order.
-final class AssignmentLog: Sendable {
-    private let entries = Mutex<[[KafkaTopicPartition]]>([])
-    func record(_ partitions: [KafkaTopicPartition]) { entries.withLock { $0.append(partitions) } }
-    var all: [[KafkaTopicPartition]] { entries.withLock { $0 } }
-}
-
-/// Runs a program to completion off the cooperative pool; returns status, stdout and stderr.
-func run(_ program: URL, _ arguments: [String], input: String? = nil) async throws
-    -> (status: Int32, output: String, error: String)
-{
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue(label: "KafkaLogTests.run").async {
-            continuation.resume(with: Result {
-                let process = Process()
-                process.executableURL = program
-                process.arguments = arguments
-                let stdin = Pipe()
-                let stdout = Pipe()
-                let stderr = Pipe()
-                process.standardInput = stdin
-                process.standardOutput = stdout
-                process.standardError = stderr
-                try process.run()
-                if let input { try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
-                try stdin.fileHandleForWriting.close()
-                let output = stdout.fileHandleForReading.readDataToEndOfFile()
-                let error = stderr.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return (
-                    process.terminationStatus,
-                    String(decoding: output, as: UTF8.self),
-                    String(decoding: error, as: UTF8.self)
-                )
-            })
-        }
-    }
 }

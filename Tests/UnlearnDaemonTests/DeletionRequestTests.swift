@@ -18,15 +18,15 @@ struct DeletionRequestTests {
 
     @Test("a 10 MB value is rejected as too large without being parsed")
     func tenMegabytes() {
+        // Ten million "{": parsing would fail on nesting depth or syntax, so `too_large` shows the size check ran
+        // before the parser.
         let value = [UInt8](repeating: 0x7B, count: 10 * 1024 * 1024)
-        let start = ContinuousClock.now
         guard case .failure(let reason) = DeletionRequestDecoder.decode(value) else {
             Issue.record("a 10 MB value was accepted")
             return
         }
         #expect(reason.code == RejectionReason.tooLarge)
         #expect(reason.message.contains("64 KiB"))
-        #expect(ContinuousClock.now - start < .seconds(1))
     }
 
     @Test("messages name the field and never quote an identity")

@@ -3,26 +3,22 @@ import Testing
 @testable import UnlearnDaemon
 
 /// A handler that keeps what it is asked to write.
-private final class Recorder: @unchecked Sendable {
-    var events: [LogEvent] = []
-}
-
 private struct RecordingHandler: LogHandler {
-    let recorder: Recorder
+    let recorder: LockedValue<[LogEvent]>
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    func log(event: LogEvent) { recorder.events.append(event) }
+    func log(event: LogEvent) { recorder.withLock { $0.append(event) } }
 }
 
 @Suite("Log escaping")
 struct EscapingLogHandlerTests {
     @Test("newlines, ANSI escapes, NUL, DEL, C1 and bidirectional controls are escaped in messages, keys and values")
     func escapes() throws {
-        let recorder = Recorder()
+        let recorder = LockedValue<[LogEvent]>([])
         var logger = Logger(label: "t") { _ in EscapingLogHandler(RecordingHandler(recorder: recorder)) }
         logger.logLevel = .trace
         logger[metadataKey: "handler"] = "a\nb"
@@ -31,7 +27,7 @@ struct EscapingLogHandlerTests {
             "k": "\(forged)", "ansi": "\u{1B}[31mred", "nul": "a\u{0}b", "c1": "\u{85}\u{9B}", "bidi": "\u{202E}txt\u{2028}",
             "k\nkey": "v", "list": .array(["\u{7F}"]), "back": "a\\b", "plain": "café ✓",
         ])
-        let event = try #require(recorder.events.first)
+        let event = try #require(recorder.value.first)
         #expect(event.message.description == "line\\u{D}\\u{A}break")
         let m = try #require(event.metadata)
         #expect(m["k"] == .string("x\\u{A}2026-12-01T00:00:00+0000 critical unlearnd: FORGED"))

@@ -1,5 +1,6 @@
 import Checkpoints
 import Foundation
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -527,9 +528,9 @@ enum JSONSchemaValidator {
         try JSONSerialization.data(withJSONObject: payload).write(to: input)
         let result = try run(["-c", script, input.path])
         guard result.status == 0 else {
-            throw ValidatorFailure(description: "python3 jsonschema exited with \(result.status): \(result.stderr)")
+            throw ValidatorFailure(description: "python3 jsonschema exited with \(result.status): \(result.stderrText)")
         }
-        let decoded = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]] ?? []
+        let decoded = try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Any]] ?? []
         guard decoded.count == cases.count else {
             throw ValidatorFailure(description: "python3 returned \(decoded.count) results for \(cases.count) cases")
         }
@@ -540,28 +541,9 @@ enum JSONSchemaValidator {
         var description: String
     }
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read stderr concurrently so a chatty interpreter cannot block on a full pipe.
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    /// `python3 arguments...` from PATH, to completion.
+    private static func run(_ arguments: [String]) throws -> ProcessOutput {
+        try ProcessRunner.run("/usr/bin/env", ["python3"] + arguments)
     }
 }
 

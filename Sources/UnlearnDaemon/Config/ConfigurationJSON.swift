@@ -1,8 +1,9 @@
 import Foundation
 
 /// A JSON value of the configuration file, kept with its JSON type so that `"256"` is not mistaken for `256`
-/// nor `1` for `true`.
-enum ConfigurationJSON: Decodable, Equatable, Sendable {
+/// nor `1` for `true`. Read with the events' parser (`StrictJSON`: RFC 8259 exactly, UTF-8, no repeated keys),
+/// so the file and the deletion requests follow one grammar.
+enum ConfigurationJSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -11,22 +12,23 @@ enum ConfigurationJSON: Decodable, Equatable, Sendable {
     case array([ConfigurationJSON])
     case object([String: ConfigurationJSON])
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .int(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([ConfigurationJSON].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: ConfigurationJSON].self))
+    /// The configuration's view of a parsed value: a number whose value is an integer (`5`, `5.0`, `5e0`) is an
+    /// `int`, as Foundation's decoder read it before; keys are unique already (the parser refuses repeats).
+    init(_ value: StrictJSON) {
+        switch value {
+        case .null: self = .null
+        case .bool(let bool): self = .bool(bool)
+        case .integer(let int): self = .int(int)
+        case .largeInteger(let text), .number(let text):
+            if case .value(let int) = value.exactInteger {
+                self = .int(int)
+            } else {
+                self = .double(Double(text) ?? (text.hasPrefix("-") ? -.infinity : .infinity))
+            }
+        case .string(let string): self = .string(string)
+        case .array(let items): self = .array(items.map(ConfigurationJSON.init))
+        case .object(let members):
+            self = .object(Dictionary(members.map { ($0.key.string, ConfigurationJSON($0.value)) }) { first, _ in first })
         }
     }
 
@@ -60,14 +62,24 @@ enum ConfigurationJSON: Decodable, Equatable, Sendable {
     static func flattenedObject(_ data: Data, path: String) throws(ConfigurationError) -> [String: ConfigurationJSON] {
         let root: ConfigurationJSON
         do {
-            root = try JSONDecoder().decode(ConfigurationJSON.self, from: data)
+            root = ConfigurationJSON(try StrictJSON.parse([UInt8](data)))
         } catch {
-            // The decoder's message can quote the offending character, which may belong to a secret: keep only
-            // the position.
-            throw ConfigurationError(
-                .malformedFile, subject: path,
-                "\(path) is not valid JSON\(Self.position(in: data)); fix the syntax (a JSON object as in Config/unlearnd.json)"
-            )
+            switch error.kind {
+            case .duplicateKey:
+                // A second "batch" object would otherwise hide the first one's keys (or the other way round).
+                let name = error.keyPath.joined(separator: ".")
+                throw ConfigurationError(.duplicateKey, subject: name, "\(name) appears twice in \(path); merge the two into one")
+            case .encoding:
+                throw ConfigurationError(
+                    .malformedFile, subject: path, "\(path) is not UTF-8 text; save it as UTF-8 without a byte order mark (RFC 8259 section 8.1)"
+                )
+            case .syntax:
+                // Only the position, never the text: the mistake may be inside a secret.
+                throw ConfigurationError(
+                    .malformedFile, subject: path,
+                    "\(path) is not valid JSON\(Self.position(error.offset, in: data)); fix the syntax (a JSON object as in Config/unlearnd.json)"
+                )
+            }
         }
         guard case .object(let object) = root else {
             throw ConfigurationError(
@@ -75,54 +87,9 @@ enum ConfigurationJSON: Decodable, Equatable, Sendable {
                 "\(path) must hold a JSON object at the top level, not \(root.typeName) (see Config/unlearnd.json)"
             )
         }
-        if let duplicate = repeatedKey(in: data) {
-            // JSONDecoder keeps the last of repeated names silently; an operator's second "batch" object would
-            // hide the first one's keys.
-            throw ConfigurationError(
-                .duplicateKey, subject: duplicate, "\(duplicate) appears twice in \(path); merge the two into one"
-            )
-        }
         var result: [String: ConfigurationJSON] = [:]
         try flatten(object, prefix: "", into: &result, path: path)
         return result
-    }
-
-    /// The dotted path of the first name repeated within one object of a valid JSON text, if any.
-    static func repeatedKey(in data: Data) -> String? {
-        struct Frame {
-            var isObject: Bool
-            var names: Set<[UInt8]> = []
-            var current: [UInt8] = []
-            var expectingName: Bool
-        }
-        let bytes = [UInt8](data)
-        var stack: [Frame] = []
-        var i = 0
-        while i < bytes.count {
-            switch bytes[i] {
-            case UInt8(ascii: "{"): stack.append(Frame(isObject: true, expectingName: true))
-            case UInt8(ascii: "["): stack.append(Frame(isObject: false, expectingName: false))
-            case UInt8(ascii: "}"), UInt8(ascii: "]"): _ = stack.popLast()
-            case UInt8(ascii: ","): if stack.last?.isObject == true { stack[stack.count - 1].expectingName = true }
-            case UInt8(ascii: ":"): if !stack.isEmpty { stack[stack.count - 1].expectingName = false }
-            case UInt8(ascii: "\""):
-                var j = i + 1
-                while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
-                let string = Array(bytes[(i + 1)..<min(j, bytes.count)])
-                if let last = stack.last, last.isObject, last.expectingName {
-                    if last.names.contains(string) {
-                        let path = stack.filter(\.isObject).dropLast().map(\.current) + [string]
-                        return path.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".")
-                    }
-                    stack[stack.count - 1].names.insert(string)
-                    stack[stack.count - 1].current = string
-                }
-                i = j
-            default: break
-            }
-            i += 1
-        }
-        return nil
     }
 
     private static func flatten(
@@ -143,21 +110,11 @@ enum ConfigurationJSON: Decodable, Equatable, Sendable {
         }
     }
 
-    /// " (line 2, column 25)" for a syntax error: JSONDecoder does not say where, JSONSerialization gives the
-    /// byte offset. Only the position, never the parser's text, which may quote a secret.
-    private static func position(in data: Data) -> String {
-        let text: String
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return ""
-        } catch {
-            text = String(describing: error)
-        }
-        if text.contains("end of file") { return " (unexpected end of file)" }
-        guard let range = text.range(of: #"character \d+"#, options: .regularExpression),
-              let offset = Int(text[range].dropFirst("character ".count))
-        else { return "" }
+    /// " (line 2, column 25)" for the byte offset of a syntax error ("" without one).
+    private static func position(_ offset: Int?, in data: Data) -> String {
+        guard let offset else { return "" }
         let prefix = data.prefix(offset)
+        if offset >= data.count { return " (unexpected end of file)" }
         let line = prefix.count(where: { $0 == UInt8(ascii: "\n") }) + 1
         let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 - prefix.startIndex + 1 } ?? 0) + 1
         return " (line \(line), column \(column))"

@@ -114,6 +114,11 @@ enum StrictJSON: Equatable, Sendable {
 
         var kind: Kind
         var message: String
+        /// The byte offset of a syntax error.
+        var offset: Int? = nil
+        /// For a repeated key, the keys of the enclosing objects and the repeated key (for the config file's
+        /// messages; the events' messages never quote a key a producer sent).
+        var keyPath: [String] = []
     }
 
     /// Nesting deeper than this is refused (a deletion request is two levels deep), so parsing cannot exhaust the stack.
@@ -160,8 +165,11 @@ enum StrictJSON: Equatable, Sendable {
         let bytes: [UInt8]
         var index = 0
 
+        /// Keys of the objects being parsed, outermost first.
+        var keys: [String] = []
+
         func syntax(_ what: String) -> ParseError {
-            ParseError(kind: .syntax, message: "the value is not RFC 8259 JSON: \(what) at byte \(index)")
+            ParseError(kind: .syntax, message: "the value is not RFC 8259 JSON: \(what) at byte \(index)", offset: index)
         }
 
         var current: UInt8? { index < bytes.count ? bytes[index] : nil }
@@ -195,7 +203,7 @@ enum StrictJSON: Equatable, Sendable {
         mutating func object(depth: Int) throws(ParseError) -> StrictJSON {
             index += 1
             var members: [(key: ExactText, value: StrictJSON)] = []
-            var keys = Set<ExactText>()
+            var seen = Set<ExactText>()
             skipWhitespace()
             if current == UInt8(ascii: "}") {
                 index += 1
@@ -212,9 +220,14 @@ enum StrictJSON: Equatable, Sendable {
                 guard current == UInt8(ascii: ":") else { throw syntax("missing ':' after an object key") }
                 index += 1
                 skipWhitespace()
+                self.keys.append(key.string)
                 let member = try value(depth: depth + 1)
-                guard keys.insert(key).inserted else {
-                    throw ParseError(kind: .duplicateKey, message: "the object starting before byte \(keyStart) has a key twice; send each field once")
+                self.keys.removeLast()
+                guard seen.insert(key).inserted else {
+                    throw ParseError(
+                        kind: .duplicateKey, message: "the object starting before byte \(keyStart) has a key twice; send each field once",
+                        keyPath: self.keys + [key.string]
+                    )
                 }
                 members.append((key, member))
                 skipWhitespace()

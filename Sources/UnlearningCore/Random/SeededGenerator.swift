@@ -15,18 +15,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var spareGaussian: Double?
 
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var seeder = SplitMix64(state: seed)
+        s0 = seeder.next()
+        s1 = seeder.next()
+        s2 = seeder.next()
+        s3 = seeder.next()
     }
 
     /// A generator whose stream is independent of `self`'s for practical purposes (seeded from it).

@@ -4,7 +4,9 @@ import Foundation
 import KafkaLog
 import Logging
 import UnlearnDaemon
+import ProcessHarness
 import UnlearningCore
+import UnlearnSupport
 
 /// `unlearnctl demo`: the whole system on the bundled digits data, start to finish, on one machine.
 struct Demo: AsyncParsableCommand {
@@ -65,7 +67,6 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let started = Date()
-        let terminal = Terminal.standardErrorIsTTY
         let fm = FileManager.default
         let root = URL(fileURLWithPath: out).standardizedFileURL
         try? fm.removeItem(at: root)
@@ -76,38 +77,46 @@ struct Demo: AsyncParsableCommand {
         guard fm.isExecutableFile(atPath: unlearnd) else {
             throw ValidationError("unlearnd is not built next to unlearnctl (\(unlearnd)); run `swift build` first")
         }
-        func step(_ text: String) { print("==> \(text)") }
 
         // 1. Train.
-        step("training logistic regression (lambda 0.01) on \(data)")
+        Self.step("training logistic regression (lambda 0.01) on \(data)")
         let bundlePath = root.appendingPathComponent("bundle").path
-        let train = try DemoProcess.run(unlearnctl, ["train", "--data", data, "--hidden", "0", "--lambda", "0.01", "--out", bundlePath])
-        guard train.status == 0 else { throw ValidationError("training failed: \(train.stderr)") }
-        print("    " + train.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let train = try ProcessRunner.run(unlearnctl, ["train", "--data", data, "--hidden", "0", "--lambda", "0.01", "--out", bundlePath])
+        guard train.status == 0 else { throw ValidationError("training failed: \(train.stderrText)") }
+        print("    " + train.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
         let bundle = try ModelBundle.read(from: bundlePath)
 
         // The first request, three ways, from the same base: the default method, the paper's lfoci, exact retraining.
         let first = bundle.train.subjects.compactMap { $0 }.min()!
-        step("the first request (subject \(first)) three ways, offline from the same base: newton, the paper's lfoci, exact retraining")
+        Self.step("the first request (subject \(first)) three ways, offline from the same base: newton, the paper's lfoci, exact retraining")
         try Self.compareMethods(bundle, subject: first)
 
         // 2. Broker.
-        step("starting the dev broker (librdkafka mock cluster, separate process)")
-        let bootstrapFile = root.appendingPathComponent("bootstrap.txt").path
-        let broker = try DemoProcess(unlearnctl, ["dev-broker", "--bootstrap-file", bootstrapFile, "--ignore-eof", "--log-level", "warning"], log: root.appendingPathComponent("dev-broker.log").path)
-        defer { broker.stop() }
-        let bootstrap = try DemoProcess.waitFor(seconds: 30, "the dev broker") {
-            (try? String(contentsOfFile: bootstrapFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        Self.step("starting the dev broker (librdkafka mock cluster, separate process)")
+        let broker = try await DevBrokerProcess.start(
+            unlearnctl: unlearnctl, arguments: ["--log-level", "warning"], stderr: .file(root.appendingPathComponent("dev-broker.log").path)
+        )
+        print("    bootstrap \(broker.bootstrapServers)")
+        let checked = try await withCleanup {
+            try await runDaemon(unlearnd, broker: broker, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
+        } finally: {
+            await broker.stop()
         }
-        print("    bootstrap \(bootstrap)")
+        if !checked { throw ExitCode(1) }
+    }
 
-        // 3. Daemon.
+    /// Steps 3 and 4: starts unlearnd against the broker, forgets subjects, checks the releases, and stops it;
+    /// returns whether every check held.
+    func runDaemon(
+        _ unlearnd: String, broker: DevBrokerProcess, bundle: ModelBundle, bundlePath: String, root: URL, started: Date
+    ) async throws -> Bool {
+        let terminal = Terminal.standardErrorIsTTY
         let stateDirectory = root.appendingPathComponent("state").path
         let configPath = root.appendingPathComponent("unlearnd.json").path
         let config: [String: Any] = [
             "state_directory": stateDirectory,
             "models": ["digits=\(bundlePath)"],
-            "kafka": ["bootstrap.servers": bootstrap, "session.timeout.ms": "6000"],
+            "kafka": broker.clientProperties,
             "batch": ["max_rows": 256, "max_wait_ms": 50],
             "budget": [
                 "epsilon": epsilonBudget, "epsilon_step": epsilonStep, "sigma": sigma, "sigma_max": sigmaMax, "delta": 1e-5,
@@ -118,20 +127,36 @@ struct Demo: AsyncParsableCommand {
             "unlearning": ["method": method, "selection": selection],
         ]
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: configPath))
-        step("starting unlearnd --config \(configPath)")
+        Self.step("starting unlearnd --config \(configPath)")
         let daemonLog = root.appendingPathComponent("unlearnd.log").path
-        let daemon = try DemoProcess(unlearnd, ["--config", configPath], log: daemonLog)
-        defer { daemon.stop() }
-        _ = try DemoProcess.waitFor(seconds: 60, "unlearnd to become ready") {
-            guard daemon.isRunning else { throw ValidationError("unlearnd exited; see \(daemonLog)") }
-            return ((try? String(contentsOfFile: daemonLog, encoding: .utf8)) ?? "").contains("unlearnd ready") ? true : nil
+        let notify = try NotifySocket(directory: root)
+        let daemon = try ChildProcess.unlearnd(
+            executable: unlearnd, config: configPath, stdout: .file(daemonLog), stderr: .file(daemonLog), notify: notify
+        )
+        return try await withCleanup {
+            try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
+            let checked = try await forgetAndCheck(
+                daemon: daemon, broker: broker, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
+            )
+            let status = await daemon.stop(grace: .seconds(15))
+            print("unlearnd stopped with status \(status.map(String.init) ?? "?"); its log: \(daemonLog)")
+            print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl release --state-dir %@ --model digits`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
+            return checked
+        } finally: {
+            await daemon.stop()
         }
+    }
 
-        // 4. Deletions, one subject at a time, until the target fraction of rows is removed or a limit is reached.
+    /// Step 4: deletions, one subject at a time, until the target fraction of the rows is removed or a limit is
+    /// reached; then the receipts and the releases beside exact retrains. Returns whether every check held.
+    func forgetAndCheck(
+        daemon: ChildProcess, broker: DevBrokerProcess, bundle: ModelBundle, stateDirectory: String, terminal: Bool
+    ) async throws -> Bool {
+        let daemonLog = daemon.stderrPath ?? "the daemon's log"
         var logger = Logger(label: "unlearnctl.demo")
         logger.logLevel = .critical  // the demo's own clients: their broker-down notice at the end is expected
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-        let listen = KafkaConfiguration(bootstrapServers: bootstrap, ["session.timeout.ms": "6000", "auto.offset.reset": "earliest"])
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: logger)
+        let listen = KafkaConfiguration(broker.clientProperties.merging(["auto.offset.reset": "earliest"]) { $1 })
         let alerts = try KafkaConsumer(configuration: listen, groupID: "demo-alerts", logger: logger)
         try alerts.subscribe(topics: ["unlearn.alerts"])
         let receiptsConsumer = try KafkaConsumer(configuration: listen, groupID: "demo-receipts", logger: logger)
@@ -141,7 +166,7 @@ struct Demo: AsyncParsableCommand {
         for s in bundle.train.subjects.compactMap({ $0 }) { subjects[s, default: 0] += 1 }
         let order = subjects.keys.sorted()
         let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: "digits"))
-        step("forgetting subjects one at a time (scope subject, method \(method), \(mode) privacy, sigma \(sigma), epsilon \(epsilonStep) per release, budget \(epsilonBudget), a release every \(releaseEvery) updates or \(releaseSeconds) s)")
+        Self.step("forgetting subjects one at a time (scope subject, method \(method), \(mode) privacy, sigma \(sigma), epsilon \(epsilonStep) per release, budget \(epsilonBudget), a release every \(releaseEvery) updates or \(releaseSeconds) s)")
         var rows: [[String]] = []
         var alert: RetrainEvent?
         var published = 0
@@ -154,7 +179,7 @@ struct Demo: AsyncParsableCommand {
             let request = DeletionRequest(requestID: "demo-\(published)", model: "digits", scope: .subject(subject), requestedAt: RFC3339.format(Date()))
             let t0 = Date()
             try await producer.send(topic: "unlearn.deletions", key: Array("digits".utf8), value: request.encoded())
-            let snapshot: Snapshot = try DemoProcess.waitFor(seconds: timeout, "request \(published) to become durable") { () throws -> Snapshot? in
+            let snapshot: Snapshot = try await eventually(.seconds(timeout), "request \(published) to become durable") { () throws -> Snapshot? in
                 guard daemon.isRunning else { throw ValidationError("unlearnd exited; see \(daemonLog)") }
                 guard let s = try? store.loadNewestValid(quarantine: false).snapshot else { return nil }
                 return s.manifest.appliedRequestIds.contains(request.requestID) ? s : nil
@@ -200,11 +225,7 @@ struct Demo: AsyncParsableCommand {
             print(String(format: "no limit reached: epsilon %.3f of %g spent by %d releases; about %@ more releases like these fit in the budget", budget.epsilonSpent(delta: 1e-5), epsilonBudget, budget.accountant.releases, left.map(String.init) ?? "?"))
         }
         print("released weights: \((stateDirectory as NSString).appendingPathComponent("released/digits/current.safetensors")) (SHA-256 beside it); snapshots in \(store.directory)")
-        daemon.terminate()
-        _ = daemon.waitForExit(seconds: 15)
-        print("unlearnd stopped with status \(daemon.status.map(String.init) ?? "?"); its log: \(daemonLog)")
-        print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl release --state-dir %@ --model digits`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
-        if !checks { throw ExitCode(1) }
+        return checks
     }
 
     /// Every release of the epoch beside the model retrained without the same rows (L-BFGS from the base to
@@ -352,8 +373,4 @@ struct Demo: AsyncParsableCommand {
         print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
         for row in rows { print(line(row)) }
     }
-}
-
-extension String {
-    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 
 /// Locates the package's built executables and runs them as child processes.
 enum Binaries {
@@ -27,11 +28,6 @@ enum Binaries {
 
     static func path(_ name: String) -> String { "\(directory)/\(name)" }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-        init(_ description: String) { self.description = description }
-    }
-
     struct Result {
         var status: Int32
         var stdout: String
@@ -44,39 +40,12 @@ enum Binaries {
     }
 
     /// Runs `executable args...` with stdin from /dev/null and `environment` added to this process's, to
-    /// completion, and captures its output.
+    /// completion, and captures its output as text.
     static func capture(
         _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
     ) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.standardInput = FileHandle.nullDevice
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self)
-        )
+        let output = try ProcessRunner.run(executable, arguments, environment: environment, directory: directory)
+        return Result(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 
     /// A fresh temporary directory, removed by the caller.

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
+import ProcessHarness
 import UnlearnDaemon
 import UnlearningCore
 
@@ -9,10 +10,12 @@ import UnlearningCore
 /// and any number of `unlearnd` processes.
 final class DaemonFixture: @unchecked Sendable {
     let directory: URL
-    let broker: DevBroker
+    let broker: DevBrokerProcess
     let stateDirectory: String
     var daemons: [ChildProcess] = []
     let models: [String: String]
+
+    static let topics = ["unlearn.deletions", "unlearn.deletions.dlq", "unlearn.alerts"]
 
     /// Bundles are trained once per test process (logistic regression on the bundled digits) and shared read-only.
     static let bundles: [String: String] = {
@@ -33,7 +36,11 @@ final class DaemonFixture: @unchecked Sendable {
     init(label: String, models: [String] = ["digits-a", "digits-b"], partitions: Int = 4) async throws {
         directory = try Binaries.temporaryDirectory(label)
         stateDirectory = directory.appendingPathComponent("state").path
-        broker = try await DevBroker(directory: directory, partitions: partitions)
+        broker = try await DevBrokerProcess.start(
+            unlearnctl: Binaries.path("unlearnctl"),
+            arguments: ["--partitions", "\(partitions)", "--log-level", "warning"] + Self.topics.flatMap { ["--topics", $0] },
+            stderr: .file(directory.appendingPathComponent("dev-broker.stderr").path)
+        )
         self.models = Dictionary(uniqueKeysWithValues: models.map { ($0, Self.bundles[$0]!) })
     }
 
@@ -47,9 +54,7 @@ final class DaemonFixture: @unchecked Sendable {
             "metrics": ["interval_ms": 200],
             "log": ["level": "info"],
         ]
-        // The dev broker finishes a rebalance only after session.timeout.ms - 1 s: keep it short so restarts and
-        // second daemons join quickly.
-        sections["kafka"] = ["bootstrap.servers": broker.bootstrap, "session.timeout.ms": "6000"]
+        sections["kafka"] = broker.clientProperties
         for (k, v) in overrides { sections[k, default: [:]].merge(v) { $1 } }
         var object: [String: Any] = sections
         object["state_directory"] = stateDirectory
@@ -59,13 +64,15 @@ final class DaemonFixture: @unchecked Sendable {
         return path
     }
 
-    /// Starts `unlearnd --config <path>` with a test NOTIFY_SOCKET.
+    /// Starts `unlearnd --config <path>`, with `notify` as its NOTIFY_SOCKET when given.
     @discardableResult
     func startDaemon(config: String, notify: NotifySocket? = nil, label: String? = nil) throws -> ChildProcess {
-        var environment: [String: String] = [:]
-        if let notify { environment["NOTIFY_SOCKET"] = notify.path }
-        let daemon = try ChildProcess(
-            "unlearnd", ["--config", config], directory: directory, label: label ?? "unlearnd-\(daemons.count)", environment: environment
+        let name = label ?? "unlearnd-\(daemons.count)"
+        let daemon = try ChildProcess.unlearnd(
+            executable: Binaries.path("unlearnd"), config: config, name: name,
+            stdout: .file(directory.appendingPathComponent("\(name).stdout").path),
+            stderr: .file(directory.appendingPathComponent("\(name).stderr").path),
+            directory: Binaries.repositoryRoot, notify: notify
         )
         daemons.append(daemon)
         return daemon

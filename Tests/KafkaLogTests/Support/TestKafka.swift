@@ -1,7 +1,8 @@
 import Foundation
 import KafkaLog
 import Logging
-import Synchronization
+import ProcessHarness
+import UnlearnSupport
 
 /// Log records kept in memory, so tests can check what reached swift-log.
 final class LogCapture: Sendable {
@@ -11,9 +12,9 @@ final class LogCapture: Sendable {
         var metadata: [String: String]
     }
 
-    private let records = Mutex<[Record]>([])
+    private let records = LockedValue<[Record]>([])
 
-    var all: [Record] { records.withLock { $0 } }
+    var all: [Record] { records.value }
 
     func append(_ record: Record) { records.withLock { $0.append(record) } }
 
@@ -102,8 +103,8 @@ extension KafkaConsumer {
         let deadline = ContinuousClock.now + timeout
         while !done(collected) {
             guard ContinuousClock.now < deadline else {
-                throw DevBrokerProcess.Failure(
-                    description: "timed out after \(timeout) waiting for \(what); got \(collected.summary)"
+                throw HarnessError(
+                    "timed out after \(timeout) waiting for \(what); got \(collected.summary)"
                 )
             }
             collected += try await poll(timeout: .milliseconds(200))

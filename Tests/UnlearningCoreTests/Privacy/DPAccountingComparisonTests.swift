@@ -1,4 +1,5 @@
 import Foundation
+import ProcessHarness
 import Testing
 import UnlearningCore
 
@@ -86,9 +87,7 @@ enum DPAccounting {
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/python3"
             guard FileManager.default.isExecutableFile(atPath: candidate) else { continue }
-            if let (status, _, _) = try? run(candidate, ["-c", "import dp_accounting"], stdin: Data()), status == 0 {
-                return candidate
-            }
+            if (try? ProcessRunner.run(candidate, ["-c", "import dp_accounting"]))?.status == 0 { return candidate }
         }
         return nil
     }()
@@ -97,32 +96,9 @@ enum DPAccounting {
         python: String, releases: [(sensitivity: Double, sigma: Double)], deltas: [Double]
     ) throws -> [(rdp: Double, pld: Double)] {
         let request: [String: Any] = ["releases": releases.map { [$0.sensitivity, $0.sigma] }, "deltas": deltas]
-        let (status, out, err) = try run(python, ["-c", script], stdin: try JSONSerialization.data(withJSONObject: request))
-        try #require(status == 0, "dp_accounting failed: \(err)")
-        let rows = try #require(try JSONSerialization.jsonObject(with: out) as? [[String: Double]])
+        let result = try ProcessRunner.run(python, ["-c", script], stdin: try JSONSerialization.data(withJSONObject: request))
+        try #require(result.status == 0, "dp_accounting failed: \(result.stderrText)")
+        let rows = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [[String: Double]])
         return try rows.map { (try #require($0["rdp"]), try #require($0["pld"])) }
-    }
-
-    /// Runs a program to completion; output through temporary files, so a chatty child never blocks on a pipe.
-    static func run(_ executable: String, _ arguments: [String], stdin: Data) throws -> (Int32, Data, String) {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("unlearnd-dpacc-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inURL = directory.appendingPathComponent("stdin")
-        let outURL = directory.appendingPathComponent("stdout")
-        let errURL = directory.appendingPathComponent("stderr")
-        try stdin.write(to: inURL)
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, try Data(contentsOf: outURL), String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 }

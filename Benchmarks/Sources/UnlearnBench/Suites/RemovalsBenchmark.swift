@@ -2,9 +2,10 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import UnlearningCore
+import UnlearnSupport
 
 extension Bench {
-    /// `unlearnctl bench removals`: the paper's Figure 5/6 experiment: many sequential
+    /// `unlearn-bench removals`: the paper's Figure 5/6 experiment: many sequential
     /// subject deletions and how far the unlearned model drifts from the model retrained without those rows.
     struct RemovalsBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -141,7 +142,7 @@ extension Bench {
             print("warning: debug build; build with -c release for meaningful timings")
             #endif
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            print("unlearnctl bench removals  (\(cores) cores, load average \(loadStart) at start)")
+            print("unlearn-bench removals  (\(cores) cores, load average \(loadStart) at start)")
 
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)

@@ -2,9 +2,10 @@ import ArgumentParser
 import Checkpoints
 import Foundation
 import UnlearningCore
+import UnlearnSupport
 
 extension Bench {
-    /// `unlearnctl bench update`: per-request time and quality of the selection modes against retraining.
+    /// `unlearn-bench update`: per-request time and quality of the selection modes against retraining.
     struct UpdateBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "update",
@@ -88,7 +89,7 @@ extension Bench {
         }
 
         func run() throws {
-            print("unlearnctl bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
+            print("unlearn-bench update  (\(ProcessInfo.processInfo.activeProcessorCount) cores, release build expected)")
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let subjectRows = train.rowsBySubject
@@ -103,12 +104,13 @@ extension Bench {
             try BenchTools.writeJSON(results, to: json)
         }
 
-        func architecture(_ name: String) throws -> (Architecture, Double) {
-            if name == "logreg" { return (Architecture(inputs: 784, hidden: [], classes: 10), 0.01) }
+        /// The model `name` over `inputs` features (784 for the MNIST extract the documented runs use).
+        func architecture(_ name: String, inputs: Int) throws -> (Architecture, Double) {
+            if name == "logreg" { return (Architecture(inputs: inputs, hidden: [], classes: 10), 0.01) }
             guard name.hasPrefix("mlp"), let width = Int(name.dropFirst(3)), width > 0 else {
                 throw ValidationError("unknown model \"\(name)\"; use logreg or mlp<width>, e.g. mlp256")
             }
-            return (Architecture(inputs: 784, hidden: [width], classes: 10), 1e-3)
+            return (Architecture(inputs: inputs, hidden: [width], classes: 10), 1e-3)
         }
 
         func fit(_ arch: Architecture, lambda: Double, x: Matrix, labels: [Int]) throws -> (MLP, Double) {
@@ -126,7 +128,7 @@ extension Bench {
         }
 
         func benchmark(_ name: String, train: Dataset, validation: Dataset, subjects: [[Int]]) throws -> ModelResult {
-            let (arch, lambda) = try architecture(name)
+            let (arch, lambda) = try architecture(name, inputs: train.features.cols)
             print("\n== \(name): \(arch.parameterCount) parameters, lambda \(lambda)")
             let (model, trainSeconds) = try fit(arch, lambda: lambda, x: train.features, labels: train.labels)
             let base = UnlearningState(

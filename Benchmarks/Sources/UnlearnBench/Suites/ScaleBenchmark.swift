@@ -4,7 +4,7 @@ import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench scale`: per-request time of each method, and of warm-started retraining, as the training
+    /// `unlearn-bench scale`: per-request time of each method, and of warm-started retraining, as the training
     /// set grows.
     struct ScaleBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -47,7 +47,7 @@ extension Bench {
         }
 
         func run() throws {
-            print("unlearnctl bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(BenchTools.loadAverage()), release build expected)")
+            print("unlearn-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(BenchTools.loadAverage()), release build expected)")
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (source, _, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let ns = sizes.split(separator: ",").compactMap { Int($0) }

@@ -3,7 +3,7 @@ import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench selection`: L-FOCI speed against brute-force neighbours and exact tie handling.
+    /// `unlearn-bench selection`: L-FOCI speed against brute-force neighbours and exact tie handling.
     struct SelectionBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "selection",
@@ -55,7 +55,7 @@ extension Bench {
 
         func run() throws {
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            print("unlearnctl bench selection  (\(cores) cores, release build expected)")
+            print("unlearn-bench selection  (\(cores) cores, release build expected)")
             let batchSizes = batches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard batchSizes.allSatisfy({ $0 >= 1 }) else {
                 throw ValidationError("--batches must list positive batch sizes, e.g. 1,16 (empty skips part (a))")
@@ -237,129 +237,5 @@ extension Bench {
             print("    " + String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)))
             rows.forEach { print(line($0)) }
         }
-    }
-}
-
-/// The JSON written by `unlearnctl bench selection`; all times in seconds, measured in that run.
-struct SelectionBenchmarkResult: Codable {
-    struct Realistic: Codable {
-        var description: String
-        var candidates: Int
-        var naturalSelected: [Int]
-        var naturalScores: [Double]
-        var naturalStopReason: String
-        var naturalSeconds: Double
-        var forcedSelected: [Int]
-        var forcedSeconds: [Double]
-        var forcedSerialSeconds: Double
-        var bruteForceSeconds: Double?
-        var bruteForceRatio: Double?
-        var bruteForceIdentical: Bool?
-    }
-
-    struct Ties: Codable {
-        struct Method: Codable {
-            var name: String
-            var seconds: Double
-            var exactlyRight: Int
-        }
-
-        var description: String
-        var methods: [Method]
-        var exactPrunedRatio: Double
-        var exactBruteForceRatio: Double
-    }
-
-    var benchmark = "selection"
-    var cores: Int
-    var samples: Int
-    var maxSelected: Int
-    var realistic: [Realistic]
-    var ties: Ties
-}
-
-/// Perturbation statistics as the unlearning engine records them (docs/ARCHITECTURE.md, section 3.1), from a random
-/// ReLU MLP: m noisy copies of one batch; per copy, Y = mean loss and the mean pre-activation of every unit.
-struct PerturbedMLP {
-    let y: [Double]
-    let candidates: CandidateMatrix
-    let hidden: Int
-
-    init(samples m: Int, inputs: Int, hidden: Int, classes: Int, batch: Int, noise: Double, seed: UInt64) {
-        var rng = SeededGenerator(seed: seed)
-        func gaussianMatrix(_ rows: Int, _ cols: Int, sd: Double) -> Matrix {
-            Matrix(rows: rows, cols: cols, storage: (0..<(rows * cols)).map { _ in sd * rng.nextGaussian() })
-        }
-        let w1 = gaussianMatrix(hidden, inputs, sd: (2 / Double(inputs)).squareRoot())
-        let b1 = (0..<hidden).map { _ in 0.1 * rng.nextGaussian() }
-        let w2 = gaussianMatrix(classes, hidden, sd: (2 / Double(hidden)).squareRoot())
-        let b2 = (0..<classes).map { _ in 0.1 * rng.nextGaussian() }
-        let x = gaussianMatrix(batch, inputs, sd: 1)
-        let labels = (0..<batch).map { _ in Int(rng.next(upperBound: UInt64(classes))) }
-        let p = hidden + classes
-        var columns = [Double](repeating: 0, count: m * p)
-        var y = [Double](repeating: 0, count: m)
-        let chunk = 64
-        var start = 0
-        while start < m {
-            let copies = min(chunk, m - start)
-            var input = Matrix(rows: copies * batch, cols: inputs)
-            for c in 0..<copies {
-                for b in 0..<batch {
-                    for f in 0..<inputs {
-                        input[c * batch + b, f] = x[b, f] + noise * rng.nextGaussian()
-                    }
-                }
-            }
-            var h = Matrix.product(input, w1, transposeB: true)
-            for r in 0..<h.rows {
-                for u in 0..<hidden { h[r, u] += b1[u] }
-            }
-            var a = h
-            for k in a.storage.indices { a.storage[k] = max(a.storage[k], 0) }
-            var o = Matrix.product(a, w2, transposeB: true)
-            for r in 0..<o.rows {
-                for k in 0..<classes { o[r, k] += b2[k] }
-            }
-            for c in 0..<copies {
-                let sample = start + c
-                var loss = 0.0
-                for b in 0..<batch {
-                    let r = c * batch + b
-                    let top = (0..<classes).map { o[r, $0] }.max()!
-                    let logSum = top + log((0..<classes).reduce(0) { $0 + exp(o[r, $1] - top) })
-                    loss += logSum - o[r, labels[b]]
-                    for u in 0..<hidden { columns[u * m + sample] += h[r, u] / Double(batch) }
-                    for k in 0..<classes { columns[(hidden + k) * m + sample] += o[r, k] / Double(batch) }
-                }
-                y[sample] = loss / Double(batch)
-            }
-            start += copies
-        }
-        self.y = y
-        self.candidates = try! CandidateMatrix(sampleCount: m, variableCount: p, columnMajor: columns)
-        self.hidden = hidden
-    }
-
-    func unitName(_ j: Int) -> String {
-        j < hidden ? "h\(j)" : "out\(j - hidden)"
-    }
-}
-
-/// Binary features with Y = (X_a AND X_b) OR X_c for three random distinct features.
-struct BooleanFeatures {
-    let y: [Double]
-    let candidates: CandidateMatrix
-    let truth: Set<Int>
-
-    init(samples m: Int, features p: Int, seed: UInt64) {
-        var rng = SeededGenerator(seed: seed)
-        let columns = (0..<(m * p)).map { _ in Double(rng.next() & 1) }
-        var picks = Array(0..<p)
-        picks.shuffle(using: &rng)
-        let (a, b, c) = (picks[0], picks[1], picks[2])
-        y = (0..<m).map { i in (columns[a * m + i] == 1 && columns[b * m + i] == 1) || columns[c * m + i] == 1 ? 1 : 0 }
-        candidates = try! CandidateMatrix(sampleCount: m, variableCount: p, columnMajor: columns)
-        truth = [a, b, c]
     }
 }

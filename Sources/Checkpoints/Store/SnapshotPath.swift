@@ -1,12 +1,11 @@
-import Checkpoints
 import Foundation
 
 /// A command-line path that names either one snapshot file or a model directory (a store).
-enum SnapshotPath {
+public enum SnapshotPath {
     case file(String)
     case directory(SnapshotStore)
 
-    static func resolve(_ path: String) throws -> SnapshotPath {
+    public static func resolve(_ path: String) throws -> SnapshotPath {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw CheckpointError(.ioFailure, "\(path) does not exist; pass a snapshot file (*.safetensors.zst) or a model directory")
@@ -15,7 +14,7 @@ enum SnapshotPath {
     }
 
     /// Decodes a single snapshot file, verifying its SHA-256 against the store record next to it when there is one.
-    static func decodeFile(_ path: String) throws -> (decoded: SnapshotCodec.Decoded, record: VersionRecord?) {
+    public static func decodeFile(_ path: String) throws -> (decoded: SnapshotCodec.Decoded, record: VersionRecord?) {
         let limits = SnapshotCodec.Limits.default
         let name = (path as NSString).lastPathComponent
         var record: VersionRecord?
@@ -37,9 +36,4 @@ enum SnapshotPath {
             file, expectedSHA256: record.flatMap { SHA256.Digest(hex: $0.payloadSHA256) }, limits: limits)
         return (decoded, record)
     }
-}
-
-/// Writes a line to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

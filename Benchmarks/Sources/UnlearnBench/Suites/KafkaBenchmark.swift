@@ -3,12 +3,13 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
-import Synchronization
+import ProcessHarness
 import UnlearnDaemon
 import UnlearningCore
+import UnlearnSupport
 
 extension Bench {
-    /// `unlearnctl bench kafka`: end-to-end throughput and latency of the daemon, from publishing a deletion
+    /// `unlearn-bench kafka`: end-to-end throughput and latency of the daemon, from publishing a deletion
     /// request to the snapshot that records it being durable.
     struct KafkaBenchmark: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -76,6 +77,9 @@ extension Bench {
         @Option(help: "Seconds to wait, after the last publish, for every request to become durable.")
         var timeout: Double = 180
 
+        @Option(help: "Directory holding the built unlearnd and unlearnctl (default: next to this binary, else the main package's .build/release).")
+        var binDir: String?
+
         @Option(help: "Where to write the JSON result.")
         var json: String = "/tmp/unlearnd-bench-kafka.json"
 
@@ -103,22 +107,15 @@ extension Bench {
         func run() async throws {
             let started = Date()
             #if DEBUG
-            print("warning: debug build; build with `swift build -c release --scratch-path .build-bench` for meaningful numbers")
+            print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench kafka` for meaningful numbers")
             #endif
             let fm = FileManager.default
             let root = URL(fileURLWithPath: work).standardizedFileURL
             try? fm.removeItem(at: root)
             try fm.createDirectory(at: root, withIntermediateDirectories: true)
-            let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-            let tools = Tools(
-                unlearnctl: binDir.appendingPathComponent("unlearnctl").path,
-                unlearnd: binDir.appendingPathComponent("unlearnd").path
-            )
-            guard fm.isExecutableFile(atPath: tools.unlearnd) else {
-                throw ValidationError("unlearnd is not built next to unlearnctl (\(tools.unlearnd)); build both with the same --scratch-path")
-            }
+            let tools = try Tools.locate(binDir)
             let load0 = BenchTools.loadAverage()
-            print("unlearnctl bench kafka  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load0) at start)")
+            print("unlearn-bench kafka  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load0) at start)")
 
             // The model: trained once, shared by every scenario (each scenario imports it into a fresh state).
             let bundlePath: String
@@ -129,11 +126,11 @@ extension Bench {
                 bundlePath = root.appendingPathComponent("bundle").path
                 print("==> training the MNIST-extract MLP (784-128-10, lambda 0.001) on \(data)")
                 let (train, s) = try BenchTools.timed {
-                    try DemoProcess.run(tools.unlearnctl, ["train", "--data", data, "--hidden", "128", "--lambda", "0.001", "--out", bundlePath])
+                    try ProcessRunner.run(tools.unlearnctl, ["train", "--data", data, "--hidden", "128", "--lambda", "0.001", "--out", bundlePath])
                 }
-                guard train.status == 0 else { throw ValidationError("training failed: \(train.stderr)") }
+                guard train.status == 0 else { throw ValidationError("training failed: \(train.stderrText)") }
                 trainSeconds = s
-                print("    " + train.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + " (\(BenchTools.fmt(s, 1)) s)")
+                print("    " + train.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) + " (\(BenchTools.fmt(s, 1)) s)")
             }
             let bundle = try ModelBundle.read(from: bundlePath)
             let architecture = bundle.descriptor.architecture
@@ -215,11 +212,6 @@ extension Bench {
 
         // MARK: Scenarios
 
-        struct Tools {
-            var unlearnctl: String
-            var unlearnd: String
-        }
-
         struct Scenario {
             var name: String
             var workload: String
@@ -297,35 +289,51 @@ extension Bench {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 
             // A fresh broker per scenario: no offsets, groups or messages carried over.
-            let bootstrapFile = dir.appendingPathComponent("bootstrap.txt").path
-            let broker = try DemoProcess(
-                tools.unlearnctl, ["dev-broker", "--bootstrap-file", bootstrapFile, "--ignore-eof", "--log-level", "warning"],
-                log: dir.appendingPathComponent("dev-broker.log").path
+            let broker = try await DevBrokerProcess.start(
+                unlearnctl: tools.unlearnctl, arguments: ["--log-level", "warning"],
+                stderr: .file(dir.appendingPathComponent("dev-broker.log").path)
             )
-            defer { broker.stop() }
-            let bootstrap = try await Self.waitFor(seconds: 30, "the dev broker") {
-                let text = (try? String(contentsOfFile: bootstrapFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-                return text?.isEmpty == false ? text : nil
+            return try await withCleanup {
+                try await run(scenario, tools: tools, broker: broker, bundlePath: bundlePath, directory: dir)
+            } finally: {
+                await broker.stop()
             }
+        }
 
+        /// Starts a fresh unlearnd against `broker`, waits for its READY=1, measures the scenario and stops it.
+        func run(
+            _ scenario: Scenario, tools: Tools, broker: DevBrokerProcess, bundlePath: String, directory dir: URL
+        ) async throws -> ScenarioResult {
+            let bootstrap = broker.bootstrapServers
             let stateDirectory = dir.appendingPathComponent("state").path
             let configPath = dir.appendingPathComponent("unlearnd.json").path
             var config = scenario.settings
             config["state_directory"] = stateDirectory
             config["models"] = ["\(Self.model)=\(bundlePath)"]
-            config["kafka"] = ["bootstrap.servers": bootstrap, "session.timeout.ms": "6000"]
+            config["kafka"] = broker.clientProperties
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: configPath))
             let daemonLog = dir.appendingPathComponent("unlearnd.log").path
-            let daemonArguments = ["--config", configPath] + (Self.commonSettings + daemonSet).flatMap { ["--set", $0] }
-            let daemon = try DemoProcess(tools.unlearnd, daemonArguments, log: daemonLog)
-            defer { daemon.stop() }
-            _ = try await Self.waitFor(seconds: 90, "unlearnd to become ready") {
-                guard daemon.isRunning else { throw ValidationError("unlearnd exited with status \(daemon.status ?? -1); see \(daemonLog)") }
-                return ((try? String(contentsOfFile: daemonLog, encoding: .utf8)) ?? "").contains("unlearnd ready") ? true : nil
+            let notify = try NotifySocket(directory: dir)
+            let daemon = try ChildProcess.unlearnd(
+                executable: tools.unlearnd, config: configPath, arguments: (Self.commonSettings + daemonSet).flatMap { ["--set", $0] },
+                stdout: .file(daemonLog), stderr: .file(daemonLog), notify: notify
+            )
+            return try await withCleanup {
+                try await daemon.waitUntilReady(notify: notify, timeout: .seconds(90))
+                return try await measure(
+                    scenario, daemon: daemon, broker: broker.child, bootstrap: bootstrap, stateDirectory: stateDirectory, daemonLog: daemonLog
+                )
+            } finally: {
+                await daemon.stop()
             }
+        }
 
+        /// Warm-up, then the measured requests against a ready daemon; stops the daemon to read its final metrics.
+        func measure(
+            _ scenario: Scenario, daemon: ChildProcess, broker: ChildProcess, bootstrap: String, stateDirectory: String, daemonLog: String
+        ) async throws -> ScenarioResult {
             // The broker is stopped while the producer still exists; its "all brokers down" report is expected noise.
-            var logger = Logger(label: "unlearnctl.bench.kafka")
+            var logger = Logger(label: "unlearn-bench.kafka")
             logger.logLevel = .critical
             let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
             let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: Self.model))
@@ -345,8 +353,8 @@ extension Bench {
             try await Task.sleep(for: .milliseconds(400))
             let metricsPath = (stateDirectory as NSString).appendingPathComponent("metrics/unlearnd.prom")
             let metrics0 = Self.readMetrics(metricsPath)
-            let cpu0 = Self.cpuSeconds(pid: daemon.process.processIdentifier)
-            let brokerCPU0 = Self.cpuSeconds(pid: broker.process.processIdentifier)
+            let cpu0 = Self.cpuSeconds(pid: daemon.pid)
+            let brokerCPU0 = Self.cpuSeconds(pid: broker.pid)
             let versionsBefore = watcher.versionCount
 
             // Measurement: open-loop publishing at the offered rate.
@@ -355,16 +363,15 @@ extension Bench {
             let (sent, acked) = try await publish(scenario.requests, rate: rate, producer: producer)
             try await waitDurable(ids, watcher: watcher, daemon: daemon, log: daemonLog, after: sent.last ?? 0, progress: progress)
             progress.finish()
-            let cpu1 = Self.cpuSeconds(pid: daemon.process.processIdentifier)
-            let brokerCPU1 = Self.cpuSeconds(pid: broker.process.processIdentifier)
+            let cpu1 = Self.cpuSeconds(pid: daemon.pid)
+            let brokerCPU1 = Self.cpuSeconds(pid: broker.pid)
             let loadAfter = BenchTools.loadAverage()
             let sights = watcher.sights(ids)
             let versions = Array(watcher.versionsSeen.dropFirst(versionsBefore))
             try? await producer.close(timeout: .seconds(5))
 
             // Stop the daemon cleanly: it writes its final metrics file on the way out.
-            daemon.terminate()
-            _ = daemon.waitForExit(seconds: 15)
+            await daemon.stop(grace: .seconds(15))
             let metrics1 = Self.readMetrics(metricsPath)
             watcher.stop()
 
@@ -447,7 +454,7 @@ extension Bench {
 
         /// Waits until every id has been seen durable, failing when the daemon dies or `timeout` passes after `after`.
         func waitDurable(
-            _ ids: [String], watcher: DurabilityWatcher, daemon: DemoProcess, log: String, after: UInt64, progress: ProgressLine? = nil
+            _ ids: [String], watcher: DurabilityWatcher, daemon: ChildProcess, log: String, after: UInt64, progress: ProgressLine? = nil
         ) async throws {
             let deadline = max(after, Self.now()) + UInt64(timeout * 1e9)
             while true {
@@ -470,15 +477,6 @@ extension Bench {
         static func seconds(_ x: Double) -> String {
             guard x.isFinite else { return "n/a" }
             return x < 1 ? "\(BenchTools.fmt(1000 * x, 0)) ms" : "\(BenchTools.fmt(x, 2)) s"
-        }
-
-        static func waitFor<T>(seconds: Double, _ what: String, _ body: () throws -> T?) async throws -> T {
-            let deadline = Date().addingTimeInterval(seconds)
-            while true {
-                if let value = try body() { return value }
-                if Date() > deadline { throw ValidationError("timed out after \(Int(seconds)) s waiting for \(what)") }
-                try await Task.sleep(for: .milliseconds(50))
-            }
         }
 
         /// User + system CPU seconds of a process (from /proc/<pid>/stat), or NaN when unreadable.
@@ -582,105 +580,5 @@ extension Bench {
             var scenarios: [ScenarioResult]
             var totalSeconds: Double
         }
-    }
-}
-
-/// Watches a model's snapshot directory from a dedicated thread and stamps each request id with the time of the
-/// first directory listing that showed a snapshot whose ledger holds it. Only new versions are loaded (and fully
-/// verified, as any reader would), so an idle store costs one directory listing per interval.
-final class DurabilityWatcher: Sendable {
-    struct VersionSight: Sendable {
-        var version: UInt64
-        var seenAt: UInt64
-        var loadSeconds: Double
-        var newIDs: [String]
-    }
-
-    private struct State {
-        var seen: [String: UInt64] = [:]
-        var versions: [VersionSight] = []
-        var newest: Snapshot?
-        var running = true
-    }
-
-    private let store: SnapshotStore
-    private let interval: UInt64
-    private let state = Mutex(State())
-    private let finished = DispatchSemaphore(value: 0)
-    private let started = Mutex(false)
-
-    init(store: SnapshotStore, intervalNanoseconds: UInt64) {
-        self.store = store
-        self.interval = max(100_000, intervalNanoseconds)
-    }
-
-    func start() {
-        started.withLock { $0 = true }
-        let thread = Thread { [self] in
-            loop()
-            finished.signal()
-        }
-        thread.name = "bench-kafka-watcher"
-        thread.start()
-    }
-
-    /// Stops the thread and waits for it; idempotent.
-    func stop() {
-        let wasRunning = state.withLock { s in
-            defer { s.running = false }
-            return s.running
-        }
-        if wasRunning && started.withLock({ $0 }) { finished.wait() }
-    }
-
-    var versionCount: Int { state.withLock { $0.versions.count } }
-    var versionsSeen: [VersionSight] { state.withLock { $0.versions } }
-    var newest: Snapshot? { state.withLock { $0.newest } }
-
-    func countSeen(_ ids: [String]) -> Int {
-        state.withLock { s in ids.reduce(0) { $0 + (s.seen[$1] == nil ? 0 : 1) } }
-    }
-
-    func sights(_ ids: [String]) -> [String: UInt64] {
-        state.withLock { s in
-            var out: [String: UInt64] = [:]
-            for id in ids { if let t = s.seen[id] { out[id] = t } }
-            return out
-        }
-    }
-
-    private func loop() {
-        var last: UInt64 = 0
-        var known = Set<String>()
-        while state.withLock({ $0.running }) {
-            let listedAt = DispatchTime.now().uptimeNanoseconds
-            if let newest = (try? store.versions())?.last(where: { $0.hasSnapshot && $0.hasRecord }), newest.version > last {
-                let loadStart = DispatchTime.now().uptimeNanoseconds
-                // A version being written or pruned right now fails to load: try again at the next listing.
-                if let decoded = try? store.load(version: newest.version) {
-                    let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
-                    let fresh = decoded.snapshot.manifest.appliedRequestIds.filter { !known.contains($0) }
-                    known.formUnion(fresh)
-                    last = newest.version
-                    state.withLock { s in
-                        for id in fresh { s.seen[id] = listedAt }
-                        s.versions.append(VersionSight(version: newest.version, seenAt: listedAt, loadSeconds: loadSeconds, newIDs: fresh))
-                        s.newest = decoded.snapshot
-                    }
-                }
-            }
-            let next = listedAt + interval
-            let now = DispatchTime.now().uptimeNanoseconds
-            if next > now { usleep(UInt32((next - now) / 1000)) }
-        }
-    }
-}
-
-extension BenchTools {
-    /// Runs `body` once and returns its result with the wall time in seconds.
-    static func timedAsync<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        let value = try await body()
-        return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 }

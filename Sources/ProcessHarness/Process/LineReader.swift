@@ -2,21 +2,21 @@ import Dispatch
 import Foundation
 
 /// Reads lines from a pipe with a deadline, on its own queue (a blocked read never holds a cooperative thread).
-final class LineReader: @unchecked Sendable {
-    struct TimedOut: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "timed out waiting for \(what)" }
+public final class LineReader: @unchecked Sendable {
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var what: String
+        public var description: String { "timed out waiting for \(what)" }
     }
 
     private let fd: Int32
-    private let queue = DispatchQueue(label: "KafkaLogTests.LineReader")
+    private let queue = DispatchQueue(label: "ProcessHarness.LineReader")
     // Only touched on `queue`.
     private var buffer: [UInt8] = []
 
-    init(fileDescriptor: Int32) { fd = fileDescriptor }
+    public init(fileDescriptor: Int32) { fd = fileDescriptor }
 
     /// The next line without its newline, or nil at end of file.
-    func readLine(timeout: Duration, what: String) async throws -> String? {
+    public func readLine(timeout: Duration, what: String) async throws -> String? {
         let deadline = ContinuousClock.now + timeout
         return try await withCheckedThrowingContinuation { continuation in
             queue.async {

@@ -9,6 +9,13 @@ enum BenchTools {
         return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
+    /// Runs `body` once and returns its result with the wall time in seconds.
+    static func timedAsync<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let value = try await body()
+        return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
     static func fmt(_ x: Double, _ digits: Int = 3) -> String {
         x.isFinite ? String(format: "%.\(digits)f", x) : "n/a"
     }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench snapshot`: snapshot size and throughput.
+    /// `unlearn-bench snapshot`: snapshot size and throughput.
     struct SnapshotBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "snapshot",
@@ -63,12 +64,12 @@ extension Bench {
         func run() throws {
             let command = CommandLine.arguments.joined(separator: " ")
             #if DEBUG
-            print("warning: debug build; run `swift run -c release unlearnctl bench snapshot` for meaningful numbers")
+            print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench snapshot` for meaningful numbers")
             #endif
             let (snapshot, modelText) = try makeSnapshot()
             let payload = try SnapshotCodec.payload(snapshot)
             let megabytes = Double(payload.count) / 1e6
-            print("unlearnctl bench snapshot  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
+            print("unlearn-bench snapshot  (\(ProcessInfo.processInfo.activeProcessorCount) cores)")
             print("model     \(modelText)")
             print("payload   \(payload.count) bytes raw safetensors (\(snapshot.manifest.architecture.parameterCount) F64 parameters + manifest)")
             print("")
@@ -165,18 +166,18 @@ extension Bench {
             }
             let architecture = SnapshotArchitecture(
                 inputs: 784, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
-            var generator = SplitMix(state: seed)
+            var generator = SeededGenerator(seed: seed)
             var theta = [Double]()
             for l in architecture.layers.indices {
                 let fanIn = architecture.fanIn(l)
                 let scale = (2 / Double(fanIn)).squareRoot()
                 for _ in 0..<architecture.layers[l].units {
-                    for _ in 0..<fanIn { theta.append(generator.gaussian() * scale) }
-                    theta.append(0.01 * generator.gaussian())
+                    for _ in 0..<fanIn { theta.append(generator.nextGaussian() * scale) }
+                    theta.append(0.01 * generator.nextGaussian())
                 }
             }
-            let mean = (0..<784).map { _ in 33 + 10 * generator.gaussian() }
-            let std = (0..<784).map { _ in 60 + abs(20 * generator.gaussian()) }
+            let mean = (0..<784).map { _ in 33 + 10 * generator.nextGaussian() }
+            let std = (0..<784).map { _ in 60 + abs(20 * generator.nextGaussian()) }
             let parameters = try ModelParameters(architecture: architecture, theta: theta, inputMean: mean, inputStd: std)
             var manifest = SnapshotManifest(
                 modelId: "mnist-mlp", version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
@@ -213,24 +214,5 @@ extension Bench {
             let sorted = values.sorted()
             return sorted[sorted.count / 2]
         }
-    }
-}
-
-/// SplitMix64 with Box-Muller normals: a small seeded generator for benchmark weights.
-struct SplitMix {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-
-    mutating func gaussian() -> Double {
-        (-2 * Foundation.log(uniform())).squareRoot() * Foundation.cos(2 * Double.pi * uniform())
     }
 }

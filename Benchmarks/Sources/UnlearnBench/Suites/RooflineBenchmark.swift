@@ -1,11 +1,10 @@
 import ArgumentParser
-import COpenBLAS
 import Checkpoints
 import Foundation
 import UnlearningCore
 
 extension Bench {
-    /// `unlearnctl bench roofline`: achieved GFLOP/s of the update's two dense kernels, the Hessian-block build and
+    /// `unlearn-bench roofline`: achieved GFLOP/s of the update's two dense kernels, the Hessian-block build and
     /// the Cholesky solve, against plain DGEMM of the same order measured in the same run.
     struct RooflineBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -93,9 +92,9 @@ extension Bench {
             print("warning: debug build; build with -c release for meaningful timings")
             #endif
             let cores = ProcessInfo.processInfo.activeProcessorCount
-            let config = String(cString: openblas_get_config())
-            let threads = Int(openblas_get_num_threads())
-            print("unlearnctl bench roofline  (\(cores) cores, load average \(loadStart) at start)")
+            let config = BLASLibrary.configuration
+            let threads = BLASLibrary.threads
+            print("unlearn-bench roofline  (\(cores) cores, load average \(loadStart) at start)")
             print("OpenBLAS: \(config), \(threads) threads")
 
             let dataset = try TrainingSetFile.read(data, classes: 10)
