@@ -37,14 +37,14 @@ struct Import: ParsableCommand {
 
     struct ArchitectureFile: Decodable {
         var inputs: Int
-        var layers: [SnapshotArchitecture.Layer]
+        var layers: [Architecture.Layer]
         var lambda: Double
     }
 
     func run() throws {
         let description = try JSONDecoder().decode(ArchitectureFile.self, from: Data(contentsOf: URL(fileURLWithPath: architecture)))
-        let shape = SnapshotArchitecture(inputs: description.inputs, layers: description.layers)
-        try shape.validate()
+        let shape = Architecture(inputs: description.inputs, layers: description.layers)
+        try shape.validateForSnapshot()
         guard description.lambda > 0, description.lambda.isFinite else {
             throw CheckpointError(.invalidArgument, "lambda must be positive and finite, got \(description.lambda)")
         }

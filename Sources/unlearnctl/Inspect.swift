@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import UnlearningCore
 import Foundation
 
 /// `unlearnctl inspect`: a human-readable account of a snapshot or of a model directory's versions.

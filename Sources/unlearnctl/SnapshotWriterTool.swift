@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoints
+import UnlearningCore
 import Foundation
 
 /// `unlearnctl _snapshot-writer`: writes snapshots in a loop. Hidden; the crash-safety test SIGKILLs it at random
@@ -29,8 +30,8 @@ struct SnapshotWriterTool: ParsableCommand {
     }
 
     static func snapshot(version: UInt64, parent: UInt64?, inputs: Int) throws -> Snapshot {
-        let architecture = SnapshotArchitecture(
-            inputs: inputs, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
+        let architecture = Architecture(
+            inputs: inputs, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
         var manifest = SnapshotManifest(
             modelId: "crash-test", version: version, parentVersion: parent, parentSHA256: nil, budgetEpoch: 1,
             baseVersion: 1, createdAt: ISO8601DateFormatter().string(from: Date()), architecture: architecture,

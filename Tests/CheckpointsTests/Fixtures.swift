@@ -3,13 +3,13 @@ import UnlearningCore
 
 /// Snapshots and tensors with known contents.
 enum Fixtures {
-    static let small = SnapshotArchitecture(
-        inputs: 6, layers: [.init(units: 5, activation: "relu"), .init(units: 4, activation: "tanh"), .init(units: 3, activation: "identity")])
+    static let small = Architecture(
+        inputs: 6, layers: [.init(units: 5, activation: .relu), .init(units: 4, activation: .tanh), .init(units: 3, activation: .identity)])
 
-    static let mnist = SnapshotArchitecture(
-        inputs: 784, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
+    static let mnist = Architecture(
+        inputs: 784, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
 
-    static func parameters(_ architecture: SnapshotArchitecture, seed: UInt64, standardised: Bool = true) throws -> ModelParameters {
+    static func parameters(_ architecture: Architecture, seed: UInt64, standardised: Bool = true) throws -> ModelParameters {
         var mixer = SplitMix64(state: seed)
         let theta = (0..<architecture.parameterCount).map { _ in mixer.double(0.1) }
         let mean = standardised ? (0..<architecture.inputs).map { _ in mixer.double(100) } : nil
@@ -18,7 +18,7 @@ enum Fixtures {
     }
 
     static func manifest(
-        _ architecture: SnapshotArchitecture, version: UInt64, parent: UInt64?, parentSHA: String? = nil, base: UInt64 = 1
+        _ architecture: Architecture, version: UInt64, parent: UInt64?, parentSHA: String? = nil, base: UInt64 = 1
     ) -> SnapshotManifest {
         var manifest = SnapshotManifest(
             modelId: "mnist-mlp", version: version, parentVersion: parent, parentSHA256: parentSHA, budgetEpoch: 1,
@@ -42,7 +42,7 @@ enum Fixtures {
     }
 
     static func snapshot(
-        _ architecture: SnapshotArchitecture = small, version: UInt64 = 1, parent: UInt64? = nil, seed: UInt64? = nil
+        _ architecture: Architecture = small, version: UInt64 = 1, parent: UInt64? = nil, seed: UInt64? = nil
     ) throws -> Snapshot {
         try Snapshot(
             manifest: manifest(architecture, version: version, parent: parent),

@@ -49,7 +49,7 @@ struct ForgetCommandTests {
         let bundle = try ModelBundle.read(from: base)
         var manifest = SnapshotManifest(
             modelId: "digits", version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
-            createdAt: "2026-12-01T00:00:00Z", architecture: SnapshotArchitecture(bundle.model.architecture),
+            createdAt: "2026-12-01T00:00:00Z", architecture: bundle.model.architecture,
             lambda: bundle.model.lambda, n0: bundle.train.count, residualN: bundle.train.count, budget: try JSONValue(encoding: BudgetState())
         )
         manifest.extensions = ["bundle_path": .string(base)]

@@ -246,7 +246,7 @@ struct EventSchemaTests {
         let root = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // A released file as the daemon writes it (SnapshotCodec.exportSafetensors, as ModelRuntime does), of version 7.
-        let architecture = SnapshotArchitecture(inputs: 2, layers: [.init(units: 2, activation: "identity")])
+        let architecture = Architecture(inputs: 2, layers: [.init(units: 2, activation: .identity)])
         let manifest = SnapshotManifest(
             modelId: "digits", version: 7, parentVersion: 6, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
             createdAt: "2026-11-27T12:00:00Z", architecture: architecture, lambda: 1e-4, n0: 10, residualN: 9
@@ -542,7 +542,7 @@ enum JSONSchemaValidator {
     }
 
     /// `python3 arguments...` from PATH, to completion.
-    private static func run(_ arguments: [String]) throws -> ProcessOutput {
+    static func run(_ arguments: [String]) throws -> ProcessOutput {
         try ProcessRunner.run("/usr/bin/env", ["python3"] + arguments)
     }
 }
@@ -555,6 +555,7 @@ enum ReceiptsScript {
     static let available: Bool = (try? JSONSchemaValidator.run(["-c", "pass"]))?.status == 0
 
     static func run(_ arguments: [String]) throws -> Result {
-        try JSONSchemaValidator.run([Examples.packageRoot.appendingPathComponent("Deploy/python/receipts.py").path] + arguments)
+        let output = try JSONSchemaValidator.run([Examples.packageRoot.appendingPathComponent("Deploy/python/receipts.py").path] + arguments)
+        return (output.status, output.stdoutText, output.stderrText)
     }
 }

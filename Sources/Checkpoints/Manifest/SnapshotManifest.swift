@@ -1,3 +1,5 @@
+import UnlearningCore
+
 /// What a snapshot says about itself: identity, lineage, model shape, data accounting, stream position, budget and
 /// history. Stored as JSON in the safetensors `__metadata__` under ``SnapshotManifest/metadataKey``.
 ///
@@ -25,7 +27,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     public var baseVersion: UInt64
     /// RFC 3339 time of writing.
     public var createdAt: String
-    public var architecture: SnapshotArchitecture
+    public var architecture: Architecture
     /// L2 coefficient the model was trained with.
     public var lambda: Double
     /// Rows in the original training set.
@@ -80,7 +82,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
 
     public init(
         modelId: String, version: UInt64, parentVersion: UInt64?, parentSHA256: String?, budgetEpoch: Int,
-        baseVersion: UInt64, createdAt: String, architecture: SnapshotArchitecture, lambda: Double, n0: Int,
+        baseVersion: UInt64, createdAt: String, architecture: Architecture, lambda: Double, n0: Int,
         residualN: Int, tombstones: RowSet = RowSet(), kafkaOffsets: [KafkaOffset] = [],
         appliedRequestIds: [String] = [], budget: JSONValue = .object([:]), updates: [UpdateRecord] = [],
         extensions: [String: JSONValue]? = nil
@@ -127,7 +129,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         if let parentSHA256, SHA256.Digest(hex: parentSHA256) == nil {
             throw CheckpointError(.malformedManifest, "parent SHA-256 is not 64 hex digits")
         }
-        try architecture.validate()
+        try architecture.validateForSnapshot()
         guard n0 >= 0, residualN >= 0, residualN <= n0 else {
             throw CheckpointError(.malformedManifest, "residual n \(residualN) is not within 0...n0 (\(n0))")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import UnlearningCore
 
 /// A model's parameters in a neutral form: the architecture, one flat parameter vector and the optional input
 /// standardisation.
@@ -13,7 +14,7 @@ import Foundation
 /// `theta` holds the released (noised) ones. It is stored as `private.theta` F64 `[parameterCount]` in snapshots and
 /// never exported: publishing it would undo the privacy noise.
 public struct ModelParameters: Sendable, Equatable {
-    public var architecture: SnapshotArchitecture
+    public var architecture: Architecture
     public var theta: [Double]
     public var inputMean: [Double]?
     public var inputStd: [Double]?
@@ -21,10 +22,10 @@ public struct ModelParameters: Sendable, Equatable {
 
     /// Checks that `theta` has `architecture.parameterCount` values and mean/std (both or neither) `inputs` each.
     public init(
-        architecture: SnapshotArchitecture, theta: [Double], inputMean: [Double]? = nil, inputStd: [Double]? = nil,
+        architecture: Architecture, theta: [Double], inputMean: [Double]? = nil, inputStd: [Double]? = nil,
         privateTheta: [Double]? = nil
     ) throws {
-        try architecture.validate()
+        try architecture.validateForSnapshot()
         if let privateTheta, privateTheta.count != architecture.parameterCount {
             throw CheckpointError(
                 .shapeMismatch,
@@ -92,8 +93,8 @@ public struct ModelParameters: Sendable, Equatable {
 
     /// Rebuilds the parameters from tensors named and shaped as ``tensors()`` writes them; any other tensor, a
     /// missing one, a wrong dtype or shape is rejected.
-    public init(architecture: SnapshotArchitecture, tensors: [String: SafetensorsTensor]) throws {
-        try architecture.validate()
+    public init(architecture: Architecture, tensors: [String: SafetensorsTensor]) throws {
+        try architecture.validateForSnapshot()
         var expected = Set<String>()
         var theta = [Double]()
         theta.reserveCapacity(architecture.parameterCount)
@@ -157,9 +158,9 @@ public struct ModelParameters: Sendable, Equatable {
                 var sum = theta[start + fanIn]
                 for i in 0..<fanIn { sum += theta[start + i] * activation[i] }
                 switch layer.activation {
-                case "relu": next[unit] = max(0, sum)
-                case "tanh": next[unit] = Foundation.tanh(sum)
-                default: next[unit] = sum
+                case .relu: next[unit] = max(0, sum)
+                case .tanh: next[unit] = Foundation.tanh(sum)
+                case .identity: next[unit] = sum
                 }
             }
             offset += layer.units * (fanIn + 1)

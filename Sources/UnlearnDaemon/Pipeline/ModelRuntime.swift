@@ -248,7 +248,7 @@ public final class ModelRuntime: @unchecked Sendable {
         )
         var manifest = SnapshotManifest(
             modelId: id, version: version, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: version,
-            createdAt: RFC3339.format(Date()), architecture: SnapshotArchitecture(bundle.model.architecture),
+            createdAt: RFC3339.format(Date()), architecture: bundle.model.architecture,
             lambda: bundle.model.lambda, n0: bundle.train.count, residualN: bundle.train.count,
             budget: try JSONValue(encoding: state.budget),
             extensions: extensions.merging([

@@ -2,29 +2,10 @@ import Checkpoints
 import Foundation
 import UnlearningCore
 
-extension SnapshotArchitecture {
-    public init(_ architecture: Architecture) {
-        self.init(
-            inputs: architecture.inputs,
-            layers: architecture.layers.map { Layer(units: $0.units, activation: $0.activation.rawValue) }
-        )
-    }
-
-    /// The engine's architecture; throws for activations the engine does not know.
-    public func engineArchitecture() throws -> Architecture {
-        Architecture(inputs: inputs, layers: try layers.map { layer in
-            guard let activation = Activation(rawValue: layer.activation) else {
-                throw CheckpointError(.shapeMismatch, "activation \"\(layer.activation)\" is not supported (relu, tanh, identity)")
-            }
-            return Architecture.Layer(units: layer.units, activation: activation)
-        })
-    }
-}
-
 extension ModelParameters {
     public init(_ model: MLP, standardization: Standardization?) throws {
         try self.init(
-            architecture: SnapshotArchitecture(model.architecture), theta: model.theta,
+            architecture: model.architecture, theta: model.theta,
             inputMean: standardization?.mean, inputStd: standardization?.std
         )
     }
@@ -33,7 +14,7 @@ extension ModelParameters {
     /// two differ.
     public init(_ state: UnlearningState, standardization: Standardization?) throws {
         try self.init(
-            architecture: SnapshotArchitecture(state.model.architecture), theta: state.releasedModel.theta,
+            architecture: state.model.architecture, theta: state.releasedModel.theta,
             inputMean: standardization?.mean, inputStd: standardization?.std,
             privateTheta: state.releasedTheta == nil ? nil : state.model.theta
         )
@@ -41,12 +22,12 @@ extension ModelParameters {
 
     /// The released model.
     public func model(lambda: Double) throws -> MLP {
-        try MLP(architecture: try architecture.engineArchitecture(), theta: theta, lambda: lambda)
+        try MLP(architecture: architecture, theta: theta, lambda: lambda)
     }
 
     /// The model updates continue from: the noise-free parameters when stored, else the released ones.
     public func engineModel(lambda: Double) throws -> MLP {
-        try MLP(architecture: try architecture.engineArchitecture(), theta: privateTheta ?? theta, lambda: lambda)
+        try MLP(architecture: architecture, theta: privateTheta ?? theta, lambda: lambda)
     }
 
     public var standardization: Standardization? {

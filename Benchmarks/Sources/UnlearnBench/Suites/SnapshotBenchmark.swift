@@ -164,8 +164,8 @@ extension Bench {
                     return (loaded.snapshot, "newest valid snapshot (v\(loaded.version)) of \(from)")
                 }
             }
-            let architecture = SnapshotArchitecture(
-                inputs: 784, layers: [.init(units: 128, activation: "relu"), .init(units: 10, activation: "identity")])
+            let architecture = Architecture(
+                inputs: 784, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
             var generator = SeededGenerator(seed: seed)
             var theta = [Double]()
             for l in architecture.layers.indices {
