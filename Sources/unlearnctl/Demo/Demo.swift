@@ -48,6 +48,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each request to become durable.")
     var timeout: Double = 60
 
+    /// A running broker instead of the dev broker, e.g. Tansu from `./dev demo --broker tansu` (README, "Against a
+    /// real broker"). Its topics unlearn.deletions, unlearn.deletions.dlq and unlearn.alerts must exist.
+    @Option(help: "Bootstrap servers of a running broker to use instead of starting the dev broker.")
+    var bootstrap: String?
+
     func run() async throws {
         let started = Date()
         let terminal = Terminal.standardErrorIsTTY
@@ -77,12 +82,22 @@ struct Demo: AsyncParsableCommand {
         try Self.compareMethods(bundle, subject: first)
 
         // 2. Broker.
-        step("starting the dev broker (librdkafka mock cluster, separate process)")
-        let bootstrapFile = root.appendingPathComponent("bootstrap.txt").path
-        let broker = try DemoProcess(unlearnctl, ["dev-broker", "--bootstrap-file", bootstrapFile, "--ignore-eof", "--log-level", "warning"], log: root.appendingPathComponent("dev-broker.log").path)
-        defer { broker.stop() }
-        let bootstrap = try DemoProcess.waitFor(seconds: 30, "the dev broker") {
-            (try? String(contentsOfFile: bootstrapFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+        var broker: DemoProcess?
+        defer { broker?.stop() }
+        let bootstrap: String
+        if let external = self.bootstrap {
+            step("using the broker at \(external) (librdkafka \(LibRdKafka.version))")
+            bootstrap = external
+        } else {
+            step("starting the dev broker (librdkafka mock cluster, separate process)")
+            let bootstrapFile = root.appendingPathComponent("bootstrap.txt").path
+            broker = try DemoProcess(
+                unlearnctl, ["dev-broker", "--bootstrap-file", bootstrapFile, "--ignore-eof", "--log-level", "warning"],
+                log: root.appendingPathComponent("dev-broker.log").path
+            )
+            bootstrap = try DemoProcess.waitFor(seconds: 30, "the dev broker") {
+                (try? String(contentsOfFile: bootstrapFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).nilIfEmpty
+            }
         }
         print("    bootstrap \(bootstrap)")
 
