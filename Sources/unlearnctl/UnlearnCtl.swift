@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnlearnDaemon
 
 /// `unlearnctl`: the operator's and data scientist's tool around the `unlearnd` daemon.
 @main
@@ -6,6 +7,7 @@ struct UnlearnCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unlearnctl",
         abstract: "Train, inspect, verify and operate machine-unlearning checkpoints.",
+        version: UnlearndVersion.description(program: "unlearnctl"),
         subcommands: [
             Train.self,
             Forget.self,

@@ -12,12 +12,16 @@ enum UnlearnDMain {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.contains("--help") || arguments.contains("-h") {
             print("""
-                usage: unlearnd [--config FILE] [--set key=value ...]
+                usage: unlearnd [--config FILE] [--set key=value ...] | --version
 
                 Consumes deletion requests from Kafka and unlearns them from the registered models.
                 Every configuration key is documented in Config/README.md; environment variables
                 UNLEARND_<KEY> override the file, --set overrides both.
                 """)
+            return
+        }
+        if arguments.contains("--version") {
+            print(UnlearndVersion.description(program: "unlearnd"))
             return
         }
         let configuration: DaemonConfiguration

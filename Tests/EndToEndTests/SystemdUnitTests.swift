@@ -31,6 +31,25 @@ struct SystemdUnitTests {
         #expect(!output.contains("Unknown"), "\(output)")
     }
 
+    /// The unit the Debian package installs: Deploy/debian/build-package points ExecStart at /usr/bin/unlearnd
+    /// (Deploy/debian/package-check verifies the installed unit; this runs without installing the package).
+    @Test("the Debian package's unit starts /usr/bin/unlearnd and passes systemd-analyze verify without warnings")
+    func packagedUnit() throws {
+        let dir = try Binaries.temporaryDirectory("systemd-package")
+        let packaged = dir.appendingPathComponent("packaged.service").path
+        let result = try Binaries.capture(Binaries.repositoryRoot + "/Deploy/debian/build-package", ["--unit", packaged])
+        try #require(result.status == 0, "\(result.stderr)")
+        let text = try String(contentsOfFile: packaged, encoding: .utf8)
+        #expect(text.contains("\nExecStart=/usr/bin/unlearnd --config /etc/unlearnd/unlearnd.json\n"), "\(text)")
+        // verify checks that ExecStart's binary exists: the built daemon stands in for the uninstalled package's.
+        let path = dir.appendingPathComponent("unlearnd.service").path
+        try text.replacingOccurrences(of: "\nExecStart=/usr/bin/unlearnd ", with: "\nExecStart=\(Binaries.path("unlearnd")) ")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, output) = try Self.run(["verify", path])
+        #expect(status == 0, "\(output)")
+        #expect(output.isEmpty, "\(output)")
+    }
+
     @Test("systemd-analyze security rates the unit OK or better")
     func security() throws {
         let (status, output) = try Self.run(["security", "--offline=true", try Self.unitFile()])

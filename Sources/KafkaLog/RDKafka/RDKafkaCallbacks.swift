@@ -20,15 +20,21 @@ final class RDKafkaCallbacks: Sendable {
         var acceptsDeliveries = true
     }
 
+    /// Set once the "librdkafka too old for this broker" error was logged, by any client of the process: the
+    /// consumer and the producers of one daemon meet the same broker, and one clear line is enough.
+    static let processTooOldReport = AtomicFlag(false)
+
     let logger: Logger
     let collectsEvents: Bool
     let startOffsets: StartOffsets?
+    let tooOldReport: AtomicFlag
     private let state = Mutex(State())
 
-    init(logger: Logger, collectsEvents: Bool, startOffsets: StartOffsets? = nil) {
+    init(logger: Logger, collectsEvents: Bool, startOffsets: StartOffsets? = nil, tooOldReport: AtomicFlag = processTooOldReport) {
         self.logger = logger
         self.collectsEvents = collectsEvents
         self.startOffsets = startOffsets
+        self.tooOldReport = tooOldReport
     }
 
     deinit {
@@ -96,6 +102,7 @@ final class RDKafkaCallbacks: Sendable {
     // MARK: Callback bodies
 
     func log(level: Int32, facility: String, message: String, client: String) {
+        defer { reportIfTooOld(message, client: client) }
         logger.log(
             level: Self.logLevel(syslog: level),
             "\(message)",
@@ -119,7 +126,26 @@ final class RDKafkaCallbacks: Sendable {
         }
     }
 
+    /// Logs one error naming the librdkafka version a broker needs when `text` is the way librdkafka before 2.2
+    /// fails against brokers with tagged fields (``LibRdKafka/isTaggedFieldsUnderflow(_:versionNumber:)``).
+    /// librdkafka itself keeps reconnecting and repeating its own, misleading, line.
+    func reportIfTooOld(_ text: String, client: String) {
+        guard LibRdKafka.isTaggedFieldsUnderflow(text), !tooOldReport.exchange(true) else { return }
+        logger.error(
+            "librdkafka is too old for this broker: its ApiVersions response has tagged fields, which librdkafka before 2.2 cannot read",
+            metadata: [
+                KafkaLogMetadataKey.client: "\(client)",
+                KafkaLogMetadataKey.librdkafkaVersion: "\(LibRdKafka.version)",
+                KafkaLogMetadataKey.reason: """
+                    install librdkafka >= \(LibRdKafka.minimumProductionVersion) (see the README, \
+                    "\(LibRdKafka.realBrokerReadmeSection)"); librdkafka's own message blames the broker version wrongly
+                    """,
+            ]
+        )
+    }
+
     func error(_ error: KafkaError, client: String) {
+        defer { reportIfTooOld(error.reason, client: client) }
         let isAllBrokersDown = error.librdkafkaError == .allBrokersDown
         state.withLock { state in
             state.health.lastError = error

@@ -65,6 +65,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds to wait for each request to become durable.")
     var timeout: Double = 60
 
+    /// A running broker instead of the dev broker, e.g. Tansu from `./dev demo --broker tansu` (README, "Against a
+    /// real broker"). Its topics unlearn.deletions, unlearn.deletions.dlq, unlearn.alerts and unlearn.receipts must exist.
+    @Option(help: "Bootstrap servers of a running broker to use instead of starting the dev broker.")
+    var bootstrap: String?
+
     func run() async throws {
         let started = Date()
         let fm = FileManager.default
@@ -92,15 +97,22 @@ struct Demo: AsyncParsableCommand {
         try Self.compareMethods(bundle, subject: first)
 
         // 2. Broker.
-        Self.step("starting the dev broker (librdkafka mock cluster, separate process)")
-        let broker = try await DevBrokerProcess.start(
-            unlearnctl: unlearnctl, arguments: ["--log-level", "warning"], stderr: .file(root.appendingPathComponent("dev-broker.log").path)
-        )
-        print("    bootstrap \(broker.bootstrapServers)")
-        let checked = try await withCleanup {
-            try await runDaemon(unlearnd, broker: broker, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
-        } finally: {
-            await broker.stop()
+        let checked: Bool
+        if let external = bootstrap {
+            Self.step("using the broker at \(external) (librdkafka \(LibRdKafka.version))")
+            let kafka = ["bootstrap.servers": external, "session.timeout.ms": "6000"]
+            checked = try await runDaemon(unlearnd, kafka: kafka, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
+        } else {
+            Self.step("starting the dev broker (librdkafka mock cluster, separate process)")
+            let broker = try await DevBrokerProcess.start(
+                unlearnctl: unlearnctl, arguments: ["--log-level", "warning"], stderr: .file(root.appendingPathComponent("dev-broker.log").path)
+            )
+            print("    bootstrap \(broker.bootstrapServers)")
+            checked = try await withCleanup {
+                try await runDaemon(unlearnd, kafka: broker.clientProperties, bundle: bundle, bundlePath: bundlePath, root: root, started: started)
+            } finally: {
+                await broker.stop()
+            }
         }
         if !checked { throw ExitCode(1) }
     }
@@ -108,7 +120,7 @@ struct Demo: AsyncParsableCommand {
     /// Steps 3 and 4: starts unlearnd against the broker, forgets subjects, checks the releases, and stops it;
     /// returns whether every check held.
     func runDaemon(
-        _ unlearnd: String, broker: DevBrokerProcess, bundle: ModelBundle, bundlePath: String, root: URL, started: Date
+        _ unlearnd: String, kafka: [String: String], bundle: ModelBundle, bundlePath: String, root: URL, started: Date
     ) async throws -> Bool {
         let terminal = Terminal.standardErrorIsTTY
         let stateDirectory = root.appendingPathComponent("state").path
@@ -116,7 +128,7 @@ struct Demo: AsyncParsableCommand {
         let config: [String: Any] = [
             "state_directory": stateDirectory,
             "models": ["digits=\(bundlePath)"],
-            "kafka": broker.clientProperties,
+            "kafka": kafka,
             "batch": ["max_rows": 256, "max_wait_ms": 50],
             "budget": [
                 "epsilon": epsilonBudget, "epsilon_step": epsilonStep, "sigma": sigma, "sigma_max": sigmaMax, "delta": 1e-5,
@@ -136,7 +148,7 @@ struct Demo: AsyncParsableCommand {
         return try await withCleanup {
             try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             let checked = try await forgetAndCheck(
-                daemon: daemon, broker: broker, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
+                daemon: daemon, kafka: kafka, bundle: bundle, stateDirectory: stateDirectory, terminal: terminal
             )
             let status = await daemon.stop(grace: .seconds(15))
             print("unlearnd stopped with status \(status.map(String.init) ?? "?"); its log: \(daemonLog)")
@@ -150,13 +162,13 @@ struct Demo: AsyncParsableCommand {
     /// Step 4: deletions, one subject at a time, until the target fraction of the rows is removed or a limit is
     /// reached; then the receipts and the releases beside exact retrains. Returns whether every check held.
     func forgetAndCheck(
-        daemon: ChildProcess, broker: DevBrokerProcess, bundle: ModelBundle, stateDirectory: String, terminal: Bool
+        daemon: ChildProcess, kafka: [String: String], bundle: ModelBundle, stateDirectory: String, terminal: Bool
     ) async throws -> Bool {
         let daemonLog = daemon.stderrPath ?? "the daemon's log"
         var logger = Logger(label: "unlearnctl.demo")
         logger.logLevel = .critical  // the demo's own clients: their broker-down notice at the end is expected
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), logger: logger)
-        let listen = KafkaConfiguration(broker.clientProperties.merging(["auto.offset.reset": "earliest"]) { $1 })
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: kafka["bootstrap.servers"] ?? ""), logger: logger)
+        let listen = KafkaConfiguration(kafka.merging(["auto.offset.reset": "earliest"]) { $1 })
         let alerts = try KafkaConsumer(configuration: listen, groupID: "demo-alerts", logger: logger)
         try alerts.subscribe(topics: ["unlearn.alerts"])
         let receiptsConsumer = try KafkaConsumer(configuration: listen, groupID: "demo-receipts", logger: logger)

@@ -34,8 +34,11 @@ extension Bench {
         @Option(help: "Training-set CSV.")
         var data: String = "data/mnist5k.csv.zst"
 
-        @Option(help: "Use this trained bundle instead of training one (must be the 784-128-10 MLP for the targets).")
+        @Option(help: "Use this trained bundle instead of training one.")
         var bundle: String?
+
+        @Option(help: "Model to train when no --bundle is given: mlp (784-128-10) or lr (logistic regression, 784-10).")
+        var model: String = "mlp"
 
         @Option(help: "Working directory for the bundle, configs, state directories and logs (replaced).")
         var work: String = "/tmp/unlearnd-bench-kafka"
@@ -124,9 +127,11 @@ extension Bench {
                 bundlePath = bundle
             } else {
                 bundlePath = root.appendingPathComponent("bundle").path
-                print("==> training the MNIST-extract MLP (784-128-10, lambda 0.001) on \(data)")
+                guard ["mlp", "lr"].contains(model) else { throw ValidationError("--model is mlp or lr, not \(model)") }
+                let hidden = model == "lr" ? "0" : "128"
+                print("==> training the MNIST-extract \(model == "lr" ? "logistic regression (784-10" : "MLP (784-128-10"), lambda 0.001) on \(data)")
                 let (train, s) = try BenchTools.timed {
-                    try ProcessRunner.run(tools.unlearnctl, ["train", "--data", data, "--hidden", "128", "--lambda", "0.001", "--out", bundlePath])
+                    try ProcessRunner.run(tools.unlearnctl, ["train", "--data", data, "--hidden", hidden, "--lambda", "0.001", "--out", bundlePath])
                 }
                 guard train.status == 0 else { throw ValidationError("training failed: \(train.stderrText)") }
                 trainSeconds = s
@@ -252,7 +257,7 @@ extension Bench {
                     name: name,
                     workload: "\(count) class-scope requests (distinct request ids) cycling over classes 0..<\(classes) "
                         + "(\(rows.map(String.init).joined(separator: "/")) training rows) at \(BenchTools.fmt(rate, 0))/s for \(BenchTools.fmt(seconds, 0)) s; "
-                        + "the first batch of each class removes its rows with an L-FOCI update, later batches of that class find "
+                        + "the first batch of each class removes its rows with one update, later batches of that class find "
                         + "nothing left and only record their requests (ledger + offsets in a new snapshot)",
                     batching: "group_by=subject_or_class (one group per class), max_rows=\(classMaxRows), max_wait_ms=\(maxWaitMs)",
                     settings: ["batch": batch], warmup: warm,
@@ -263,7 +268,7 @@ extension Bench {
                     name: name,
                     workload: "\(chosen.count) subject-scope requests, one per distinct subject (\(chosenRows) rows, "
                         + "\(BenchTools.fmt(100 * Double(chosenRows) / Double(bundle.train.count), 1))% of the training rows), "
-                        + "published at \(BenchTools.fmt(rate, 0))/s; every batch is one subject and one L-FOCI update",
+                        + "published at \(BenchTools.fmt(rate, 0))/s; one batch per subject; batches due together go into one update",
                     batching: "group_by=subject_or_class (one group per subject), max_rows=\(maxRows), max_wait_ms=\(maxWaitMs)",
                     settings: ["batch": batch], warmup: warm,
                     requests: chosen.enumerated().map { i, s in request("kb-subject-\(i)", .subject(s)) }
@@ -274,7 +279,7 @@ extension Bench {
                     name: name,
                     workload: "the same \(chosen.count) subjects as sample-scope requests (each lists one subject's \(BenchTools.fmt(Double(chosenRows) / Double(chosen.count), 1)) "
                         + "sample ids on average), published at \(BenchTools.fmt(rate, 0))/s; sample requests share one group per model, so "
-                        + "several subjects go into one L-FOCI update",
+                        + "several subjects go into one update",
                     batching: "group_by=subject_or_class (one samples group per model), max_rows=\(maxRows), max_wait_ms=\(maxWaitMs)",
                     settings: ["batch": batch], warmup: warm,
                     requests: chosen.enumerated().map { i, s in request("kb-samples-\(i)", .samples(rowsBySubject[s]!.map { ids[$0] })) }
@@ -392,9 +397,7 @@ extension Bench {
             let records = (finalSnapshot?.manifest.updates ?? []).filter { $0.requestIds.contains { measured.contains($0) } }
             var phases: [String: Double] = [:]
             for record in records {
-                if case .object(let seconds)? = record.extensions?["seconds"] {
-                    for (phase, value) in seconds { if case .number(let x) = value { phases[phase, default: 0] += x } }
-                }
+                for (phase, value) in record.seconds { phases[phase, default: 0] += value }
             }
             let measuredVersions = versions.filter { $0.newIDs.contains { measured.contains($0) } }
             func delta(_ name: String) -> Double { (metrics1[name] ?? 0) - (metrics0[name] ?? 0) }
