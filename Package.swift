@@ -119,10 +119,10 @@ for target in package.targets where target.type != .system {
         settings.append(.unsafeFlags(["-O"]))
     }
     #if arch(x86_64)
-    // SHA-NI instructions for snapshot hashing (6x the software SHA-256); used only when the CPU reports sha_ni.
-    if target.name == "Checkpoints" {
-        settings += [.unsafeFlags(["-Xcc", "-msha"]), .define("CHECKPOINTS_SHA_NI")]
-    }
+        // SHA-NI instructions for snapshot hashing (6x the software SHA-256); used only when the CPU reports sha_ni.
+        if target.name == "Checkpoints" {
+            settings += [.unsafeFlags(["-Xcc", "-msha"]), .define("CHECKPOINTS_SHA_NI")]
+        }
     #endif
     target.swiftSettings = settings
 }

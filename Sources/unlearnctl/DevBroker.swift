@@ -85,7 +85,7 @@ struct DevBroker: AsyncParsableCommand {
             source.resume()
             return source
         }
-        defer { signalSources.forEach { $0.cancel() } }
+        defer { for source in signalSources { source.cancel() } }
 
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         for topic in topicNames {

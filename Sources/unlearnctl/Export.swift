@@ -41,6 +41,8 @@ struct Export: ParsableCommand {
             unlink(temp)
             throw CheckpointError(.ioFailure, "cannot write \(out): \(String(cString: strerror(errno)))")
         }
-        print("exported version \(snapshot.manifest.version) of \(snapshot.manifest.modelId) to \(out) (\(bytes.count) bytes, \(snapshot.manifest.architecture.summary))")
+        print(
+            "exported version \(snapshot.manifest.version) of \(snapshot.manifest.modelId) to \(out) (\(bytes.count) bytes, \(snapshot.manifest.architecture.summary))"
+        )
     }
 }

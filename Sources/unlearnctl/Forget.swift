@@ -109,7 +109,8 @@ struct Forget: AsyncParsableCommand {
         descriptor.trainAccuracy = report.residualAccuracyAfter
         descriptor.validationAccuracy = report.validationAccuracyAfter
         let released = noNoise ? state.model : state.releasedModel
-        let result = ModelBundle(descriptor: descriptor, model: released, train: source.train.subset(state.residualIndices), validation: source.validation)
+        let result = ModelBundle(
+            descriptor: descriptor, model: released, train: source.train.subset(state.residualIndices), validation: source.validation)
         try result.write(to: out, replace: force)
         try printReport(report, extra: ["out": out, "weights": noNoise ? "noise-free" : "released"])
     }

@@ -64,7 +64,8 @@ struct Import: ParsableCommand {
         let standardization = parameters.standardization
         let x = standardization.map { $0.apply(data.features) } ?? data.features
         let trainAccuracy = model.accuracy(x, labels: data.labels)
-        let validationAccuracy = held.count > 0
+        let validationAccuracy =
+            held.count > 0
             ? model.accuracy(standardization.map { $0.apply(held.features) } ?? held.features, labels: held.labels) : nil
         let descriptor = ModelBundle.Descriptor(
             architecture: model.architecture, lambda: description.lambda, standardization: standardization, training: nil,
@@ -73,7 +74,8 @@ struct Import: ParsableCommand {
         )
         try ModelBundle(descriptor: descriptor, model: model, train: data, validation: held).write(to: out)
         let gradient = Vector.norm(model.objectiveGradient(x, labels: data.labels))
-        print("imported \(shape.summary): \(data.count) training rows, train accuracy \(String(format: "%.4f", trainAccuracy)), "
-            + "|grad F| \(String(format: "%.2e", gradient)) (unlearning assumes a trained model: near 0 for logistic regression) -> \(out)")
+        print(
+            "imported \(shape.summary): \(data.count) training rows, train accuracy \(String(format: "%.4f", trainAccuracy)), "
+                + "|grad F| \(String(format: "%.2e", gradient)) (unlearning assumes a trained model: near 0 for logistic regression) -> \(out)")
     }
 }

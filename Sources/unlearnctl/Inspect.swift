@@ -1,7 +1,7 @@
 import ArgumentParser
 import Checkpoints
-import UnlearningCore
 import Foundation
+import UnlearningCore
 
 /// `unlearnctl inspect`: a human-readable account of a snapshot or of a model directory's versions.
 struct Inspect: ParsableCommand {
@@ -29,7 +29,9 @@ struct Inspect: ParsableCommand {
         case .file(let file):
             let (decoded, record) = try SnapshotPath.decodeFile(file)
             print("file         \(file)")
-            print("hash check   \(record == nil ? "no store record next to the file: SHA-256 not compared (zstd checksum verified)" : "payload SHA-256 matches the store record")")
+            print(
+                "hash check   \(record == nil ? "no store record next to the file: SHA-256 not compared (zstd checksum verified)" : "payload SHA-256 matches the store record")"
+            )
             describe(decoded)
         case .directory(let store):
             print("model directory  \(store.directory)")
@@ -40,7 +42,9 @@ struct Inspect: ParsableCommand {
                 do {
                     let decoded = try store.load(version: entry.version)
                     let kind = decoded.snapshot.manifest.isBase ? "base" : "update"
-                    print("  v\(entry.version)  ok      \(size)  \(kind)  epoch \(decoded.snapshot.manifest.budgetEpoch)  \(decoded.snapshot.manifest.createdAt)")
+                    print(
+                        "  v\(entry.version)  ok      \(size)  \(kind)  epoch \(decoded.snapshot.manifest.budgetEpoch)  \(decoded.snapshot.manifest.createdAt)"
+                    )
                 } catch let error as CheckpointError {
                     print("  v\(entry.version)  BROKEN  \(size)  \(error.code): \(error.reason)")
                 }
@@ -66,7 +70,9 @@ struct Inspect: ParsableCommand {
             var manifest: SnapshotManifest
 
             enum CodingKeys: String, CodingKey {
-                case path, version, payloadSHA256 = "payload_sha256", verified, skipped, manifest
+                case path, version
+                case payloadSHA256 = "payload_sha256"
+                case verified, skipped, manifest
             }
         }
         let output: Output
@@ -116,7 +122,8 @@ struct Inspect: ParsableCommand {
             line += "  bound \(update.residualBound)  eps \(update.epsilonSpent)"
             if let release = update.release {
                 let accuracy = release.validationAccuracy.map { String(format: "%.4f", $0) } ?? "-"
-                line += release.released
+                line +=
+                    release.released
                     ? "  RELEASED v\(release.version) (\(release.mode)\(release.certified ? ", certified" : ""), sigma \(release.sigma), acc \(accuracy))"
                     : "  release refused (\(release.reasons.joined(separator: ", ")))"
             }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Checkpoints
-import UnlearningCore
 import Foundation
+import UnlearningCore
 
 /// `unlearnctl _snapshot-writer`: writes snapshots in a loop. Hidden; the crash-safety test SIGKILLs it at random
 /// moments (CheckpointsTests.CrashSafetyTests) and checks the store after each kill.

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
-import UnlearningCore
 import UnlearnSupport
+import UnlearningCore
 
 /// `unlearnctl train`: fits a model on a training-set CSV and writes a model bundle.
 struct Train: AsyncParsableCommand {
@@ -60,10 +60,18 @@ struct Train: AsyncParsableCommand {
     var force = false
 
     func validate() throws {
-        guard lambda > 0, lambda.isFinite else { throw ValidationError("--lambda must be > 0 (got \(lambda)); unlearning needs a strongly convex term") }
-        guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must be in [0, 1), got \(validationFraction)") }
-        guard epochs > 0, batchSize > 0, learningRate > 0 else { throw ValidationError("--epochs, --batch-size and --learning-rate must be positive") }
-        guard ["auto", "adam", "lbfgs"].contains(optimizer) else { throw ValidationError("--optimizer must be auto, adam or lbfgs, got \"\(optimizer)\"") }
+        guard lambda > 0, lambda.isFinite else {
+            throw ValidationError("--lambda must be > 0 (got \(lambda)); unlearning needs a strongly convex term")
+        }
+        guard validationFraction >= 0, validationFraction < 1 else {
+            throw ValidationError("--validation-fraction must be in [0, 1), got \(validationFraction)")
+        }
+        guard epochs > 0, batchSize > 0, learningRate > 0 else {
+            throw ValidationError("--epochs, --batch-size and --learning-rate must be positive")
+        }
+        guard ["auto", "adam", "lbfgs"].contains(optimizer) else {
+            throw ValidationError("--optimizer must be auto, adam or lbfgs, got \"\(optimizer)\"")
+        }
         guard Activation(rawValue: activation) != nil, activation != "identity" else {
             throw ValidationError("--activation must be relu or tanh, got \"\(activation)\"")
         }
@@ -74,7 +82,9 @@ struct Train: AsyncParsableCommand {
         let parts = hidden.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var widths: [Int] = []
         for part in parts {
-            guard let w = Int(part), w >= 0 else { throw ValidationError("--hidden must be comma-separated non-negative integers, got \"\(hidden)\"") }
+            guard let w = Int(part), w >= 0 else {
+                throw ValidationError("--hidden must be comma-separated non-negative integers, got \"\(hidden)\"")
+            }
             if w > 0 { widths.append(w) }
         }
         return widths
@@ -122,10 +132,11 @@ struct Train: AsyncParsableCommand {
             var options = Trainer.LBFGSOptions()
             options.gradientTolerance = tolerance
             report = Trainer.lbfgs(&model, x: x, labels: trainRaw.labels, validation: validation, options: options, progressEvery: 10) { p in
-                progress.update(String(
-                    format: "L-BFGS iteration %d  F %.6f  |grad| %.2e  train %.1f%%  validation %.1f%%",
-                    p.step, p.objective, p.gradientNorm, 100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
-                ))
+                progress.update(
+                    String(
+                        format: "L-BFGS iteration %d  F %.6f  |grad| %.2e  train %.1f%%  validation %.1f%%",
+                        p.step, p.objective, p.gradientNorm, 100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
+                    ))
             }
         } else {
             var options = Trainer.AdamOptions()
@@ -135,10 +146,11 @@ struct Train: AsyncParsableCommand {
             options.gradientTolerance = tolerance
             options.seed = seed
             report = Trainer.adam(&model, x: x, labels: trainRaw.labels, validation: validation, options: options) { p in
-                progress.update(String(
-                    format: "epoch %d/%d  F %.4f  |grad| %.2e  train %.1f%%  validation %.1f%%",
-                    p.step, p.totalSteps, p.objective, p.gradientNorm, 100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
-                ))
+                progress.update(
+                    String(
+                        format: "epoch %d/%d  F %.4f  |grad| %.2e  train %.1f%%  validation %.1f%%",
+                        p.step, p.totalSteps, p.objective, p.gradientNorm, 100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
+                    ))
             }
         }
         progress.finish()
@@ -152,11 +164,13 @@ struct Train: AsyncParsableCommand {
         let bundle = ModelBundle(descriptor: descriptor, model: model, train: trainRaw, validation: validationRaw)
         try bundle.write(to: out, replace: force)
         let validationText = validationAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "n/a"
-        print(String(
-            format: "trained %@ (%@, lambda %g) on %d rows with %@ in %.1f s: %d %@, F %.6f, |grad F| %.1e, train %.1f%%, validation %@ (%d rows) -> %@",
-            shape, architecture.isConvex ? "logistic regression" : activation, lambda, trainRaw.count, report.method,
-            report.seconds, report.steps, report.method == "adam" ? "epochs" : "iterations", report.objective,
-            report.gradientNorm, 100 * trainAccuracy, validationText, validationRaw.count, out
-        ))
+        print(
+            String(
+                format:
+                    "trained %@ (%@, lambda %g) on %d rows with %@ in %.1f s: %d %@, F %.6f, |grad F| %.1e, train %.1f%%, validation %@ (%d rows) -> %@",
+                shape, architecture.isConvex ? "logistic regression" : activation, lambda, trainRaw.count, report.method,
+                report.seconds, report.steps, report.method == "adam" ? "epochs" : "iterations", report.objective,
+                report.gradientNorm, 100 * trainAccuracy, validationText, validationRaw.count, out
+            ))
     }
 }

@@ -38,10 +38,13 @@ struct Verify: ParsableCommand {
             // one, whose epoch base tells an interrupted prune's leftover from a defect.
             // Only the digest and the epoch base of each are kept, not the decoded snapshots.
             let outcomes = versions.reversed().map { entry in
-                (version: entry.version, outcome: Result { () throws -> (sha256: String, base: UInt64) in
-                    let decoded = try store.load(version: entry.version)
-                    return (decoded.payloadSHA256.hex, decoded.snapshot.manifest.baseVersion)
-                })
+                (
+                    version: entry.version,
+                    outcome: Result { () throws -> (sha256: String, base: UInt64) in
+                        let decoded = try store.load(version: entry.version)
+                        return (decoded.payloadSHA256.hex, decoded.snapshot.manifest.baseVersion)
+                    }
+                )
             }
             let newest = outcomes.first { (try? $0.outcome.get()) != nil }
             let leftover = newest.flatMap { newest in
@@ -49,7 +52,9 @@ struct Verify: ParsableCommand {
             }
             for (version, outcome) in outcomes {
                 if version == leftover {
-                    print("note    v\(version): record without snapshot, older than a complete version: the leftover of an interrupted retention prune; the next commit removes it")
+                    print(
+                        "note    v\(version): record without snapshot, older than a complete version: the leftover of an interrupted retention prune; the next commit removes it"
+                    )
                     continue
                 }
                 switch outcome {

@@ -11,7 +11,8 @@ enum UnlearnDMain {
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.contains("--help") || arguments.contains("-h") {
-            print("""
+            print(
+                """
                 usage: unlearnd [--config FILE] [--set key=value ...] | --version
 
                 Consumes deletion requests from Kafka and unlearns them from the registered models.
@@ -45,7 +46,10 @@ enum UnlearnDMain {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [
+                    .init(
+                        service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -53,7 +57,9 @@ enum UnlearnDMain {
         do {
             try await group.run()
         } catch let failure as DaemonExit {
-            logger.critical("unlearnd stopped on an error it cannot recover from by itself", metadata: ["unlearnd.error": "\(failure.reason)", "unlearnd.exit_status": "\(failure.status)"])
+            logger.critical(
+                "unlearnd stopped on an error it cannot recover from by itself",
+                metadata: ["unlearnd.error": "\(failure.reason)", "unlearnd.exit_status": "\(failure.status)"])
             notifier.stopping(status: "failed: \(failure.reason)")
             exit(failure.status)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Checkpoints
 
 /// Acceptance 3: a writer process SIGKILLed at random moments never leaves the store without a loadable newest-valid
@@ -68,7 +69,8 @@ struct CrashSafetyTests {
             if round % 5 != 4 {
                 let deadline = Date().addingTimeInterval(5)
                 while Date() < deadline, child.isRunning,
-                      !(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data(), as: UTF8.self).contains("committed")) {
+                    !(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data(), as: UTF8.self).contains("committed"))
+                {
                     usleep(1_000)
                 }
                 usleep(UInt32.random(in: 0...25_000, using: &generator))
@@ -121,7 +123,9 @@ struct CrashSafetyTests {
                 #expect(throws: Never.self, "round \(round): v\(entry.version) does not verify") { _ = try store.load(version: entry.version) }
             }
         }
-        print("crash safety: 50 kills, \(midWrite) left temporary files (killed mid-write), \(quarantined) incomplete versions quarantined, \(pruneLeftovers) interrupted-prune leftovers, final version \(previous)")
+        print(
+            "crash safety: 50 kills, \(midWrite) left temporary files (killed mid-write), \(quarantined) incomplete versions quarantined, \(pruneLeftovers) interrupted-prune leftovers, final version \(previous)"
+        )
         #expect(previous > 5, "the writer should have committed several versions across 50 rounds")
     }
 }

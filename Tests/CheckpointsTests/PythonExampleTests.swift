@@ -2,6 +2,7 @@ import Foundation
 import ProcessHarness
 import Testing
 import UnlearningCore
+
 @testable import Checkpoints
 
 @Suite("Python interop example")

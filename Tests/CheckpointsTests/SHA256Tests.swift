@@ -2,6 +2,7 @@ import Foundation
 import ProcessHarness
 import Testing
 import UnlearningCore
+
 @testable import Checkpoints
 
 @Suite("SHA-256")
@@ -21,10 +22,10 @@ struct SHA256Tests {
     @Test("SHA-NI is used where available")
     func implementationChoice() {
         #if arch(x86_64)
-        // Package.swift compiles the SHA-NI path into every x86_64 build, so the CPU alone decides.
-        #expect(SHA256.Implementation.shaNI.isAvailable == Self.cpuHasSHANI)
+            // Package.swift compiles the SHA-NI path into every x86_64 build, so the CPU alone decides.
+            #expect(SHA256.Implementation.shaNI.isAvailable == Self.cpuHasSHANI)
         #else
-        #expect(!SHA256.Implementation.shaNI.isAvailable)
+            #expect(!SHA256.Implementation.shaNI.isAvailable)
         #endif
         let expected: SHA256.Implementation = SHA256.Implementation.shaNI.isAvailable && !Self.forcedSoftware ? .shaNI : .software
         #expect(SHA256.Implementation.preferred == expected)
@@ -61,14 +62,20 @@ struct SHA256Tests {
     }
 
     /// FIPS 180-4 / NIST CSRC example vectors.
-    @Test("NIST vectors", arguments: implementations, [
-        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
-        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
-        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
-        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
-         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
-    ])
+    @Test(
+        "NIST vectors", arguments: implementations,
+        [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+            ),
+            (
+                "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+                "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"
+            ),
+        ])
     func nistVectors(implementation: SHA256.Implementation, vector: (message: String, expected: String)) {
         #expect(SHA256.hash(Array(vector.message.utf8), implementation: implementation).hex == vector.expected)
     }

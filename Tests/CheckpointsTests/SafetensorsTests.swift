@@ -2,6 +2,7 @@ import Foundation
 import ProcessHarness
 import Testing
 import UnlearningCore
+
 @testable import Checkpoints
 
 @Suite("Safetensors codec")
@@ -16,8 +17,10 @@ struct SafetensorsTests {
             if dtype == .bool { bytes = bytes.map { $0 & 1 } }
             tensors["t.\(dtype.rawValue.lowercased())"] = try SafetensorsTensor(dtype: dtype, shape: shape, bytes: bytes)
         }
-        let special: [Double] = [.nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_0001), -0.0, .infinity, -.infinity,
-                                 .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.0 / 3.0]
+        let special: [Double] = [
+            .nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_0001), -0.0, .infinity, -.infinity,
+            .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.0 / 3.0,
+        ]
         tensors["special.f64"] = try SafetensorsTensor(float64: special, shape: [3, 3])
         tensors["special.f32"] = try SafetensorsTensor(float32: [.nan, -0.0, .infinity, .leastNonzeroMagnitude], shape: [2, 2])
         tensors["scalar"] = try SafetensorsTensor(float64: [2.5], shape: [])
@@ -36,8 +39,12 @@ struct SafetensorsTests {
         }
         // Typed accessors are bit-exact too (NaN payloads included).
         let special = try #require(decoded.tensors["special.f64"]).float64Values()
-        #expect(special.map(\.bitPattern) == [Double.nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_0001), -0.0, .infinity,
-                                              -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.0 / 3.0].map(\.bitPattern))
+        #expect(
+            special.map(\.bitPattern)
+                == [
+                    Double.nan, -.nan, Double(bitPattern: 0x7FF0_0000_0000_0001), -0.0, .infinity,
+                    -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.0 / 3.0,
+                ].map(\.bitPattern))
         #expect(try SafetensorsTensor(int64: [.min, -1, 0, .max], shape: [4]).int64Values() == [.min, -1, 0, .max])
         #expect(try SafetensorsTensor(int32: [.min, 7], shape: [2]).int32Values() == [.min, 7])
         #expect(try SafetensorsTensor(bool: [true, false], shape: [2]).boolValues() == [true, false])
@@ -65,26 +72,37 @@ struct SafetensorsTests {
         return out + headerBytes + data
     }
 
-    @Test("strict validation rejects malformed headers", arguments: [
-        (raw("{}", claimedLength: 1 << 40), "above the cap"),
-        (raw("{}", claimedLength: 100), "only 2 follow"),
-        (raw("[]"), "does not start with '{'"),
-        (raw("{\"a\":"), "not valid JSON"),
-        (raw("{\"a\":{\"dtype\":\"F128\",\"shape\":[1],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "unknown dtype"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "does not fit"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[-2],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "non-negative"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[16,0]}}", data: Array(repeating: 0, count: 16)), "begin > end"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0.5,16]}}", data: Array(repeating: 0, count: 16)), "non-negative integer"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16],\"x\":1}}", data: Array(repeating: 0, count: 16)), "unknown field"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]},\"b\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}",
-             data: Array(repeating: 0, count: 16)), "overlaps"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}", data: Array(repeating: 0, count: 16)), "leaves a gap"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data: Array(repeating: 0, count: 16)), "trailing bytes"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 8)), "truncated"),
-        (raw("{\"__metadata__\":{\"k\":1}}"), "must be strings"),
-        (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", data: Array(repeating: 0, count: 8)), "does not fit"),
-        ([1, 2, 3], "needs 8"),
-    ] as [([UInt8], String)])
+    @Test(
+        "strict validation rejects malformed headers",
+        arguments: [
+            (raw("{}", claimedLength: 1 << 40), "above the cap"),
+            (raw("{}", claimedLength: 100), "only 2 follow"),
+            (raw("[]"), "does not start with '{'"),
+            (raw("{\"a\":"), "not valid JSON"),
+            (raw("{\"a\":{\"dtype\":\"F128\",\"shape\":[1],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "unknown dtype"),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[3],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "does not fit"),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[-2],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 16)), "non-negative"),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[16,0]}}", data: Array(repeating: 0, count: 16)), "begin > end"),
+            (
+                raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0.5,16]}}", data: Array(repeating: 0, count: 16)),
+                "non-negative integer"
+            ),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16],\"x\":1}}", data: Array(repeating: 0, count: 16)), "unknown field"),
+            (
+                raw(
+                    "{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]},\"b\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}",
+                    data: Array(repeating: 0, count: 16)), "overlaps"
+            ),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[8,16]}}", data: Array(repeating: 0, count: 16)), "leaves a gap"),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", data: Array(repeating: 0, count: 16)), "trailing bytes"),
+            (raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}}", data: Array(repeating: 0, count: 8)), "truncated"),
+            (raw("{\"__metadata__\":{\"k\":1}}"), "must be strings"),
+            (
+                raw("{\"a\":{\"dtype\":\"F64\",\"shape\":[4611686018427387904,4],\"data_offsets\":[0,8]}}", data: Array(repeating: 0, count: 8)),
+                "does not fit"
+            ),
+            ([1, 2, 3], "needs 8"),
+        ] as [([UInt8], String)])
     func rejectsMalformed(bytes: [UInt8], expected: String) {
         do {
             _ = try SafetensorsFile.decode(bytes)
@@ -122,15 +140,15 @@ struct SafetensorsTests {
         let path = directory.appendingPathComponent("ours.safetensors").path
         try Data(file.encoded()).write(to: URL(fileURLWithPath: path))
         let script = """
-        import sys, json, hashlib
-        from safetensors import safe_open
-        from safetensors.numpy import load_file
-        tensors = load_file(sys.argv[1])
-        with safe_open(sys.argv[1], framework="np") as f:
-            meta = f.metadata()
-        out = {"metadata": meta, "tensors": {k: [str(v.dtype), list(v.shape), hashlib.sha256(v.tobytes()).hexdigest()] for k, v in tensors.items()}}
-        print(json.dumps(out))
-        """
+            import sys, json, hashlib
+            from safetensors import safe_open
+            from safetensors.numpy import load_file
+            tensors = load_file(sys.argv[1])
+            with safe_open(sys.argv[1], framework="np") as f:
+                meta = f.metadata()
+            out = {"metadata": meta, "tensors": {k: [str(v.dtype), list(v.shape), hashlib.sha256(v.tobytes()).hexdigest()] for k, v in tensors.items()}}
+            print(json.dumps(out))
+            """
         let numpy = try ProcessRunner.run(python, ["-c", script, path])
         try #require(numpy.status == 0, "python failed: \(numpy.stderrText)")
         let result = try JSONSerialization.jsonObject(with: numpy.stdout) as! [String: Any]
@@ -156,24 +174,24 @@ struct SafetensorsTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("python.safetensors").path
         let script = """
-        import sys, json, hashlib
-        import numpy as np
-        from safetensors.numpy import save_file
-        rng = np.random.default_rng(7)
-        t = {
-          "w.f64": rng.standard_normal((5, 3)),
-          "w.f32": rng.standard_normal((2, 7)).astype(np.float32),
-          "i.i64": rng.integers(-2**62, 2**62, size=(4,), dtype=np.int64),
-          "i.i32": rng.integers(-2**31, 2**31 - 1, size=(3, 2), dtype=np.int32),
-          "u.u8": rng.integers(0, 256, size=(9,), dtype=np.uint8),
-          "b.bool": rng.integers(0, 2, size=(2, 2)).astype(np.bool_),
-          "h.f16": rng.standard_normal((3,)).astype(np.float16),
-          "s.scalar": np.array(3.25),
-          "e.empty": np.zeros((0, 3), dtype=np.float32),
-        }
-        save_file(t, sys.argv[1], metadata={"format": "np", "who": "python"})
-        print(json.dumps({k: [str(v.dtype), list(v.shape), hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest(), v.ravel().tolist()] for k, v in t.items()} | {"w.f64.bits": [0, 0, "", [str(b) for b in t["w.f64"].ravel().view(np.uint64).tolist()]]}))
-        """
+            import sys, json, hashlib
+            import numpy as np
+            from safetensors.numpy import save_file
+            rng = np.random.default_rng(7)
+            t = {
+              "w.f64": rng.standard_normal((5, 3)),
+              "w.f32": rng.standard_normal((2, 7)).astype(np.float32),
+              "i.i64": rng.integers(-2**62, 2**62, size=(4,), dtype=np.int64),
+              "i.i32": rng.integers(-2**31, 2**31 - 1, size=(3, 2), dtype=np.int32),
+              "u.u8": rng.integers(0, 256, size=(9,), dtype=np.uint8),
+              "b.bool": rng.integers(0, 2, size=(2, 2)).astype(np.bool_),
+              "h.f16": rng.standard_normal((3,)).astype(np.float16),
+              "s.scalar": np.array(3.25),
+              "e.empty": np.zeros((0, 3), dtype=np.float32),
+            }
+            save_file(t, sys.argv[1], metadata={"format": "np", "who": "python"})
+            print(json.dumps({k: [str(v.dtype), list(v.shape), hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest(), v.ravel().tolist()] for k, v in t.items()} | {"w.f64.bits": [0, 0, "", [str(b) for b in t["w.f64"].ravel().view(np.uint64).tolist()]]}))
+            """
         let numpy = try ProcessRunner.run(python, ["-c", script, path])
         try #require(numpy.status == 0, "python failed: \(numpy.stderrText)")
         let expected = try JSONSerialization.jsonObject(with: numpy.stdout) as! [String: [Any]]

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Checkpoints
 import UnlearningCore
+
+@testable import Checkpoints
 
 @Suite("Snapshot codec and corruption")
 struct SnapshotCodecTests {
@@ -34,9 +35,11 @@ struct SnapshotCodecTests {
     func manifestSchema() throws {
         let manifest = Fixtures.manifest(Fixtures.small, version: 3, parent: 2)
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(manifest)) as! [String: Any]
-        for key in ["format_version", "model_id", "version", "parent_version", "budget_epoch", "base_version", "created_at",
-                    "architecture", "lambda", "n0", "residual_n", "tombstones", "kafka_offsets", "applied_request_ids",
-                    "budget", "updates"] {
+        for key in [
+            "format_version", "model_id", "version", "parent_version", "budget_epoch", "base_version", "created_at",
+            "architecture", "lambda", "n0", "residual_n", "tombstones", "kafka_offsets", "applied_request_ids",
+            "budget", "updates",
+        ] {
             #expect(json[key] != nil, "\(key)")
         }
         var extended = json
@@ -45,14 +48,20 @@ struct SnapshotCodecTests {
         #expect(decoded == manifest)
         var newer = json
         newer["format_version"] = 99
-        let file = SafetensorsFile(metadata: [SnapshotManifest.metadataKey: String(decoding: try JSONSerialization.data(withJSONObject: newer), as: UTF8.self)])
+        let file = SafetensorsFile(metadata: [
+            SnapshotManifest.metadataKey: String(decoding: try JSONSerialization.data(withJSONObject: newer), as: UTF8.self)
+        ])
         let error = try #require(throws: CheckpointError.self) { try SnapshotCodec.manifest(from: file) }
         #expect(error.reason.contains("upgrade"))
     }
 
     @Test("budget state round-trips through JSONValue")
     func budgetJSONValue() throws {
-        struct Budget: Codable, Equatable { var epsilonSpent: Double; var orders: [Double]; var exhausted: Bool }
+        struct Budget: Codable, Equatable {
+            var epsilonSpent: Double
+            var orders: [Double]
+            var exhausted: Bool
+        }
         let budget = Budget(epsilonSpent: 0.75, orders: [1.5, 2, 32], exhausted: false)
         let value = try JSONValue(encoding: budget)
         #expect(value["epsilonSpent"]?.doubleValue == 0.75)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Checkpoints
 
 @Suite("Snapshot store")
@@ -30,10 +31,11 @@ struct SnapshotStoreTests {
         #expect(try mode(store.recordPath(3)) == 0o600)
         let record = try VersionRecord.decode(try PosixIO.readFile(store.recordPath(3), maxBytes: 4096), path: "")
         #expect(record.payloadSHA256 == SHA256.hash(try SnapshotCodec.payload(Fixtures.snapshot(version: 3, parent: 2))).hex)
-        #expect(try PosixIO.listDirectory(store.directory).sorted() == [
-            "v000000000001.json", "v000000000001.safetensors.zst", "v000000000002.json", "v000000000002.safetensors.zst",
-            "v000000000003.json", "v000000000003.safetensors.zst",
-        ])
+        #expect(
+            try PosixIO.listDirectory(store.directory).sorted() == [
+                "v000000000001.json", "v000000000001.safetensors.zst", "v000000000002.json", "v000000000002.safetensors.zst",
+                "v000000000003.json", "v000000000003.safetensors.zst",
+            ])
     }
 
     @Test("retention keeps the base and the newest K")
@@ -90,9 +92,30 @@ struct SnapshotStoreTests {
     /// Every way a newest file can be damaged, with the defect the store must name.
     static let damages: [(String, CheckpointError.Code, @Sendable ([UInt8]) -> [UInt8])] = [
         ("truncated to half", .truncated, { Array($0.prefix($0.count / 2)) }),
-        ("flipped byte in frame header", .corruptFrame, { var f = $0; f[0] ^= 0xFF; return f }),
-        ("flipped byte in payload", .corruptFrame, { var f = $0; f[f.count / 2] ^= 0x01; return f }),
-        ("flipped byte in zstd trailer", .corruptFrame, { var f = $0; f[f.count - 1] ^= 0x80; return f }),
+        (
+            "flipped byte in frame header", .corruptFrame,
+            {
+                var f = $0
+                f[0] ^= 0xFF
+                return f
+            }
+        ),
+        (
+            "flipped byte in payload", .corruptFrame,
+            {
+                var f = $0
+                f[f.count / 2] ^= 0x01
+                return f
+            }
+        ),
+        (
+            "flipped byte in zstd trailer", .corruptFrame,
+            {
+                var f = $0
+                f[f.count - 1] ^= 0x80
+                return f
+            }
+        ),
         ("second frame appended", .trailingData, { $0 + (try! Zstd.compress([7])) }),
     ]
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Checkpoints
 
 /// What the store does with files it did not write: symbolic links, other files, files open to other users, and

@@ -1,6 +1,7 @@
 import Foundation
 import ProcessHarness
 import Testing
+
 @testable import Checkpoints
 
 @Suite("Zstd")

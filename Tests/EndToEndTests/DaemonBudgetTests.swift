@@ -39,7 +39,9 @@ struct DaemonBudgetTests {
             #expect(budget.retrainReasons.contains(.privacyBudget), "reasons: \(budget.retrainReasons)")
             #expect(budget.epsilonSpent(delta: 1e-5) <= 12)
             #expect(budget.appliedUpdates >= 1 && budget.appliedUpdates < 12)
-            #expect(exhausted.manifest.residualN == exhausted.manifest.n0 - first.reduce(0) { n, s in n + bundle.train.subjects.filter { $0 == s }.count })
+            #expect(
+                exhausted.manifest.residualN == exhausted.manifest.n0 - first.reduce(0) { n, s in n + bundle.train.subjects.filter { $0 == s }.count }
+            )
 
             func alerts() throws -> [RetrainEvent] {
                 try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.alerts").compactMap { record in
@@ -74,7 +76,9 @@ struct DaemonBudgetTests {
             let recorded = try await fixture.waitForLedger("digits-a", contains: Set(laterIDs))
             #expect(recorded.parameters.theta == before.parameters.theta, "weights changed after the limit")
             let exclusions = try String(contentsOfFile: alert.tombstonesFile, encoding: .utf8).split(separator: "\n").map(String.init)
-            let laterSamples = bundle.train.sampleIDs.indices.filter { later.contains(bundle.train.subjects[$0] ?? "") }.map { bundle.train.sampleIDs[$0] }
+            let laterSamples = bundle.train.sampleIDs.indices.filter { later.contains(bundle.train.subjects[$0] ?? "") }.map {
+                bundle.train.sampleIDs[$0]
+            }
             #expect(Set(laterSamples).isSubset(of: Set(exclusions)), "later deletions are missing from the exclusion list")
             #expect(exclusions.count == recorded.manifest.tombstones.count)
             let mode = try FileManager.default.attributesOfItem(atPath: alert.tombstonesFile)[.posixPermissions] as? Int

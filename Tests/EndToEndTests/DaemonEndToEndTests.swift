@@ -78,8 +78,10 @@ struct DaemonEndToEndTests {
             }
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let probe = try KafkaConsumer(configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers), groupID: "unlearnd", logger: logger)
-            let committed = try await eventually(.seconds(30), "committed offsets at the end of every partition") { () -> [KafkaTopicPartitionOffset]? in
+            let probe = try KafkaConsumer(
+                configuration: KafkaConfiguration(bootstrapServers: fixture.broker.bootstrapServers), groupID: "unlearnd", logger: logger)
+            let committed = try await eventually(.seconds(30), "committed offsets at the end of every partition") {
+                () -> [KafkaTopicPartitionOffset]? in
                 let c = try await probe.committed(ends.keys.sorted().map { KafkaTopicPartition(topic: "unlearn.deletions", partition: $0) })
                 return c.allSatisfy { $0.offset == ends[$0.partition] } ? c : nil
             }

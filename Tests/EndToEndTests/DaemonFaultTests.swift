@@ -147,7 +147,8 @@ struct DaemonFaultTests {
             #expect(daemon.isRunning)
             #expect(daemon.stderr.contains("All Kafka brokers are down"), "the outage was not logged")
             #expect(daemon.stderr.contains("Kafka brokers are reachable again"), "the recovery was not logged")
-            #expect(notify.messages.contains { $0.contains("STATUS=") && $0.contains("Kafka brokers down") }, "the STATUS line did not report the outage")
+            #expect(
+                notify.messages.contains { $0.contains("STATUS=") && $0.contains("Kafka brokers down") }, "the STATUS line did not report the outage")
             try? await producer.close()
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")

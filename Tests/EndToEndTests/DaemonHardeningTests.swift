@@ -20,7 +20,9 @@ struct DaemonHardeningTests {
 
     /// Old behaviour: the dead letter copied the 2 MB key whole, the daemon's producer refused it with
     /// MSG_SIZE_TOO_LARGE and retried forever, so nothing behind it was applied and SIGTERM exited 1.
-    @Test("a 2,000,000-byte key is dead-lettered with its key cut to 1 KiB; the requests behind it are applied; SIGTERM exits 0", .timeLimit(.minutes(4)))
+    @Test(
+        "a 2,000,000-byte key is dead-lettered with its key cut to 1 KiB; the requests behind it are applied; SIGTERM exits 0",
+        .timeLimit(.minutes(4)))
     func poisonPillKey() async throws {
         // One partition: the valid requests are queued behind the poison pill, not beside it.
         let fixture = try await DaemonFixture(label: "poison-key", models: [Self.model], partitions: 1)
@@ -32,7 +34,8 @@ struct DaemonHardeningTests {
             try await producer.send(topic: "unlearn.deletions", key: key, value: Self.request(id: "poison", subject: subjects[0]))
             let valid = (1...3).map { "behind-poison-\($0)" }
             for (i, id) in valid.enumerated() {
-                try await producer.send(topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: id, subject: subjects[i + 1]))
+                try await producer.send(
+                    topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: id, subject: subjects[i + 1]))
             }
             try await producer.close()
 
@@ -44,7 +47,9 @@ struct DaemonHardeningTests {
             #expect(letter.headers["reason"] == "key_mismatch")
             #expect(letter.headers["original_key_bytes"] == "2000000")
             #expect(letter.headers["key_truncated"] == "true")
-            #expect(letter.key == String(repeating: "k", count: 1024), "the dead letter's key is not the original's first 1 KiB (\(letter.key.utf8.count) bytes)")
+            #expect(
+                letter.key == String(repeating: "k", count: 1024),
+                "the dead letter's key is not the original's first 1 KiB (\(letter.key.utf8.count) bytes)")
             #expect(daemon.isRunning, "the daemon exited: \(fixture.logs)")
             #expect(await Self.terminate(daemon) == 0, "SIGTERM: \(fixture.logs)")
         } catch {
@@ -57,7 +62,9 @@ struct DaemonHardeningTests {
 
     /// Old behaviour: a produce error was retried forever whatever it was, so the first bad message wedged the
     /// partition (no valid request behind it applied) and nothing was written locally.
-    @Test("dead letters the broker refuses (TOPIC_AUTHORIZATION_FAILED) go to dead-letters.jsonl with their offsets; valid requests are applied", .timeLimit(.minutes(4)))
+    @Test(
+        "dead letters the broker refuses (TOPIC_AUTHORIZATION_FAILED) go to dead-letters.jsonl with their offsets; valid requests are applied",
+        .timeLimit(.minutes(4)))
     func refusedDeadLetters() async throws {
         let fixture = try await DaemonFixture(label: "refused-dlq", models: [Self.model], partitions: 1)
         do {
@@ -74,7 +81,8 @@ struct DaemonHardeningTests {
                 let report = try await producer.send(topic: "unlearn.deletions", key: Array(b.key.utf8), value: b.value)
                 badOffsets[report.offset] = b.reason
                 valid.append("after-refused-\(i)")
-                try await producer.send(topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: valid[i], subject: subjects[i + 1]))
+                try await producer.send(
+                    topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: valid[i], subject: subjects[i + 1]))
             }
             try await producer.close()
             // Every Produce request from now on (the daemon's dead letters, their payload-free retries) is refused.
@@ -115,7 +123,9 @@ struct DaemonHardeningTests {
     /// The restart loop. Old behaviour: the first start quarantined every version and exited 1; the second
     /// (systemd's Restart=on-failure) found no version, logged "Imported model bundle as base snapshot" and ran from
     /// version 1 with no applied ids, while the committed offsets were past those requests: they were never re-applied.
-    @Test("every version corrupted: three starts exit 65 with the same error and no re-import; after recover --reimport every deletion is back", .timeLimit(.minutes(6)))
+    @Test(
+        "every version corrupted: three starts exit 65 with the same error and no re-import; after recover --reimport every deletion is back",
+        .timeLimit(.minutes(6)))
     func restartLoop() async throws {
         let fixture = try await DaemonFixture(label: "restart-loop", models: [Self.model])
         do {
@@ -162,7 +172,8 @@ struct DaemonHardeningTests {
                 let version = try #require(SnapshotStore.version(ofFileName: file))
                 #expect(report.stdout.contains("quarantined v\(version) snapshot"), "recover does not list v\(version): \(report.stdout)")
             }
-            let reimport = try Binaries.run("unlearnctl", ["recover", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--reimport", "--force"])
+            let reimport = try Binaries.run(
+                "unlearnctl", ["recover", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--reimport", "--force"])
             #expect(reimport.status == 0, "recover --reimport: \(reimport.stdout) \(reimport.stderr)")
 
             let recovered = try fixture.startDaemon(config: config, label: "recovered")
@@ -209,7 +220,8 @@ struct DaemonHardeningTests {
             _ = try await eventually(.seconds(30), "2 consumed requests in the metrics") {
                 Self.metricSum(Self.metrics(fixture), "unlearnd_requests_consumed_total") >= 2 ? true : nil
             }
-            #expect(Self.metricSum(Self.metrics(fixture), "unlearnd_requests_duplicate_total") == 0, "a distinct request id was counted as a duplicate")
+            #expect(
+                Self.metricSum(Self.metrics(fixture), "unlearnd_requests_duplicate_total") == 0, "a distinct request id was counted as a duplicate")
             #expect(daemon.isRunning)
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")
@@ -231,8 +243,10 @@ struct DaemonHardeningTests {
             let forged = "2026-12-01T00:00:00+0000 critical unlearnd: FORGED"
             let email = "alice@example.com"
             func fields(_ id: String) -> [(String, String)] {
-                [("schema", "unlearn.deletion.v1"), ("request_id", id), ("model", Self.model), ("scope", "subject"),
-                 ("subject", subjects[0]), ("requested_at", "2026-11-27T12:00:00Z")]
+                [
+                    ("schema", "unlearn.deletion.v1"), ("request_id", id), ("model", Self.model), ("scope", "subject"),
+                    ("subject", subjects[0]), ("requested_at", "2026-11-27T12:00:00Z"),
+                ]
             }
             var schemaForged = fields("inject-schema")
             schemaForged[0].1 = "x\n" + forged
@@ -245,7 +259,8 @@ struct DaemonHardeningTests {
             ]
             let producer = try Self.producer(fixture)
             for (value, _) in bad { try await producer.send(topic: "unlearn.deletions", key: Array(Self.model.utf8), value: value) }
-            try await producer.send(topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: "after-injection", subject: subjects[1]))
+            try await producer.send(
+                topic: "unlearn.deletions", key: Array(Self.model.utf8), value: Self.request(id: "after-injection", subject: subjects[1]))
             try await producer.close()
 
             _ = try await fixture.waitForLedger(Self.model, contains: ["after-injection"])
@@ -264,7 +279,9 @@ struct DaemonHardeningTests {
             #expect(!stderr.contains(0x1B), "an ESC byte reached the log")
             #expect(!stderr.contains(0x00), "a NUL byte reached the log")
             #expect(!text.contains(email), "a producer's e-mail address reached the log above debug")
-            #expect(text.contains("reason=not_utf8") && text.contains("reason=extra_field") && text.contains("reason=unknown_schema"), "the reason codes are not logged")
+            #expect(
+                text.contains("reason=not_utf8") && text.contains("reason=extra_field") && text.contains("reason=unknown_schema"),
+                "the reason codes are not logged")
             #expect(daemon.isRunning)
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")
@@ -277,7 +294,9 @@ struct DaemonHardeningTests {
     /// Old behaviour: the symlinked version was refused but left in place, so every later commit collided with its
     /// version number ("another writer created a newer snapshot", 5 retries, "leaving it for a replay"): no request
     /// was applied again. Both cases below waited for the ledger forever.
-    @Test("a symlinked snapshot is quarantined (unsafe_file): at start the model replays an older version, while running the commit retries", .timeLimit(.minutes(5)))
+    @Test(
+        "a symlinked snapshot is quarantined (unsafe_file): at start the model replays an older version, while running the commit retries",
+        .timeLimit(.minutes(5)))
     func symlinkedSnapshot() async throws {
         let fixture = try await DaemonFixture(label: "symlink", models: [Self.model])
         do {
@@ -308,8 +327,12 @@ struct DaemonHardeningTests {
             }
             try Self.publish(fixture, [("link-3", subjects[2])])
             _ = try await fixture.waitForLedger(Self.model, contains: ["link-1", "link-2", "link-3"])
-            let planted = try Self.quarantine(fixture).filter { $0.name.hasPrefix(SnapshotStore.fileName(version: next) + ".") || $0.name.hasPrefix(SnapshotStore.recordName(version: next) + ".") }
-            #expect(planted.count == 2 && planted.allSatisfy { $0.reason == "unsafe_file" && $0.symlinkTarget == "/etc/passwd" }, "quarantine: \(planted)")
+            let planted = try Self.quarantine(fixture).filter {
+                $0.name.hasPrefix(SnapshotStore.fileName(version: next) + ".") || $0.name.hasPrefix(SnapshotStore.recordName(version: next) + ".")
+            }
+            #expect(
+                planted.count == 2 && planted.allSatisfy { $0.reason == "unsafe_file" && $0.symlinkTarget == "/etc/passwd" }, "quarantine: \(planted)"
+            )
             #expect(!daemon.stderr.contains("leaving it for a replay"), "the daemon gave up on the batch")
             #expect(daemon.isRunning)
         } catch {
@@ -322,7 +345,9 @@ struct DaemonHardeningTests {
 
     /// Old behaviour: modes were never checked; a world-writable snapshot loaded without a word and the daemon ran
     /// in a world-writable model directory.
-    @Test("a world-writable snapshot is quarantined and replayed; a world-writable model directory stops the daemon with status 78 and its path", .timeLimit(.minutes(4)))
+    @Test(
+        "a world-writable snapshot is quarantined and replayed; a world-writable model directory stops the daemon with status 78 and its path",
+        .timeLimit(.minutes(4)))
     func worldWritable() async throws {
         let fixture = try await DaemonFixture(label: "world-writable", models: [Self.model])
         do {
@@ -389,17 +414,25 @@ struct DaemonHardeningTests {
 
             let live = try Binaries.run("unlearnctl", ["status", "--state-dir", fixture.stateDirectory, "--model", Self.model])
             #expect(live.status == 0, "status: \(live.stderr)")
-            #expect(live.stdout.contains(String(format: "validation acc  %.2f%% (released model)", 100 * released)), "released accuracy \(100 * released)%: \(live.stdout)")
-            #expect(live.stdout.contains(String(format: "%.2f%% (noise-free secret state", 100 * noiseFree)), "noise-free accuracy \(100 * noiseFree)%: \(live.stdout)")
+            #expect(
+                live.stdout.contains(String(format: "validation acc  %.2f%% (released model)", 100 * released)),
+                "released accuracy \(100 * released)%: \(live.stdout)")
+            #expect(
+                live.stdout.contains(String(format: "%.2f%% (noise-free secret state", 100 * noiseFree)),
+                "noise-free accuracy \(100 * noiseFree)%: \(live.stdout)")
             let lagLine = live.stdout.split(separator: "\n").first { $0.hasPrefix("consumer lag") }
             #expect(lagLine != nil && !lagLine!.contains("STALE"), "lag of a live daemon: \(live.stdout)")
 
             #expect(await Self.terminate(daemon) == 0)
             try await Task.sleep(for: .seconds(2))
-            let stopped = try Binaries.run("unlearnctl", ["status", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--lag-max-age", "1"])
+            let stopped = try Binaries.run(
+                "unlearnctl", ["status", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--lag-max-age", "1"])
             #expect(stopped.status == 0, "status: \(stopped.stderr)")
-            #expect(stopped.stdout.split(separator: "\n").contains { $0.hasPrefix("consumer lag") && $0.contains("STALE") }, "stale lag not marked: \(stopped.stdout)")
-            let json = try Binaries.run("unlearnctl", ["status", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--lag-max-age", "1", "--json"])
+            #expect(
+                stopped.stdout.split(separator: "\n").contains { $0.hasPrefix("consumer lag") && $0.contains("STALE") },
+                "stale lag not marked: \(stopped.stdout)")
+            let json = try Binaries.run(
+                "unlearnctl", ["status", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--lag-max-age", "1", "--json"])
             let object = try Self.jsonObject(Data(json.stdout.utf8))
             let lag = object["consumerLag"] as? [String: Any]
             #expect(lag?["stale"] as? Bool == true, "status --json: \(json.stdout)")
@@ -480,8 +513,10 @@ extension DaemonHardeningTests {
     }
 
     static func request(id: String, subject: String, model: String = model) -> [UInt8] {
-        json([("schema", "unlearn.deletion.v1"), ("request_id", id), ("model", model), ("scope", "subject"),
-              ("subject", subject), ("requested_at", "2026-11-27T12:00:00Z")])
+        json([
+            ("schema", "unlearn.deletion.v1"), ("request_id", id), ("model", model), ("scope", "subject"),
+            ("subject", subject), ("requested_at", "2026-11-27T12:00:00Z"),
+        ])
     }
 
     /// The same text re-encoded as UTF-16LE (no byte order mark).
@@ -490,7 +525,9 @@ extension DaemonHardeningTests {
     }
 
     static func jsonObject(_ data: Data) throws -> [String: Any] {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw HarnessError("not a JSON object: \(String(decoding: data, as: UTF8.self))") }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw HarnessError("not a JSON object: \(String(decoding: data, as: UTF8.self))")
+        }
         return object
     }
 
@@ -578,7 +615,10 @@ extension DaemonHardeningTests {
                 let base = c * (inputs + 1)
                 var logit = theta[base + inputs]
                 for k in 0..<inputs { logit += theta[base + k] * x[k] }
-                if logit > bestLogit { best = c; bestLogit = logit }
+                if logit > bestLogit {
+                    best = c
+                    bestLogit = logit
+                }
             }
             if best == data.labels[i] { correct += 1 }
         }

@@ -14,7 +14,10 @@ struct DaemonRobustnessTests {
     }
 
     static func base(_ id: String, model: String = "digits-a") -> [String: Any] {
-        ["schema": "unlearn.deletion.v1", "request_id": id, "model": model, "scope": "subject", "subject": "dg-s0001", "requested_at": "2026-11-27T12:00:00Z"]
+        [
+            "schema": "unlearn.deletion.v1", "request_id": id, "model": model, "scope": "subject", "subject": "dg-s0001",
+            "requested_at": "2026-11-27T12:00:00Z",
+        ]
     }
 
     /// Every rule of the deletion schema (docs/ARCHITECTURE.md, section 2.3) broken at least once, plus binary garbage and a 10 MB value:
@@ -88,7 +91,10 @@ struct DaemonRobustnessTests {
             ("trailing comma", k, replacing(with([:]), "}", ",}"), "not_json"),
             ("duplicate key", k, replacing(with([:]), "{", "{\"request_id\":\"bad-2\","), "duplicate_key"),
             ("class 1e-400", k, replacing(with(["scope": "class", "subject": nil, "class": 0]), "\"class\":0", "\"class\":1e-400"), "wrong_type"),
-            ("class 0.99999999999999999999", k, replacing(with(["scope": "class", "subject": nil, "class": 0]), "\"class\":0", "\"class\":0.99999999999999999999"), "wrong_type"),
+            (
+                "class 0.99999999999999999999", k,
+                replacing(with(["scope": "class", "subject": nil, "class": 0]), "\"class\":0", "\"class\":0.99999999999999999999"), "wrong_type"
+            ),
             ("model with a final newline", k, with(["model": "digits-a\n"]), "invalid_value"),
         ]
         // The issue asks for a 10 MB value. librdkafka 2.0.2's mock broker cannot keep one: measured here, a value

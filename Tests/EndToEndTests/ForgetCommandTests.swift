@@ -32,7 +32,8 @@ struct ForgetCommandTests {
         var retrained = try MLP(architecture: original.model.architecture, lambda: original.model.lambda, seed: 1)
         var options = Trainer.LBFGSOptions()
         options.gradientTolerance = 1e-10
-        _ = Trainer.lbfgs(&retrained, x: original.descriptor.standardization!.apply(forgotten.train.features), labels: forgotten.train.labels, options: options)
+        _ = Trainer.lbfgs(
+            &retrained, x: original.descriptor.standardization!.apply(forgotten.train.features), labels: forgotten.train.labels, options: options)
         let ratio = Vector.distance(forgotten.model.theta, retrained.theta) / Vector.distance(original.model.theta, retrained.theta)
         #expect(ratio < 1e-3, "distance to the retrained model is \(ratio) of the original's")
     }
@@ -53,10 +54,12 @@ struct ForgetCommandTests {
             lambda: bundle.model.lambda, n0: bundle.train.count, residualN: bundle.train.count, budget: try JSONValue(encoding: BudgetState())
         )
         manifest.extensions = ["bundle_path": .string(base)]
-        try store.commit(try Snapshot(manifest: manifest, parameters: try ModelParameters(bundle.model, standardization: bundle.descriptor.standardization)))
+        try store.commit(
+            try Snapshot(manifest: manifest, parameters: try ModelParameters(bundle.model, standardization: bundle.descriptor.standardization)))
 
         let subject = try #require(bundle.train.subjects.compactMap { $0 }.min())
-        let result = try Binaries.run("unlearnctl", ["forget", "--state-dir", state, "--model", "digits", "--subject", subject, "--request-id", "offline-1"])
+        let result = try Binaries.run(
+            "unlearnctl", ["forget", "--state-dir", state, "--model", "digits", "--subject", subject, "--request-id", "offline-1"])
         try #require(result.status == 0, "\(result.stderr)")
         let newest = try store.loadNewestValid(quarantine: false)
         #expect(newest.version == 2)

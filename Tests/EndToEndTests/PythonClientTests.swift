@@ -15,7 +15,9 @@ import UnlearningCore
     .enabled(if: PythonClient.available, "python3 with confluent-kafka is not available (pip install confluent-kafka; ./dev test installs it)")
 )
 struct PythonClientTests {
-    @Test("publish.py deletions are applied until the budget is exhausted; alerts.py gets the retrain event once; the README's kcat lines work", .timeLimit(.minutes(5)))
+    @Test(
+        "publish.py deletions are applied until the budget is exhausted; alerts.py gets the retrain event once; the README's kcat lines work",
+        .timeLimit(.minutes(5)))
     func clientsAgainstTheDaemon() async throws {
         let fixture = try await DaemonFixture(label: "python-clients", models: ["digits-a"])
         var alertsProcess: ChildProcess?
@@ -41,7 +43,8 @@ struct PythonClientTests {
             var exhausted: Snapshot?
             for (n, subject) in subjects.prefix(20).enumerated() {
                 let id = "py-\(n)"
-                let run = try PythonClient.run("publish.py", ["--bootstrap", bootstrap, "--model", "digits-a", "--subject", subject, "--request-id", id])
+                let run = try PythonClient.run(
+                    "publish.py", ["--bootstrap", bootstrap, "--model", "digits-a", "--subject", subject, "--request-id", id])
                 #expect(run.status == 0, "publish.py: \(run.stderr)")
                 let delivered = run.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
                 #expect(delivered.count == 1 && delivered[0].count == 3 && delivered[0][0] == id, "publish.py printed \(run.stdout)")
@@ -106,7 +109,9 @@ struct PythonClientTests {
             #expect(recorded.manifest.residualN < last.manifest.residualN)
             let alertLines = try PythonClient.shell(oneLiners[1], environment: environment)
             #expect(alertLines.status == 0)
-            #expect(alertLines.stdout.contains("digits-a {") && alertLines.stdout.contains(#""alert_id":"digits-a:1""#), "kcat alerts: \(alertLines.stdout)")
+            #expect(
+                alertLines.stdout.contains("digits-a {") && alertLines.stdout.contains(#""alert_id":"digits-a:1""#),
+                "kcat alerts: \(alertLines.stdout)")
             try Kcat.produce(bootstrap: bootstrap, topic: "unlearn.deletions", lines: ["digits-a\t" + #"{"schema":"unlearn.deletion.v1"}"#])
             let deadLetters = try await eventually(.seconds(60), "the dead letter") { () -> String? in
                 let out = try PythonClient.shell(oneLiners[2], environment: environment).stdout
@@ -148,8 +153,8 @@ enum PythonClient {
     static func readmeKcatLines() throws -> [String] {
         let text = try String(contentsOfFile: "\(scripts)/README.md", encoding: .utf8)
         guard let section = text.range(of: "## kcat one-liners"),
-              let start = text.range(of: "```sh\n", range: section.upperBound..<text.endIndex),
-              let end = text.range(of: "```", range: start.upperBound..<text.endIndex)
+            let start = text.range(of: "```sh\n", range: section.upperBound..<text.endIndex),
+            let end = text.range(of: "```", range: start.upperBound..<text.endIndex)
         else { throw HarnessError("Deploy/python/README.md has no ```sh block under \"## kcat one-liners\"") }
         return text[start.upperBound..<end.lowerBound].split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
     }

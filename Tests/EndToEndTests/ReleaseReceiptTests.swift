@@ -203,7 +203,8 @@ struct ReleaseReceiptTests {
             // The release is durable and its file written (both happen before the receipt is sent).
             let release = try await eventually(.seconds(60), "the release snapshot and its file") { () -> SnapshotManifest.ReleaseRecord? in
                 guard let s = try? fixture.newest(Self.model), let last = s.manifest.updates.last, last.released,
-                      let r = last.release, r.version == s.manifest.version, let sha = r.fileSHA256 else { return nil }
+                    let r = last.release, r.version == s.manifest.version, let sha = r.fileSHA256
+                else { return nil }
                 let checksum = fixture.stateDirectory + "/released/\(Self.model)/current.safetensors.sha256"
                 let line = try? String(contentsOfFile: checksum, encoding: .utf8)
                 return line == "\(sha)  current.safetensors\n" ? r : nil

@@ -49,7 +49,9 @@ struct ReportTests {
         try #require(dom.status == 0, "chromium --dump-dom: \(dom.stderr.suffix(2000))")
         let parsed = Chromium.charts(in: dom.stdout)
         #expect(parsed.map(\.id) == charts.map(\.id))
-        for chart in parsed { #expect(chart.marks == chart.points && chart.marks > 0, "\(chart.id): \(chart.marks) marks for \(chart.points) points") }
+        for chart in parsed {
+            #expect(chart.marks == chart.points && chart.marks > 0, "\(chart.id): \(chart.marks) marks for \(chart.points) points")
+        }
 
         // The screenshot: each chart's plot area is found by its fill colour and holds pixels of its data colours.
         let png = directory.appendingPathComponent("report.png").path
@@ -105,14 +107,17 @@ enum Chromium {
             return Chart(
                 id: id, points: Int(attribute("data-points") ?? "") ?? -1,
                 marks: element.components(separatedBy: "class=\"mark\"").count - 1,
-                background: attribute("data-plot-background") ?? "", colors: (attribute("data-series-colors") ?? "").split(separator: " ").map(String.init)
+                background: attribute("data-plot-background") ?? "",
+                colors: (attribute("data-series-colors") ?? "").split(separator: " ").map(String.init)
             )
         }
     }
 
     static func run(_ arguments: [String], directory: URL) throws -> Binaries.Result {
         // A private profile: no state shared with other runs; --no-sandbox because CI runs as root.
-        try shell([path!, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(directory.path)/chromium-profile"] + arguments)
+        try shell(
+            [path!, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(directory.path)/chromium-profile"]
+                + arguments)
     }
 
     struct Analysis {

@@ -14,7 +14,8 @@ struct SystemdUnitTests {
         let text = try String(contentsOfFile: Binaries.repositoryRoot + "/Deploy/systemd/unlearnd.service", encoding: .utf8)
         let dir = try Binaries.temporaryDirectory("systemd")
         let path = dir.appendingPathComponent("unlearnd.service").path
-        try text.replacingOccurrences(of: "/usr/local/bin/unlearnd", with: Binaries.path("unlearnd")).write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "/usr/local/bin/unlearnd", with: Binaries.path("unlearnd")).write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 

@@ -31,12 +31,15 @@ struct TrainCommandTests {
         let trained = dir.appendingPathComponent("trained").path
         #expect(try Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst", "--out", trained]).status == 0)
         let architecture = dir.appendingPathComponent("arch.json").path
-        try #"{"inputs": 64, "layers": [{"units": 10, "activation": "identity"}], "lambda": 0.01}"#.write(toFile: architecture, atomically: true, encoding: .utf8)
+        try #"{"inputs": 64, "layers": [{"units": 10, "activation": "identity"}], "lambda": 0.01}"#.write(
+            toFile: architecture, atomically: true, encoding: .utf8)
         let imported = dir.appendingPathComponent("imported").path
-        let result = try Binaries.run("unlearnctl", [
-            "import", "--weights", trained + "/model.safetensors", "--architecture", architecture,
-            "--train", trained + "/train.csv.zst", "--validation", trained + "/validation.csv.zst", "--out", imported,
-        ])
+        let result = try Binaries.run(
+            "unlearnctl",
+            [
+                "import", "--weights", trained + "/model.safetensors", "--architecture", architecture,
+                "--train", trained + "/train.csv.zst", "--validation", trained + "/validation.csv.zst", "--out", imported,
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let a = try ModelBundle.read(from: trained)
         let b = try ModelBundle.read(from: imported)

@@ -108,8 +108,9 @@ struct DevBrokerEndToEndTests {
         )
         try first.subscribe(topics: [Self.topic])
         let events = try await first.poll(until: "2 + 5 messages") { $0.messages.count >= 7 }
-        #expect(events.assignments.first.map(Set.init)
-            == [KafkaTopicPartitionOffset(p0, offset: 3), KafkaTopicPartitionOffset(p1, offset: KafkaOffset.stored)])
+        #expect(
+            events.assignments.first.map(Set.init)
+                == [KafkaTopicPartitionOffset(p0, offset: 3), KafkaTopicPartitionOffset(p1, offset: KafkaOffset.stored)])
         #expect(asked.value.first.map(Set.init) == [p0, p1])
         let messages = events.messages
         #expect(messages.filter { $0.partition == 0 }.map(\.offset) == [3, 4])
@@ -127,7 +128,8 @@ struct DevBrokerEndToEndTests {
         let (rebalanced, joined) = try await (firstAfter, secondEvents)
         #expect(rebalanced.revocations.first.map(Set.init) == [p0, p1])
         #expect(!(joined.assignments.last ?? []).isEmpty)
-        let settled = try await eventually(.seconds(45), "the two assignments to split the partitions") { () -> (Set<KafkaTopicPartition>, Set<KafkaTopicPartition>)? in
+        let settled = try await eventually(.seconds(45), "the two assignments to split the partitions") {
+            () -> (Set<KafkaTopicPartition>, Set<KafkaTopicPartition>)? in
             _ = try await first.poll(timeout: .milliseconds(100))
             _ = try await second.poll(timeout: .milliseconds(100))
             let a = Set(try first.assignment())
@@ -306,12 +308,14 @@ struct DevBrokerEndToEndTests {
         #expect(broker.bootstrapServers.split(separator: ",").count == 2)
         let written = try String(contentsOfFile: bootstrapFile, encoding: .utf8)
         #expect(written == broker.bootstrapServers + "\n")
-        #expect(try await broker.command("topics")
-            == "ok topics unlearn.alerts:3 unlearn.deletions:3 unlearn.deletions.dlq:3")
+        #expect(
+            try await broker.command("topics")
+                == "ok topics unlearn.alerts:3 unlearn.deletions:3 unlearn.deletions.dlq:3")
         #expect(try await broker.command("down 2") == "ok down 2")
         #expect(try await broker.command("down 3").hasPrefix("error: "))
-        #expect(try await broker.command("error Produce NOT_LEADER_FOR_PARTITION 2")
-            == "ok error Produce NOT_LEADER_FOR_PARTITION 2")
+        #expect(
+            try await broker.command("error Produce NOT_LEADER_FOR_PARTITION 2")
+                == "ok error Produce NOT_LEADER_FOR_PARTITION 2")
         #expect(try await broker.command("no such command").hasPrefix("error: unknown command"))
         // --ignore-eof: closing stdin does not stop it ...
         try broker.child.closeInput()

@@ -12,15 +12,17 @@ struct MockClusterTests {
         #expect(await console.execute("down 2") == .reply("ok down 2"))
         #expect(await console.execute("up 2") == .reply("ok up 2"))
         #expect(await console.execute("rtt 1 25") == .reply("ok rtt 1 25"))
-        #expect(await console.execute("error OffsetCommit REQUEST_TIMED_OUT 2")
-            == .reply("ok error OffsetCommit REQUEST_TIMED_OUT 2"))
+        #expect(
+            await console.execute("error OffsetCommit REQUEST_TIMED_OUT 2")
+                == .reply("ok error OffsetCommit REQUEST_TIMED_OUT 2"))
         #expect(await console.execute("clear 8") == .reply("ok clear OffsetCommit"))
         #expect(await console.execute("topics") == .reply("ok topics t:3"))
         #expect(await console.execute("bootstrap") == .reply("ok bootstrap=\(cluster.bootstrapServers)"))
         #expect(await console.execute("quit") == .quit("ok quit"))
-        for bad in ["down", "down x", "down 7", "rtt 1", "error Produce", "error Bogus 7", "error Produce NOPE",
-            "error Produce 7 0", "frobnicate", ""]
-        {
+        for bad in [
+            "down", "down x", "down 7", "rtt 1", "error Produce", "error Bogus 7", "error Produce NOPE",
+            "error Produce 7 0", "frobnicate", "",
+        ] {
             let outcome = await console.execute(bad)
             #expect(outcome.line.hasPrefix("error: "), "\(bad) -> \(outcome.line)")
         }

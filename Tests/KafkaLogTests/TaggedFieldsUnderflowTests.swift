@@ -1,6 +1,7 @@
-@testable import KafkaLog
 import Logging
 import Testing
+
+@testable import KafkaLog
 
 /// The "librdkafka too old for this broker" error. The strings are what librdkafka 2.0.2 (Debian 12) reported
 /// against Tansu 0.6, a broker that sends tagged fields in ApiVersions as KRaft-mode Kafka does: the log line as
@@ -11,13 +12,16 @@ struct TaggedFieldsUnderflowTests {
     static let version202: Int32 = 0x0200_02ff
     static let version216: Int32 = 0x0210_00ff
 
-    static let logLine = "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest failed: "
+    static let logLine =
+        "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest failed: "
         + "Local: Read underflow: probably due to broker version < 0.10 (see api.version.request configuration) "
         + "(after 27ms in state APIVERSION_QUERY)"
-    static let suppressedLogLine = "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest "
+    static let suppressedLogLine =
+        "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest "
         + "failed: Local: Read underflow: probably due to broker version < 0.10 (see api.version.request "
         + "configuration) (after 8ms in state APIVERSION_QUERY, 1 identical error(s) suppressed)"
-    static let errorReason = "127.0.0.1:19092/bootstrap: ApiVersionRequest failed: Local: Read underflow: probably "
+    static let errorReason =
+        "127.0.0.1:19092/bootstrap: ApiVersionRequest failed: Local: Read underflow: probably "
         + "due to broker version < 0.10 (see api.version.request configuration) (after 4ms in state APIVERSION_QUERY)"
         + ": Local: Broker transport failure"
 
@@ -32,14 +36,16 @@ struct TaggedFieldsUnderflowTests {
         #expect(!LibRdKafka.isTaggedFieldsUnderflow(Self.logLine, versionNumber: Self.version216))
     }
 
-    @Test("other connection failures are not this one", arguments: [
-        "[thrd:127.0.0.1:9/bootstrap]: 127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused "
-            + "(after 0ms in state CONNECT)",
-        "1/1 brokers are down: Local: All broker connections are down",
-        // An underflow in another response is a broker or protocol bug, not the ApiVersions tagged fields.
-        "[thrd:main]: 127.0.0.1:19092/1: Protocol parse failure for Metadata v9 (corrid 5): Local: Read underflow",
-        "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest failed: Local: Timed out",
-    ])
+    @Test(
+        "other connection failures are not this one",
+        arguments: [
+            "[thrd:127.0.0.1:9/bootstrap]: 127.0.0.1:9/bootstrap: Connect to ipv4#127.0.0.1:9 failed: Connection refused "
+                + "(after 0ms in state CONNECT)",
+            "1/1 brokers are down: Local: All broker connections are down",
+            // An underflow in another response is a broker or protocol bug, not the ApiVersions tagged fields.
+            "[thrd:main]: 127.0.0.1:19092/1: Protocol parse failure for Metadata v9 (corrid 5): Local: Read underflow",
+            "[thrd:127.0.0.1:19092/bootstrap]: 127.0.0.1:19092/bootstrap: ApiVersionRequest failed: Local: Timed out",
+        ])
     func otherFailuresAreNotMatched(text: String) {
         #expect(!LibRdKafka.isTaggedFieldsUnderflow(text, versionNumber: Self.version202))
     }

@@ -25,12 +25,13 @@ struct ConfigurationDocumentationTests {
             )
         }
         let kafka = DaemonConfiguration.kafkaKeyDocumentation
-        rows.append(Row(
-            key: kafka.name, type: kafka.type,
-            defaultValue: defaults.kafka.sorted { $0.key < $1.key }.map { "`\($0.key)=\($0.value)`" }.joined(separator: ", "),
-            allowed: kafka.allowed, variable: kafka.environmentVariable,
-            meaning: kafka.meaning
-        ))
+        rows.append(
+            Row(
+                key: kafka.name, type: kafka.type,
+                defaultValue: defaults.kafka.sorted { $0.key < $1.key }.map { "`\($0.key)=\($0.value)`" }.joined(separator: ", "),
+                allowed: kafka.allowed, variable: kafka.environmentVariable,
+                meaning: kafka.meaning
+            ))
         return rows
     }
 

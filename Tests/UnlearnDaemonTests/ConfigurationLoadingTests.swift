@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-
 import UnlearningCore
 
 @testable import UnlearnDaemon
@@ -38,7 +37,8 @@ struct ConfigurationLoadingTests {
     @Test("precedence: --set over environment over file over defaults, kafka properties included")
     func precedence() throws {
         let scratch = try ScratchDirectory()
-        let file = try scratch.config("""
+        let file = try scratch.config(
+            """
             {"models": ["digits=/bundles/digits"],
              "batch": {"max_rows": 100, "max_wait_ms": 50},
              "snapshots": {"retain": 5},
@@ -158,9 +158,11 @@ struct ConfigurationLoadingTests {
             #expect(error.subject == name, "\(error)")
         }
         // The same name in different objects, or in array elements, is fine.
-        #expect(DaemonConfiguration.Model(id: "a", bundle: "/a") == (try ConfigTest.load(
-            ["--config", try scratch.config(#"{"models": ["a=/a"], "batch": {"max_rows": 9}, "snapshots": {"retain": 9}}"#)]
-        )).models.first)
+        #expect(
+            DaemonConfiguration.Model(id: "a", bundle: "/a")
+                == (try ConfigTest.load(
+                    ["--config", try scratch.config(#"{"models": ["a=/a"], "batch": {"max_rows": 9}, "snapshots": {"retain": 9}}"#)]
+                )).models.first)
     }
 
     @Test("kafka values in the file may be numbers and booleans; librdkafka gets their text")

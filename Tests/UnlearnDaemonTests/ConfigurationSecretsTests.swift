@@ -63,10 +63,11 @@ struct ConfigurationSecretsTests {
 
         // An unrelated invalid value while secrets are loaded from every source.
         let file = try scratch.config("{\"models\": [\"a=/a\"], \"kafka\": {\"ssl.key.password\": \"\(secret)\"}, \"batch\": {\"max_rows\": 0}}")
-        messages.append(ConfigTest.error(
-            ["--config", file, "--set", "kafka.sasl.oauthbearer.client.secret=\(secret)"],
-            environment: ["CREDENTIALS_DIRECTORY": directory, "UNLEARND_KAFKA_SSL_KEYSTORE_PASSWORD": secret]
-        )?.description ?? "")
+        messages.append(
+            ConfigTest.error(
+                ["--config", file, "--set", "kafka.sasl.oauthbearer.client.secret=\(secret)"],
+                environment: ["CREDENTIALS_DIRECTORY": directory, "UNLEARND_KAFKA_SSL_KEYSTORE_PASSWORD": secret]
+            )?.description ?? "")
 
         // A syntax error right after a secret in the file.
         let broken = try scratch.config("{\"kafka\": {\"sasl.password\": \"\(secret)\"}, \"batch\": {\"max_rows\": \(secret)}}", name: "broken.json")
@@ -74,7 +75,8 @@ struct ConfigurationSecretsTests {
 
         // A secret typed as a separate argument after --set KEY.
         messages.append(ConfigTest.error(["--set", "kafka.sasl.password", secret], environment: ConfigTest.modelEnvironment)?.description ?? "")
-        messages.append(ConfigTest.error(["--set", "kafka.sasl.password=\(secret)", secret], environment: ConfigTest.modelEnvironment)?.description ?? "")
+        messages.append(
+            ConfigTest.error(["--set", "kafka.sasl.password=\(secret)", secret], environment: ConfigTest.modelEnvironment)?.description ?? "")
 
         // A secret given where a list of strings is expected.
         let list = try scratch.config("{\"models\": [\"a=/a\"], \"kafka\": {\"sasl.password\": [\"\(secret)\"]}}", name: "list.json")
@@ -89,9 +91,10 @@ struct ConfigurationSecretsTests {
 
     @Test("a CREDENTIALS_DIRECTORY that cannot be listed is an error naming it")
     func missingCredentialsDirectory() throws {
-        let error = try #require(ConfigTest.error(
-            environment: ConfigTest.modelEnvironment.merging(["CREDENTIALS_DIRECTORY": "/nonexistent/creds"]) { a, _ in a }
-        ))
+        let error = try #require(
+            ConfigTest.error(
+                environment: ConfigTest.modelEnvironment.merging(["CREDENTIALS_DIRECTORY": "/nonexistent/creds"]) { a, _ in a }
+            ))
         #expect(error.code == .unreadableFile && error.description.contains("/nonexistent/creds"))
     }
 }

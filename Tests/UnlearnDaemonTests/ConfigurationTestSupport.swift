@@ -11,7 +11,7 @@ enum ConfigTest {
         var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path),
-               FileManager.default.fileExists(atPath: url.appendingPathComponent("Config").path)
+                FileManager.default.fileExists(atPath: url.appendingPathComponent("Config").path)
             {
                 return url
             }

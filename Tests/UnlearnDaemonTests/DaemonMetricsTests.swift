@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UnlearnDaemon
 
 /// The metric names, help texts and labels operators scrape (README, Deploy): the exposition must keep them.

@@ -1,6 +1,7 @@
-import KafkaLog
 import Foundation
+import KafkaLog
 import Testing
+
 @testable import UnlearnDaemon
 
 @Suite("Dead letters")
@@ -41,8 +42,10 @@ struct DeadLetterTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = DeadLetterFile(stateDirectory: directory.path)
         for offset in [7, 9] as [Int64] {
-            let message = KafkaMessage(topic: "unlearn.deletions", partition: 1, offset: offset, key: Array("k".utf8), value: Array("v\n".utf8), headers: [])
-            try file.append(DeadLetter(message, reason: RejectionReason(RejectionReason.notJSON, "x")), topic: "dlq", error: "TOPIC_AUTHORIZATION_FAILED")
+            let message = KafkaMessage(
+                topic: "unlearn.deletions", partition: 1, offset: offset, key: Array("k".utf8), value: Array("v\n".utf8), headers: [])
+            try file.append(
+                DeadLetter(message, reason: RejectionReason(RejectionReason.notJSON, "x")), topic: "dlq", error: "TOPIC_AUTHORIZATION_FAILED")
         }
         let lines = try String(contentsOfFile: file.path, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)

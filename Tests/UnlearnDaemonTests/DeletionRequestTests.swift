@@ -4,7 +4,8 @@ import UnlearnDaemon
 
 @Suite("Deletion request decoding")
 struct DeletionRequestTests {
-    static let valid = #"{"schema":"unlearn.deletion.v1","request_id":"r-1","model":"digits","scope":"subject","subject":"s1","requested_at":"2026-11-27T12:00:00Z"}"#
+    static let valid =
+        #"{"schema":"unlearn.deletion.v1","request_id":"r-1","model":"digits","scope":"subject","subject":"s1","requested_at":"2026-11-27T12:00:00Z"}"#
 
     @Test("a valid request of each scope decodes")
     func valid() throws {
@@ -45,10 +46,12 @@ struct DeletionRequestTests {
 
 @Suite("RFC 3339 timestamps")
 struct RFC3339Tests {
-    @Test("valid forms parse to the same instant as Foundation's ISO 8601 parser", arguments: [
-        "2026-11-27T12:00:00Z", "2026-11-27T12:00:00.25Z", "2026-11-27T13:30:00+01:30",
-        "2024-02-29T23:59:59-08:00", "1970-01-01T00:00:00Z", "2000-03-01T00:00:00.000001Z",
-    ])
+    @Test(
+        "valid forms parse to the same instant as Foundation's ISO 8601 parser",
+        arguments: [
+            "2026-11-27T12:00:00Z", "2026-11-27T12:00:00.25Z", "2026-11-27T13:30:00+01:30",
+            "2024-02-29T23:59:59-08:00", "1970-01-01T00:00:00Z", "2000-03-01T00:00:00.000001Z",
+        ])
     func valid(_ text: String) throws {
         let parsed = try #require(RFC3339.parse(text))
         let reference = ISO8601DateFormatter()
@@ -58,12 +61,14 @@ struct RFC3339Tests {
         #expect(abs(parsed.timeIntervalSince(expected)) < 1e-3)
     }
 
-    @Test("non-RFC 3339 forms are rejected", arguments: [
-        "2026-11-27T12:00:00+0100", "2026-11-27T12:00:00+01", "2026-11-27T12:00:00Z ", "2026-1-27T12:00:00Z",
-        "2026-11-27T1:00:00Z", "2026-02-30T12:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T12:00:00+25:00",
-        "2026-11-27 12:00:00Z", "2026-11-27T12:00:00", "2026-11-27T12:00:00.Z", "yesterday", "",
-        "2026-11-27t12:00:00z", "2026-12-31T23:59:60Z",
-    ])
+    @Test(
+        "non-RFC 3339 forms are rejected",
+        arguments: [
+            "2026-11-27T12:00:00+0100", "2026-11-27T12:00:00+01", "2026-11-27T12:00:00Z ", "2026-1-27T12:00:00Z",
+            "2026-11-27T1:00:00Z", "2026-02-30T12:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T12:00:00+25:00",
+            "2026-11-27 12:00:00Z", "2026-11-27T12:00:00", "2026-11-27T12:00:00.Z", "yesterday", "",
+            "2026-11-27t12:00:00z", "2026-12-31T23:59:60Z",
+        ])
     func invalid(_ text: String) {
         #expect(RFC3339.parse(text) == nil)
     }

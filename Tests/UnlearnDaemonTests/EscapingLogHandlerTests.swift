@@ -1,5 +1,6 @@
 import Logging
 import Testing
+
 @testable import UnlearnDaemon
 
 /// A handler that keeps what it is asked to write.
@@ -23,10 +24,12 @@ struct EscapingLogHandlerTests {
         logger.logLevel = .trace
         logger[metadataKey: "handler"] = "a\nb"
         let forged = "x\n2026-12-01T00:00:00+0000 critical unlearnd: FORGED"
-        logger.warning("line\r\nbreak", metadata: [
-            "k": "\(forged)", "ansi": "\u{1B}[31mred", "nul": "a\u{0}b", "c1": "\u{85}\u{9B}", "bidi": "\u{202E}txt\u{2028}",
-            "k\nkey": "v", "list": .array(["\u{7F}"]), "back": "a\\b", "plain": "café ✓",
-        ])
+        logger.warning(
+            "line\r\nbreak",
+            metadata: [
+                "k": "\(forged)", "ansi": "\u{1B}[31mred", "nul": "a\u{0}b", "c1": "\u{85}\u{9B}", "bidi": "\u{202E}txt\u{2028}",
+                "k\nkey": "v", "list": .array(["\u{7F}"]), "back": "a\\b", "plain": "café ✓",
+            ])
         let event = try #require(recorder.value.first)
         #expect(event.message.description == "line\\u{D}\\u{A}break")
         let m = try #require(event.metadata)

@@ -34,7 +34,8 @@ struct EventSchemaTests {
         }
     }
 
-    @Test("every example is valid or invalid as its file name says", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    @Test(
+        "every example is valid or invalid as its file name says", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
     func examplesMatchTheirNames() throws {
         let examples = try Examples.all()
         #expect(examples.filter { $0.kind == .deletion && $0.valid }.count >= 3)
@@ -92,7 +93,9 @@ struct EventSchemaTests {
 
     // MARK: What the Swift code encodes
 
-    @Test("requests encoded by DeletionRequest.encoded() validate, at every boundary the daemon allows", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    @Test(
+        "requests encoded by DeletionRequest.encoded() validate, at every boundary the daemon allows",
+        .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
     func encodedRequestsValidate() throws {
         let longID = String(repeating: "x", count: DeletionRequest.maxRequestIDLength)
         let requests = [
@@ -367,7 +370,9 @@ struct EventSchemaTests {
         return cases
     }
 
-    @Test("the schema and the decoder agree on boundary cases of every rule", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    @Test(
+        "the schema and the decoder agree on boundary cases of every rule",
+        .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
     func schemaAndDecoderAgree() throws {
         let cases = Self.boundaryCases()
         let results = try JSONSchemaValidator.validate(cases.map { (Self.deletionSchema, $0.json) })
@@ -394,7 +399,9 @@ struct EventSchemaTests {
     /// jsonschema checks only when the rfc3339-validator package is installed.
     static let impossibleDays = ["2026-02-30T12:00:00Z", "2027-02-29T12:00:00Z", "2026-04-31T12:00:00Z"]
 
-    @Test("the schema and the daemon's parser both reject non-RFC 3339 timestamps", .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
+    @Test(
+        "the schema and the daemon's parser both reject non-RFC 3339 timestamps",
+        .enabled(if: JSONSchemaValidator.python != nil, Comment(rawValue: missingPython)))
     func nonRFC3339Timestamps() throws {
         let times = Self.nonRFC3339Timestamps + Self.impossibleDays
         let texts = times.map {

@@ -1,5 +1,6 @@
 import KafkaLog
 import Testing
+
 @testable import UnlearnDaemon
 
 @Suite("Offset claims")

@@ -1,5 +1,6 @@
 import Checkpoints
 import Testing
+
 @testable import UnlearnDaemon
 
 @Suite("Offset tracker")
@@ -28,10 +29,11 @@ struct OffsetTrackerTests {
         var t = Self.tracker([0, 1, 2])
         t.received(partition: 3, offset: 7)
         let safe = t.safeOffsets(excluding: [(0, 0), (0, 2)])
-        #expect(safe == [
-            SnapshotManifest.KafkaOffset(topic: "t", partition: 0, nextOffset: 1),
-            SnapshotManifest.KafkaOffset(topic: "t", partition: 3, nextOffset: 7),
-        ])
+        #expect(
+            safe == [
+                SnapshotManifest.KafkaOffset(topic: "t", partition: 0, nextOffset: 1),
+                SnapshotManifest.KafkaOffset(topic: "t", partition: 3, nextOffset: 7),
+            ])
         #expect(t.committable(0) == 0, "computing safe offsets changes nothing")
     }
 

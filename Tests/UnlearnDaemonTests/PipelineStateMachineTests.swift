@@ -1,6 +1,7 @@
 import Checkpoints
 import KafkaLog
 import Testing
+
 @testable import UnlearnDaemon
 
 /// The pipeline's decisions without Kafka or models: each test feeds events and checks the returned actions

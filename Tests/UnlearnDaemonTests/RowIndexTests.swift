@@ -1,5 +1,6 @@
 import Testing
 import UnlearningCore
+
 @testable import UnlearnDaemon
 
 @Suite("Row index")

@@ -1,13 +1,15 @@
 import Foundation
 import Testing
-@testable import UnlearnDaemon
 import UnlearningCore
+
+@testable import UnlearnDaemon
 
 /// The decoder's input rules: RFC 8259 JSON in UTF-8 only, no trailing commas, no duplicate keys, integers exact,
 /// model ids matched to the true end of the string, and messages that never quote what the producer sent.
 @Suite("Strict deletion request decoding")
 struct StrictDecodingTests {
-    static let fields = #""schema":"unlearn.deletion.v1","request_id":"r-1","model":"digits","scope":"subject","subject":"s1","requested_at":"2026-11-27T12:00:00Z""#
+    static let fields =
+        #""schema":"unlearn.deletion.v1","request_id":"r-1","model":"digits","scope":"subject","subject":"s1","requested_at":"2026-11-27T12:00:00Z""#
     static let valid = "{" + fields + "}"
 
     static func reason(_ bytes: [UInt8]) -> String? {
@@ -30,23 +32,30 @@ struct StrictDecodingTests {
             out += bigEndian ? bytes.reversed() : bytes
         }
         if bom { put(0xFEFF) }
-        if width == 2 { text.utf16.forEach { put(UInt32($0)) } } else { text.unicodeScalars.forEach { put($0.value) } }
+        if width == 2 {
+            for unit in text.utf16 { put(UInt32(unit)) }
+        } else {
+            for scalar in text.unicodeScalars { put(scalar.value) }
+        }
         return out
     }
 
     @Test("the valid request still decodes, with insignificant whitespace anywhere RFC 8259 allows it")
     func valid() throws {
         #expect(Self.reason(Self.valid) == nil)
-        let spaced = " \t\r\n{ \"schema\" : \"unlearn.deletion.v1\" ,\n\"request_id\":\"r-1\",\"model\":\"digits\",\"scope\":\"subject\",\"subject\":\"s1\",\"requested_at\":\"2026-11-27T12:00:00Z\" }\n"
+        let spaced =
+            " \t\r\n{ \"schema\" : \"unlearn.deletion.v1\" ,\n\"request_id\":\"r-1\",\"model\":\"digits\",\"scope\":\"subject\",\"subject\":\"s1\",\"requested_at\":\"2026-11-27T12:00:00Z\" }\n"
         #expect(try DeletionRequestDecoder.decode(Array(spaced.utf8)).get().scope == .subject("s1"))
         let escaped = Self.valid.replacingOccurrences(of: #""subject":"s1""#, with: #""subject":"\u0073\ud83d\ude00\/""#)
         #expect(try DeletionRequestDecoder.decode(Array(escaped.utf8)).get().scope == .subject("s\u{1F600}/"))
     }
 
-    @Test("UTF-16, UTF-32, byte order marks, NUL and invalid UTF-8 are not_utf8", arguments: [
-        (2, false, false), (2, true, false), (4, false, false), (4, true, false), (2, false, true), (2, true, true),
-        (4, false, true), (4, true, true),
-    ])
+    @Test(
+        "UTF-16, UTF-32, byte order marks, NUL and invalid UTF-8 are not_utf8",
+        arguments: [
+            (2, false, false), (2, true, false), (4, false, false), (4, true, false), (2, false, true), (2, true, true),
+            (4, false, true), (4, true, true),
+        ])
     func encodings(width: Int, bigEndian: Bool, bom: Bool) {
         #expect(Self.reason(Self.encode(Self.valid, width: width, bigEndian: bigEndian, bom: bom)) == RejectionReason.notUTF8)
     }
@@ -61,13 +70,15 @@ struct StrictDecodingTests {
         }
     }
 
-    @Test("grammar faults are not_json", arguments: [
-        "{" + fields + ",}", "{" + fields + ",,}", #"{"schema":"unlearn.deletion.v1",}"#, "[1,]", "{" + fields + "} x",
-        "{" + fields + "}{}", "{'schema':1}", "{schema:1}", #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#, #"{"a":1e}"#,
-        #"{"a":NaN}"#, #"{"a":tru}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":"\udc00"}"#, "{\"a\":\"\u{1}\"}",
-        "{\"a\":\"line\nbreak\"}", "{\"a\":1}\u{0B}", #"{"a":"unterminated}"#, "/* c */{}", "",
-        String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
-    ])
+    @Test(
+        "grammar faults are not_json",
+        arguments: [
+            "{" + fields + ",}", "{" + fields + ",,}", #"{"schema":"unlearn.deletion.v1",}"#, "[1,]", "{" + fields + "} x",
+            "{" + fields + "}{}", "{'schema':1}", "{schema:1}", #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#, #"{"a":1e}"#,
+            #"{"a":NaN}"#, #"{"a":tru}"#, #"{"a":"\x"}"#, #"{"a":"\ud800"}"#, #"{"a":"\udc00"}"#, "{\"a\":\"\u{1}\"}",
+            "{\"a\":\"line\nbreak\"}", "{\"a\":1}\u{0B}", #"{"a":"unterminated}"#, "/* c */{}", "",
+            String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
+        ])
     func grammar(_ text: String) {
         #expect(Self.reason(text) == RejectionReason.notJSON, "\(text.debugDescription)")
     }
@@ -98,9 +109,11 @@ struct StrictDecodingTests {
         #expect(StrictJSON.exactInteger(literal: "9223372036854775808") == .outOfRange)
     }
 
-    @Test("model ids are matched to the true end of the string (a final newline is not allowed)", arguments: [
-        "digits\n", "digits\r", "digits\u{0}", "Digits", "-digits", "digits\u{301}", String(repeating: "a", count: 65), "",
-    ])
+    @Test(
+        "model ids are matched to the true end of the string (a final newline is not allowed)",
+        arguments: [
+            "digits\n", "digits\r", "digits\u{0}", "Digits", "-digits", "digits\u{301}", String(repeating: "a", count: 65), "",
+        ])
     func modelIDs(_ id: String) {
         #expect(!DeletionRequestDecoder.isValidModelID(id))
         let text = Self.valid.replacingOccurrences(of: #""model":"digits""#, with: "\"model\":" + Self.jsonString(id))
@@ -140,7 +153,8 @@ struct StrictDecodingTests {
     }
 
     static func jsonString(_ s: String) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed]), as: UTF8.self).dropFirst().dropLast().description
+        String(decoding: try! JSONSerialization.data(withJSONObject: [s], options: [.fragmentsAllowed]), as: UTF8.self).dropFirst().dropLast()
+            .description
     }
 }
 
@@ -148,7 +162,8 @@ struct StrictDecodingTests {
 struct ExactTextTests {
     @Test("NFC and NFD spellings are different identifiers; Swift's String equality would merge them")
     func canonicalEquivalents() {
-        let nfc = "ok-caf\u{E9}", nfd = "ok-cafe\u{301}"
+        let nfc = "ok-caf\u{E9}"
+        let nfd = "ok-cafe\u{301}"
         #expect(nfc == nfd)  // canonical equivalence: why the ledger cannot use String
         #expect(ExactText(nfc) != ExactText(nfd))
         #expect(Set([ExactText(nfc), ExactText(nfd)]).count == 2)
@@ -166,7 +181,8 @@ struct ExactTextTests {
 
     @Test("the row index resolves NFC and NFD subjects and sample ids to their own rows")
     func rowIndex() throws {
-        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        let nfc = "caf\u{E9}"
+        let nfd = "cafe\u{301}"
         let data = Dataset(
             features: Matrix(rows: 2, cols: 1, storage: [0, 1]), labels: [0, 1], sampleIDs: [nfc, nfd], subjects: [nfc, nfd], featureNames: ["x"]
         )

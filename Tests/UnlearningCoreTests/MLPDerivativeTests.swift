@@ -27,9 +27,11 @@ struct MLPDerivativeTests {
         Vector.distance(a, b) / max(Vector.norm(b), 1e-300)
     }
 
-    @Test("loss gradient matches central differences", arguments: [
-        ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
-    ])
+    @Test(
+        "loss gradient matches central differences",
+        arguments: [
+            ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
+        ])
     func gradient(hidden: [Int], activation: Activation) throws {
         let (model, x, labels) = try Self.randomProblem(hidden: hidden, activation: activation)
         if activation == .relu {

@@ -12,7 +12,8 @@ struct TrainerTests {
         options.gradientTolerance = 1e-9
         let report = Trainer.lbfgs(&model, x: train.features, labels: train.labels, options: options)
         let accuracy = model.accuracy(validation.features, labels: validation.labels)
-        print("digits LR: \(report.steps) L-BFGS iterations, ||grad F|| = \(report.gradientNorm), validation accuracy \(accuracy), \(report.seconds) s")
+        print(
+            "digits LR: \(report.steps) L-BFGS iterations, ||grad F|| = \(report.gradientNorm), validation accuracy \(accuracy), \(report.seconds) s")
         #expect(report.gradientNorm < 1e-8)
         #expect(accuracy >= 0.95)
     }

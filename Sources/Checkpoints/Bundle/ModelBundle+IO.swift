@@ -21,7 +21,8 @@ extension ModelBundle {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try PosixIO.writeNewFile(staging.appendingPathComponent(Self.descriptorFile).path, Array(try encoder.encode(descriptor)) + [0x0A])
-            try PosixIO.writeNewFile(staging.appendingPathComponent(Self.weightsFile).path, try Self.weights(model, standardization: descriptor.standardization).encoded())
+            try PosixIO.writeNewFile(
+                staging.appendingPathComponent(Self.weightsFile).path, try Self.weights(model, standardization: descriptor.standardization).encoded())
             try TrainingSetFile.write(train, to: staging.appendingPathComponent(Self.trainFile).path)
             try TrainingSetFile.write(validation, to: staging.appendingPathComponent(Self.validationFile).path)
             try PosixIO.fsyncDirectory(staging.path)
@@ -70,11 +71,13 @@ extension ModelBundle {
         let classes = descriptor.architecture.classes
         let train = try TrainingSetFile.read(dir.appendingPathComponent(trainFile).path, classes: classes)
         let validationPath = dir.appendingPathComponent(validationFile).path
-        let validation = FileManager.default.fileExists(atPath: validationPath)
+        let validation =
+            FileManager.default.fileExists(atPath: validationPath)
             ? try TrainingSetFile.read(validationPath, classes: classes)
             : train.subset([])
         guard train.features.cols == descriptor.architecture.inputs else {
-            throw CheckpointError(.shapeMismatch, "\(trainFile) has \(train.features.cols) features, the model expects \(descriptor.architecture.inputs)")
+            throw CheckpointError(
+                .shapeMismatch, "\(trainFile) has \(train.features.cols) features, the model expects \(descriptor.architecture.inputs)")
         }
         return ModelBundle(descriptor: descriptor, model: model, train: train, validation: validation)
     }

@@ -11,7 +11,8 @@ public enum TrainingSetFile {
         do {
             bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path)
+            let reason =
+                FileManager.default.fileExists(atPath: path)
                 ? "cannot be read (\((error as NSError).localizedDescription))" : "does not exist"
             throw CheckpointError(.ioFailure, "\(path): \(reason); pass the path of a training-set CSV (.csv or .csv.zst)")
         }

@@ -117,5 +117,7 @@ struct FrameInfo {
 }
 
 /// `ZSTD_CONTENTSIZE_UNKNOWN` is a macro Swift does not import (it is an expression, `0ULL - 1`).
-let ZSTD_CONTENTSIZE_UNKNOWN_VALUE: UInt64 = .max
+// swift-format-ignore: AlwaysUseLowerCamelCase
+let ZSTD_CONTENTSIZE_UNKNOWN_VALUE: UInt64 = .max  // named after the C macros it stands for
+// swift-format-ignore: AlwaysUseLowerCamelCase
 let ZSTD_CONTENTSIZE_ERROR_VALUE: UInt64 = .max - 1

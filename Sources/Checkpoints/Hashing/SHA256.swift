@@ -24,20 +24,20 @@ public struct SHA256: Sendable {
             case .software: return true
             case .shaNI:
                 #if CHECKPOINTS_SHA_NI
-                return SHA256.cpuHasSHANI
+                    return SHA256.cpuHasSHANI
                 #else
-                return false
+                    return false
                 #endif
             }
         }
     }
 
     #if CHECKPOINTS_SHA_NI
-    /// Linux reports the SHA extensions as `sha_ni` in /proc/cpuinfo's flags.
-    static let cpuHasSHANI: Bool = {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-        return text.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("sha_ni") }
-    }()
+        /// Linux reports the SHA extensions as `sha_ni` in /proc/cpuinfo's flags.
+        static let cpuHasSHANI: Bool = {
+            guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+            return text.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("sha_ni") }
+        }()
     #endif
 
     public let implementation: Implementation
@@ -184,10 +184,10 @@ public struct SHA256: Sendable {
     /// Processes `blocks` consecutive 64-byte blocks starting at `input`.
     private mutating func compress(_ input: UnsafeRawPointer, blocks: Int) {
         #if CHECKPOINTS_SHA_NI
-        if implementation == .shaNI {
-            SHA256.k.withUnsafeBufferPointer { SHA256.compressSHANI(&state, input, blocks: blocks, k: $0.baseAddress!) }
-            return
-        }
+            if implementation == .shaNI {
+                SHA256.k.withUnsafeBufferPointer { SHA256.compressSHANI(&state, input, blocks: blocks, k: $0.baseAddress!) }
+                return
+            }
         #endif
         var (h0, h1, h2, h3, h4, h5, h6, h7) = state
         SHA256.k.withUnsafeBufferPointer { k in
@@ -198,12 +198,20 @@ public struct SHA256: Sendable {
                         w[t] = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self))
                     }
                     for t in 16..<64 {
-                        let a = w[t - 15], b = w[t - 2]
+                        let a = w[t - 15]
+                        let b = w[t - 2]
                         let s0 = a.rotatedRight(7) ^ a.rotatedRight(18) ^ (a >> 3)
                         let s1 = b.rotatedRight(17) ^ b.rotatedRight(19) ^ (b >> 10)
                         w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
                     }
-                    var a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, h = h7
+                    var a = h0
+                    var b = h1
+                    var c = h2
+                    var d = h3
+                    var e = h4
+                    var f = h5
+                    var g = h6
+                    var h = h7
                     for t in 0..<64 {
                         let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
                         let choice = (e & f) ^ (~e & g)
@@ -211,10 +219,23 @@ public struct SHA256: Sendable {
                         let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
                         let majority = (a & b) ^ (a & c) ^ (b & c)
                         let t2 = s0 &+ majority
-                        h = g; g = f; f = e; e = d &+ t1
-                        d = c; c = b; b = a; a = t1 &+ t2
+                        h = g
+                        g = f
+                        f = e
+                        e = d &+ t1
+                        d = c
+                        c = b
+                        b = a
+                        a = t1 &+ t2
                     }
-                    h0 &+= a; h1 &+= b; h2 &+= c; h3 &+= d; h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= h
+                    h0 &+= a
+                    h1 &+= b
+                    h2 &+= c
+                    h3 &+= d
+                    h4 &+= e
+                    h5 &+= f
+                    h6 &+= g
+                    h7 &+= h
                 }
             }
         }

@@ -30,10 +30,18 @@ extension SnapshotManifest {
         public var failure: String?
 
         private enum CodingKeys: String, CodingKey {
-            case version, released, mode, certified, sigma, residualBound = "residual_bound", sensitivity
-            case sensitivityLimit = "sensitivity_limit", epsilonRelease = "epsilon_release", epsilonSpent = "epsilon_spent"
-            case requestIds = "request_ids", fileSHA256 = "file_sha256", validationAccuracy = "validation_accuracy"
-            case validationLoss = "validation_loss", membershipAUC = "membership_auc", reasons, failure
+            case version, released, mode, certified, sigma
+            case residualBound = "residual_bound"
+            case sensitivity
+            case sensitivityLimit = "sensitivity_limit"
+            case epsilonRelease = "epsilon_release"
+            case epsilonSpent = "epsilon_spent"
+            case requestIds = "request_ids"
+            case fileSHA256 = "file_sha256"
+            case validationAccuracy = "validation_accuracy"
+            case validationLoss = "validation_loss"
+            case membershipAUC = "membership_auc"
+            case reasons, failure
         }
 
         public init(

@@ -18,7 +18,8 @@ public struct RowSet: Sendable, Equatable, Codable, CustomStringConvertible {
     public var isEmpty: Bool { ranges.isEmpty }
 
     public func contains(_ row: Int) -> Bool {
-        var low = 0, high = ranges.count
+        var low = 0
+        var high = ranges.count
         while low < high {
             let mid = (low + high) / 2
             if ranges[mid].upperBound <= row { low = mid + 1 } else { high = mid }
@@ -37,13 +38,16 @@ public struct RowSet: Sendable, Equatable, Codable, CustomStringConvertible {
     public mutating func formUnion(_ other: RowSet) {
         var merged = [Range<Int>]()
         merged.reserveCapacity(ranges.count + other.ranges.count)
-        var a = 0, b = 0
+        var a = 0
+        var b = 0
         while a < ranges.count || b < other.ranges.count {
             let next: Range<Int>
             if b >= other.ranges.count || (a < ranges.count && ranges[a].lowerBound <= other.ranges[b].lowerBound) {
-                next = ranges[a]; a += 1
+                next = ranges[a]
+                a += 1
             } else {
-                next = other.ranges[b]; b += 1
+                next = other.ranges[b]
+                b += 1
             }
             if let last = merged.last, next.lowerBound <= last.upperBound {
                 merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, next.upperBound)
@@ -91,7 +95,7 @@ public struct RowSet: Sendable, Equatable, Codable, CustomStringConvertible {
             for part in text.split(separator: ",", omittingEmptySubsequences: false) {
                 let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
                 guard (1...2).contains(bounds.count), let low = Int(bounds[0]), low >= 0,
-                      let high = bounds.count == 2 ? Int(bounds[1]) : low, high >= low, high < Int.max
+                    let high = bounds.count == 2 ? Int(bounds[1]) : low, high >= low, high < Int.max
                 else {
                     throw DecodingError.dataCorruptedError(
                         forKey: .ranges, in: container, debugDescription: "bad row range \"\(part.prefix(40))\"")

@@ -48,11 +48,20 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     public var extensions: [String: JSONValue]?
 
     private enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", modelId = "model_id", version
-        case parentVersion = "parent_version", parentSHA256 = "parent_sha256", budgetEpoch = "budget_epoch"
-        case baseVersion = "base_version", createdAt = "created_at", architecture, lambda, n0
-        case residualN = "residual_n", tombstones, kafkaOffsets = "kafka_offsets"
-        case appliedRequestIds = "applied_request_ids", budget, updates, extensions
+        case formatVersion = "format_version"
+        case modelId = "model_id"
+        case version
+        case parentVersion = "parent_version"
+        case parentSHA256 = "parent_sha256"
+        case budgetEpoch = "budget_epoch"
+        case baseVersion = "base_version"
+        case createdAt = "created_at"
+        case architecture, lambda, n0
+        case residualN = "residual_n"
+        case tombstones
+        case kafkaOffsets = "kafka_offsets"
+        case appliedRequestIds = "applied_request_ids"
+        case budget, updates, extensions
     }
 
     public struct KafkaOffset: Codable, Sendable, Equatable, Hashable {
@@ -60,7 +69,10 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
         public var partition: Int32
         public var nextOffset: Int64
 
-        private enum CodingKeys: String, CodingKey { case topic, partition, nextOffset = "next_offset" }
+        private enum CodingKeys: String, CodingKey {
+            case topic, partition
+            case nextOffset = "next_offset"
+        }
 
         public init(topic: String, partition: Int32, nextOffset: Int64) {
             self.topic = topic

@@ -65,17 +65,31 @@ extension SnapshotManifest {
         public var certified: Bool { release?.certified ?? false }
 
         private enum CodingKeys: String, CodingKey {
-            case time, requestIds = "request_ids", rowsRemoved = "rows_removed", outcome, method, selection
-            case selectedSlices = "selected_slices", blockSize = "block_size", gradientResidual = "gradient_residual"
-            case residualBound = "residual_bound", damping, newtonIterations = "newton_iterations"
-            case cgIterations = "cg_iterations", hessianVectorProducts = "hessian_vector_products"
-            case dampenedParameters = "dampened_parameters", epsilonSpent = "epsilon_spent"
-            case validationAccuracyBefore = "validation_accuracy_before", validationAccuracyAfter = "validation_accuracy"
-            case validationLossBefore = "validation_loss_before", validationLossAfter = "validation_loss_after"
-            case membershipAUCBefore = "membership_auc_before", membershipAUCAfter = "membership_auc_after"
+            case time
+            case requestIds = "request_ids"
+            case rowsRemoved = "rows_removed"
+            case outcome, method, selection
+            case selectedSlices = "selected_slices"
+            case blockSize = "block_size"
+            case gradientResidual = "gradient_residual"
+            case residualBound = "residual_bound"
+            case damping
+            case newtonIterations = "newton_iterations"
+            case cgIterations = "cg_iterations"
+            case hessianVectorProducts = "hessian_vector_products"
+            case dampenedParameters = "dampened_parameters"
+            case epsilonSpent = "epsilon_spent"
+            case validationAccuracyBefore = "validation_accuracy_before"
+            case validationAccuracyAfter = "validation_accuracy"
+            case validationLossBefore = "validation_loss_before"
+            case validationLossAfter = "validation_loss_after"
+            case membershipAUCBefore = "membership_auc_before"
+            case membershipAUCAfter = "membership_auc_after"
             case residualAccuracyAfter = "residual_accuracy_after"
-            case forgottenLossBefore = "forgotten_loss_before", forgottenLossAfter = "forgotten_loss_after"
-            case forgottenAccuracyBefore = "forgotten_accuracy_before", forgottenAccuracyAfter = "forgotten_accuracy_after"
+            case forgottenLossBefore = "forgotten_loss_before"
+            case forgottenLossAfter = "forgotten_loss_after"
+            case forgottenAccuracyBefore = "forgotten_accuracy_before"
+            case forgottenAccuracyAfter = "forgotten_accuracy_after"
             case failure, reasons, seconds, released, release, extensions
         }
 

@@ -43,7 +43,8 @@ public struct SafetensorsFile: Sendable, Equatable {
     /// The tensor names in data order: decreasing element size, then name.
     var dataOrder: [String] {
         tensors.keys.sorted { a, b in
-            let sa = tensors[a]!.dtype.byteSize, sb = tensors[b]!.dtype.byteSize
+            let sa = tensors[a]!.dtype.byteSize
+            let sb = tensors[b]!.dtype.byteSize
             return sa != sb ? sa > sb : a < b
         }
     }
@@ -77,7 +78,8 @@ public struct SafetensorsFile: Sendable, Equatable {
             JSONWriter.appendString(name, to: &header)
             let shape = tensor.shape.map(String.init).joined(separator: ",")
             let end = offset + tensor.bytes.count
-            header.append(contentsOf: Array(":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}".utf8))
+            header.append(
+                contentsOf: Array(":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}".utf8))
             offset = end
         }
         header.append(UInt8(ascii: "}"))
@@ -217,22 +219,25 @@ public struct SafetensorsFile: Sendable, Equatable {
             throw CheckpointError(.malformedSafetensors, "tensor \(quoted(name)) has unknown dtype \(quoted(raw.dtype))")
         }
         guard raw.shape.allSatisfy({ $0 >= 0 }) else {
-            throw CheckpointError(.malformedSafetensors, "tensor \(quoted(name)) has a shape \(raw.shape) with negative dimensions; expected non-negative integers")
+            throw CheckpointError(
+                .malformedSafetensors, "tensor \(quoted(name)) has a shape \(raw.shape) with negative dimensions; expected non-negative integers")
         }
         guard raw.dataOffsets.count == 2, raw.dataOffsets.allSatisfy({ $0 >= 0 }) else {
-            throw CheckpointError(.malformedSafetensors, "tensor \(quoted(name)) has data_offsets \(raw.dataOffsets); expected [begin, end] of non-negative integers")
+            throw CheckpointError(
+                .malformedSafetensors, "tensor \(quoted(name)) has data_offsets \(raw.dataOffsets); expected [begin, end] of non-negative integers")
         }
         let (begin, end) = (raw.dataOffsets[0], raw.dataOffsets[1])
         guard begin <= end else {
             throw CheckpointError(.malformedSafetensors, "tensor \(quoted(name)) has data_offsets [\(begin), \(end)] with begin > end")
         }
         guard let count = SafetensorsTensor.elementCount(raw.shape),
-              case let (length, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize), !overflow,
-              length == end - begin
+            case (let length, let overflow) = count.multipliedReportingOverflow(by: dtype.byteSize), !overflow,
+            length == end - begin
         else {
             throw CheckpointError(
                 .malformedSafetensors,
-                "tensor \(quoted(name)) of shape \(raw.shape) and dtype \(dtype.rawValue) does not fit its \(end - begin) bytes at [\(begin), \(end)]")
+                "tensor \(quoted(name)) of shape \(raw.shape) and dtype \(dtype.rawValue) does not fit its \(end - begin) bytes at [\(begin), \(end)]"
+            )
         }
         return Entry(name: name, dtype: dtype, shape: raw.shape, begin: begin, end: end)
     }
@@ -243,7 +248,8 @@ public struct SafetensorsFile: Sendable, Equatable {
         }
         switch error {
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(quoted(path(context))): \(context.debugDescription) (expected dtype string, shape and data_offsets arrays of non-negative integers)"
+            return
+                "\(quoted(path(context))): \(context.debugDescription) (expected dtype string, shape and data_offsets arrays of non-negative integers)"
         case .keyNotFound(let key, let context):
             return "\(quoted(path(context))) has no \(quoted(key.stringValue))"
         @unknown default:

@@ -8,7 +8,7 @@ public struct SafetensorsTensor: Sendable, Equatable {
     /// Wraps raw bytes, checking that their length matches the shape.
     public init(dtype: SafetensorsDType, shape: [Int], bytes: [UInt8]) throws {
         guard let count = SafetensorsTensor.elementCount(shape),
-              case let (length, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize), !overflow
+            case (let length, let overflow) = count.multipliedReportingOverflow(by: dtype.byteSize), !overflow
         else {
             throw CheckpointError(.malformedSafetensors, "shape \(shape) is negative or its byte length overflows")
         }
@@ -112,11 +112,11 @@ extension SafetensorsTensor {
             let raw = UnsafeMutableRawBufferPointer(buffer)
             values.withUnsafeBufferPointer { source in
                 #if _endian(little)
-                raw.copyMemory(from: UnsafeRawBufferPointer(source))
+                    raw.copyMemory(from: UnsafeRawBufferPointer(source))
                 #else
-                for (index, value) in source.enumerated() {
-                    raw.storeBytes(of: value.littleEndian, toByteOffset: index * size, as: T.self)
-                }
+                    for (index, value) in source.enumerated() {
+                        raw.storeBytes(of: value.littleEndian, toByteOffset: index * size, as: T.self)
+                    }
                 #endif
             }
             count = values.count * size
@@ -129,11 +129,11 @@ extension SafetensorsTensor {
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { source in
                 #if _endian(little)
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<(count * size)]))
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[0..<(count * size)]))
                 #else
-                for index in 0..<count {
-                    buffer[index] = T(littleEndian: source.loadUnaligned(fromByteOffset: index * size, as: T.self))
-                }
+                    for index in 0..<count {
+                        buffer[index] = T(littleEndian: source.loadUnaligned(fromByteOffset: index * size, as: T.self))
+                    }
                 #endif
             }
             initialized = count

@@ -16,8 +16,10 @@ public enum SnapshotCodec {
         public var maxPayloadBytes: Int
         public var safetensors: SafetensorsFile.Limits
 
-        public init(maxFileBytes: Int = 1 << 32, maxPayloadBytes: Int = 1 << 32,
-                    safetensors: SafetensorsFile.Limits = SafetensorsFile.Limits(maxHeaderBytes: 1 << 28)) {
+        public init(
+            maxFileBytes: Int = 1 << 32, maxPayloadBytes: Int = 1 << 32,
+            safetensors: SafetensorsFile.Limits = SafetensorsFile.Limits(maxHeaderBytes: 1 << 28)
+        ) {
             self.maxFileBytes = maxFileBytes
             self.maxPayloadBytes = maxPayloadBytes
             self.safetensors = safetensors
@@ -118,8 +120,11 @@ public enum SnapshotCodec {
         let manifest: SnapshotManifest
         do {
             // Check the version first so a newer format gets "upgrade", not a confusing missing-field message.
-            struct Version: Decodable { var format_version: Int }
-            let version = try JSONDecoder().decode(Version.self, from: Data(json.utf8)).format_version
+            struct Version: Decodable {
+                var formatVersion: Int
+                enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+            }
+            let version = try JSONDecoder().decode(Version.self, from: Data(json.utf8)).formatVersion
             guard version <= SnapshotManifest.currentFormatVersion else {
                 throw CheckpointError(
                     .malformedManifest,

@@ -136,7 +136,8 @@ enum PosixIO {
         if type != S_IFREG { return "\(path) is not a regular file" }
         if status.st_uid != geteuid() { return "\(path) is owned by uid \(status.st_uid), not by the daemon's user (uid \(geteuid()))" }
         if status.st_mode & 0o077 != 0 {
-            return "\(path) has mode \(String(status.st_mode & 0o7777, radix: 8)); snapshot files are written with mode 600 and must not be open to other users"
+            return
+                "\(path) has mode \(String(status.st_mode & 0o7777, radix: 8)); snapshot files are written with mode 600 and must not be open to other users"
         }
         return nil
     }

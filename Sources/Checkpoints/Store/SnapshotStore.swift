@@ -163,11 +163,12 @@ public final class SnapshotStore: Sendable {
                 let original = String(name[..<range.lowerBound]) + suffix
                 guard let version = Self.version(ofFileName: original) else { continue }
                 let rest = name[range.upperBound...].split(separator: ".")
-                files.append(QuarantinedFile(
-                    path: (dir as NSString).appendingPathComponent(name), originalName: original, version: version,
-                    isSnapshot: suffix == Self.snapshotSuffix, movedAt: rest.first.flatMap { Int($0) } ?? 0,
-                    reason: rest.count > 1 ? String(rest[1]) : "unknown"
-                ))
+                files.append(
+                    QuarantinedFile(
+                        path: (dir as NSString).appendingPathComponent(name), originalName: original, version: version,
+                        isSnapshot: suffix == Self.snapshotSuffix, movedAt: rest.first.flatMap { Int($0) } ?? 0,
+                        reason: rest.count > 1 ? String(rest[1]) : "unknown"
+                    ))
                 break
             }
         }
@@ -179,7 +180,8 @@ public final class SnapshotStore: Sendable {
     /// a file of that version number already.
     public func restoreQuarantined(version: UInt64) throws -> SnapshotCodec.Decoded {
         guard !(try versions().contains { $0.version == version }) else {
-            throw CheckpointError(.invalidArgument, "version \(version) exists in \(directory) already; only a version number the store does not hold can be restored")
+            throw CheckpointError(
+                .invalidArgument, "version \(version) exists in \(directory) already; only a version number the store does not hold can be restored")
         }
         let candidates = try quarantinedFiles().filter { $0.version == version }
         guard let snapshot = candidates.last(where: \.isSnapshot), let record = candidates.last(where: { !$0.isSnapshot }) else {
@@ -361,7 +363,8 @@ public final class SnapshotStore: Sendable {
             guard let parent = manifest.parentVersion, newest <= parent, version > newest else {
                 throw CheckpointError(
                     .stale,
-                    "the store holds version \(newest), newer than the loaded version \(manifest.parentVersion.map(String.init) ?? "none") this snapshot (version \(version)) derives from: reload and retry")
+                    "the store holds version \(newest), newer than the loaded version \(manifest.parentVersion.map(String.init) ?? "none") this snapshot (version \(version)) derives from: reload and retry"
+                )
             }
         }
         let encoded = try SnapshotCodec.encode(snapshot, level: compressionLevel)

@@ -15,7 +15,10 @@ public struct VersionRecord: Codable, Sendable, Equatable {
     public var fileBytes: Int
 
     private enum CodingKeys: String, CodingKey {
-        case format, version, payloadSHA256 = "payload_sha256", payloadBytes = "payload_bytes", fileBytes = "file_bytes"
+        case format, version
+        case payloadSHA256 = "payload_sha256"
+        case payloadBytes = "payload_bytes"
+        case fileBytes = "file_bytes"
     }
 
     public init(version: UInt64, payloadSHA256: SHA256.Digest, payloadBytes: Int, fileBytes: Int) {

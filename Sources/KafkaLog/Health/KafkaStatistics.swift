@@ -58,11 +58,11 @@ public struct KafkaStatistics: Sendable {
                 partitions.append(
                     Partition(
                         topicPartition: KafkaTopicPartition(topic: topicName, partition: partition.partition),
-                        consumerLag: Self.known(partition.consumer_lag),
-                        consumerLagStored: Self.known(partition.consumer_lag_stored),
-                        highWatermark: Self.known(partition.hi_offset),
-                        committedOffset: Self.known(partition.committed_offset),
-                        fetchState: partition.fetch_state ?? "none"
+                        consumerLag: Self.known(partition.consumerLag),
+                        consumerLagStored: Self.known(partition.consumerLagStored),
+                        highWatermark: Self.known(partition.hiOffset),
+                        committedOffset: Self.known(partition.committedOffset),
+                        fetchState: partition.fetchState ?? "none"
                     )
                 )
             }
@@ -88,11 +88,20 @@ private struct RawStatistics: Decodable {
     }
     struct Partition: Decodable {
         var partition: Int32
-        var hi_offset: Int64?
-        var committed_offset: Int64?
-        var consumer_lag: Int64?
-        var consumer_lag_stored: Int64?
-        var fetch_state: String?
+        var hiOffset: Int64?
+        var committedOffset: Int64?
+        var consumerLag: Int64?
+        var consumerLagStored: Int64?
+        var fetchState: String?
+
+        enum CodingKeys: String, CodingKey {
+            case partition
+            case hiOffset = "hi_offset"
+            case committedOffset = "committed_offset"
+            case consumerLag = "consumer_lag"
+            case consumerLagStored = "consumer_lag_stored"
+            case fetchState = "fetch_state"
+        }
     }
     var name: String
     var brokers: [String: Broker]?

@@ -137,9 +137,9 @@ final class RDKafkaCallbacks: Sendable {
                 KafkaLogMetadataKey.client: "\(client)",
                 KafkaLogMetadataKey.librdkafkaVersion: "\(LibRdKafka.version)",
                 KafkaLogMetadataKey.reason: """
-                    install librdkafka >= \(LibRdKafka.minimumProductionVersion) (see the README, \
-                    "\(LibRdKafka.realBrokerReadmeSection)"); librdkafka's own message blames the broker version wrongly
-                    """,
+                install librdkafka >= \(LibRdKafka.minimumProductionVersion) (see the README, \
+                "\(LibRdKafka.realBrokerReadmeSection)"); librdkafka's own message blames the broker version wrongly
+                """,
             ]
         )
     }

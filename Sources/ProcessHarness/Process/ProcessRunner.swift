@@ -58,9 +58,10 @@ public enum ProcessRunner {
     ) async throws -> ProcessOutput {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue(label: "ProcessHarness.ProcessRunner").async {
-                continuation.resume(with: Result {
-                    try run(executable, arguments, stdin: stdin, environment: environment, directory: directory)
-                })
+                continuation.resume(
+                    with: Result {
+                        try run(executable, arguments, stdin: stdin, environment: environment, directory: directory)
+                    })
             }
         }
     }

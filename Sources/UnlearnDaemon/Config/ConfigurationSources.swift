@@ -93,7 +93,8 @@ struct ConfigurationSources {
                 try Self.checkKafkaProperty(key, source: name)
             } else {
                 let candidates = Array(keysByVariable.keys) + [Self.fileVariable]
-                let hint = ConfigurationFormat.suggestion(for: name.uppercased(), among: candidates)
+                let hint =
+                    ConfigurationFormat.suggestion(for: name.uppercased(), among: candidates)
                     .map { "did you mean \($0)? " } ?? ""
                 throw ConfigurationError(
                     .unknownEnvironmentVariable, subject: name,
@@ -203,7 +204,8 @@ struct ConfigurationSources {
     /// librdkafka checks the property itself; here only that the name can be one (no empty parts, no blanks).
     private static func checkKafkaProperty(_ key: String, source: String) throws(ConfigurationError) {
         let property = key.dropFirst(kafkaPrefix.count)
-        let valid = !property.isEmpty
+        let valid =
+            !property.isEmpty
             && property.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { part in
                 !part.isEmpty && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }
             }

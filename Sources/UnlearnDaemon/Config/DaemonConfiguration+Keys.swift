@@ -215,7 +215,8 @@ extension DaemonConfiguration {
         name: "kafka.<property>", type: "string",
         allowed: "any librdkafka property (librdkafka validates it when the client starts)",
         environmentVariable: "UNLEARND_KAFKA_<PROPERTY>",
-        meaning: "librdkafka properties (`bootstrap.servers`, `security.protocol`, `sasl.*`, `ssl.*`, ...), passed through unchanged; secrets may come from credential files (below)."
+        meaning:
+            "librdkafka properties (`bootstrap.servers`, `security.protocol`, `sasl.*`, `ssl.*`, ...), passed through unchanged; secrets may come from credential files (below)."
     )
 
     private static let topicRule = "Kafka topic name: 1 to 249 of a-z A-Z 0-9 . _ -"
@@ -231,7 +232,9 @@ extension DaemonConfiguration {
     static func isModelID(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
         guard (1...64).contains(bytes.count) else { return false }
-        func isAlphanumeric(_ b: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+        func isAlphanumeric(_ b: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
+        }
         return isAlphanumeric(bytes[0])
             && bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
@@ -241,7 +244,8 @@ extension DaemonConfiguration {
         let allowed = "at least one \"id=bundle path\"; id matches `\(modelIDRule)`, each id once"
         return ConfigurationKey(
             name: name, type: "list of strings", allowed: allowed,
-            meaning: "Registered models: id and bundle directory. On first start a bundle becomes the model's base snapshot; from then on the state directory is the truth.",
+            meaning:
+                "Registered models: id and bundle directory. On first start a bundle becomes the model's base snapshot; from then on the state directory is the truth.",
             defaultContent: { .stringArray($0.models.map { "\($0.id)=\($0.bundle)" }) },
             apply: { configuration, reader throws(ConfigurationError) in
                 let entries = try reader.list(name, allowed: allowed)

@@ -21,7 +21,9 @@ public enum DeletionRequestDecoder {
             throw RejectionReason(RejectionReason.notJSON, "the message has no value; publish a JSON deletion request")
         }
         guard bytes.count <= DeletionRequest.maxBytes else {
-            throw RejectionReason(RejectionReason.tooLarge, "the value is \(bytes.count) bytes; deletion requests are limited to 64 KiB (split sample lists into several requests)")
+            throw RejectionReason(
+                RejectionReason.tooLarge,
+                "the value is \(bytes.count) bytes; deletion requests are limited to 64 KiB (split sample lists into several requests)")
         }
         let value: StrictJSON
         do {
@@ -30,7 +32,9 @@ public enum DeletionRequestDecoder {
             switch error.kind {
             case .encoding: throw RejectionReason(RejectionReason.notUTF8, error.message)
             case .duplicateKey: throw RejectionReason(RejectionReason.duplicateKey, error.message)
-            case .syntax: throw RejectionReason(RejectionReason.notJSON, error.message + "; publish a JSON object as documented in Config/schemas/deletion-request.schema.json")
+            case .syntax:
+                throw RejectionReason(
+                    RejectionReason.notJSON, error.message + "; publish a JSON object as documented in Config/schemas/deletion-request.schema.json")
             }
         }
         guard case .object(let members) = value else {
@@ -41,10 +45,12 @@ public enum DeletionRequestDecoder {
             throw RejectionReason(RejectionReason.missingField, "field \"schema\" is missing; set it to \"\(DeletionRequest.schema)\"")
         }
         guard case .string(let schemaName) = schema else {
-            throw RejectionReason(RejectionReason.wrongType, "field \"schema\" is a \(schema.typeName); it must be the string \"\(DeletionRequest.schema)\"")
+            throw RejectionReason(
+                RejectionReason.wrongType, "field \"schema\" is a \(schema.typeName); it must be the string \"\(DeletionRequest.schema)\"")
         }
         guard ExactText(schemaName) == ExactText(DeletionRequest.schema) else {
-            throw RejectionReason(RejectionReason.unknownSchema, "field \"schema\" names a schema this daemon does not read; it reads \"\(DeletionRequest.schema)\"")
+            throw RejectionReason(
+                RejectionReason.unknownSchema, "field \"schema\" names a schema this daemon does not read; it reads \"\(DeletionRequest.schema)\"")
         }
         let requestID = try string(fields, "request_id")
         // Counted in Unicode code points, as JSON Schema's maxLength counts.
@@ -78,7 +84,10 @@ public enum DeletionRequestDecoder {
             var ids: [String] = []
             for (i, item) in items.enumerated() {
                 guard case .string(let id) = item, !id.isEmpty else {
-                    throw RejectionReason(RejectionReason.wrongType, "sample_ids[\(i)] is a \(item.typeName == "string" ? "empty string" : item.typeName); every sample id must be a non-empty string")
+                    throw RejectionReason(
+                        RejectionReason.wrongType,
+                        "sample_ids[\(i)] is a \(item.typeName == "string" ? "empty string" : item.typeName); every sample id must be a non-empty string"
+                    )
                 }
                 ids.append(id)
             }
@@ -101,7 +110,8 @@ public enum DeletionRequestDecoder {
             case .outOfRange:
                 throw RejectionReason(RejectionReason.invalidValue, "field \"class\" is an integer outside any model's labels")
             case .notInteger where raw.typeName == "number":
-                throw RejectionReason(RejectionReason.wrongType, "field \"class\" is a number with a non-zero fraction; it must be an integer label (e.g. 7)")
+                throw RejectionReason(
+                    RejectionReason.wrongType, "field \"class\" is a number with a non-zero fraction; it must be an integer label (e.g. 7)")
             case .notInteger:
                 throw RejectionReason(RejectionReason.wrongType, "field \"class\" is a \(raw.typeName); it must be an integer label")
             }
@@ -110,7 +120,9 @@ public enum DeletionRequestDecoder {
         }
         if members.contains(where: { !allowed.contains($0.key) }) {
             let expected = allowed.map(\.string).sorted().joined(separator: ", ")
-            throw RejectionReason(RejectionReason.extraField, "the request has a field that is not part of \(DeletionRequest.schema) for scope \"\(scopeName)\" (allowed: \(expected)); remove it")
+            throw RejectionReason(
+                RejectionReason.extraField,
+                "the request has a field that is not part of \(DeletionRequest.schema) for scope \"\(scopeName)\" (allowed: \(expected)); remove it")
         }
         return DeletionRequest(requestID: requestID, model: model, scope: scope, requestedAt: requestedAt)
     }

@@ -138,7 +138,8 @@ enum StrictJSON: Equatable, Sendable {
     /// zero bytes that RFC 4627 section 3 uses: JSON text starts with two ASCII characters).
     static func checkEncoding(_ b: [UInt8]) throws(ParseError) {
         func reject(_ name: String) -> ParseError {
-            ParseError(kind: .encoding, message: "the value is \(name); encode deletion requests as UTF-8 without a byte order mark (RFC 8259 section 8.1)")
+            ParseError(
+                kind: .encoding, message: "the value is \(name); encode deletion requests as UTF-8 without a byte order mark (RFC 8259 section 8.1)")
         }
         if b.starts(with: [0xEF, 0xBB, 0xBF]) { throw reject("UTF-8 with a byte order mark") }
         if b.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { throw reject("UTF-32BE (byte order mark)") }
@@ -192,9 +193,15 @@ enum StrictJSON: Equatable, Sendable {
             case UInt8(ascii: "{"): return try object(depth: depth)
             case UInt8(ascii: "["): return try array(depth: depth)
             case UInt8(ascii: "\""): return .string(try string())
-            case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-            case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-            case UInt8(ascii: "n"): try expect("null"); return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
             default: throw syntax("unexpected character where a value should start")
             }
@@ -233,7 +240,9 @@ enum StrictJSON: Equatable, Sendable {
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","): index += 1
-                case UInt8(ascii: "}"): index += 1; return .object(members)
+                case UInt8(ascii: "}"):
+                    index += 1
+                    return .object(members)
                 default: throw syntax("expected ',' or '}' in an object")
                 }
             }
@@ -254,7 +263,9 @@ enum StrictJSON: Equatable, Sendable {
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","): index += 1
-                case UInt8(ascii: "]"): index += 1; return .array(items)
+                case UInt8(ascii: "]"):
+                    index += 1
+                    return .array(items)
                 default: throw syntax("expected ',' or ']' in an array")
                 }
             }

@@ -26,9 +26,17 @@ struct DeadLetterFile {
         var recordedAt: String
 
         enum CodingKeys: String, CodingKey {
-            case deadLetterTopic = "dead_letter_topic", sourceTopic = "source_topic", sourcePartition = "source_partition"
-            case sourceOffset = "source_offset", reason, reasonMessage = "reason_message", publishError = "publish_error"
-            case keyBase64 = "key_base64", valueBase64 = "value_base64", headers, recordedAt = "recorded_at"
+            case deadLetterTopic = "dead_letter_topic"
+            case sourceTopic = "source_topic"
+            case sourcePartition = "source_partition"
+            case sourceOffset = "source_offset"
+            case reason
+            case reasonMessage = "reason_message"
+            case publishError = "publish_error"
+            case keyBase64 = "key_base64"
+            case valueBase64 = "value_base64"
+            case headers
+            case recordedAt = "recorded_at"
         }
     }
 

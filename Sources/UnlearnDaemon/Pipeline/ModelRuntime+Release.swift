@@ -103,7 +103,8 @@ extension ModelRuntime {
         let start = DispatchTime.now().uptimeNanoseconds
         let parameters = try ModelParameters(next, standardization: standardization)
         if let last = newManifest.updates.indices.last, newManifest.updates[last].release?.version == newManifest.version,
-           newManifest.updates[last].released {
+            newManifest.updates[last].released
+        {
             let bytes = try Self.releasedFileBytes(manifest: newManifest, parameters: parameters, releaseVersion: newManifest.version)
             newManifest.updates[last].release?.fileSHA256 = SHA256.hash(bytes).description
         }
@@ -151,7 +152,8 @@ extension ModelRuntime {
         let checksumPath = path + ".sha256"
         let line = "\(digest)  current.safetensors\n"
         if (try? String(contentsOfFile: checksumPath, encoding: .utf8)) == line,
-           let existing = FileManager.default.contents(atPath: path), SHA256.hash(Array(existing)).description == digest {
+            let existing = FileManager.default.contents(atPath: path), SHA256.hash(Array(existing)).description == digest
+        {
             return digest
         }
         let directory = (path as NSString).deletingLastPathComponent

@@ -76,7 +76,8 @@ public final class ModelRuntime: @unchecked Sendable {
             try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
         }
         do {
-            let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
+            let runtime = try ModelRuntime(
+                id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
             // Written after the first base is durable (and for state from before model.json existed).
             if !store.hasIdentity { try store.writeIdentity(modelId: id, bundlePath: bundlePath) }
             return runtime
@@ -85,7 +86,8 @@ public final class ModelRuntime: @unchecked Sendable {
             if !store.hasIdentity, try store.versions().isEmpty, Self.onlyAnInterruptedFirstImport(try store.quarantinedFiles()) {
                 logger.notice("The first import was interrupted before its snapshot was written; importing again", metadata: [LogKey.model: "\(id)"])
                 try importFirstBase(id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger)
-                let runtime = try ModelRuntime(id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
+                let runtime = try ModelRuntime(
+                    id: id, bundlePath: bundlePath, bundle: bundle, store: store, stateDirectory: stateDirectory, logger: logger)
                 try store.writeIdentity(modelId: id, bundlePath: bundlePath)
                 return runtime
             }
@@ -223,7 +225,9 @@ public final class ModelRuntime: @unchecked Sendable {
         let quarantined = try store.quarantinedFiles()
         let version = (quarantined.map(\.version).max() ?? 0) + 1
         if !store.hasIdentity { try store.writeIdentity(modelId: id, bundlePath: bundlePath) }
-        let offsets = replayFrom.sorted { $0.key < $1.key }.map { SnapshotManifest.KafkaOffset(topic: topic, partition: $0.key, nextOffset: $0.value) }
+        let offsets = replayFrom.sorted { $0.key < $1.key }.map {
+            SnapshotManifest.KafkaOffset(topic: topic, partition: $0.key, nextOffset: $0.value)
+        }
         return try importBase(
             id: id, bundle: bundle, bundlePath: bundlePath, store: store, logger: logger, version: version, kafkaOffsets: offsets,
             extensions: [
@@ -333,7 +337,8 @@ public final class ModelRuntime: @unchecked Sendable {
         // A newer complete version than the loaded one existed, so it may have been adopted and its offsets committed:
         // its requests must be read again from this model's offsets. (A record without its snapshot is an interrupted
         // commit that was never adopted.)
-        let lostNewer = try store.quarantinedFiles().contains { $0.version > manifest.version && $0.isSnapshot }
+        let lostNewer =
+            try store.quarantinedFiles().contains { $0.version > manifest.version && $0.isSnapshot }
             || loaded.skipped.contains { $0.quarantinedTo.isEmpty }  // unreadable now, not moved: it may have been adopted
         let marked = manifest.extensions?["replay"] == .bool(true)
         if lostNewer && !marked {
@@ -380,7 +385,9 @@ public final class ModelRuntime: @unchecked Sendable {
             case .failure(let error) where error.code == .notConverged:
                 // The method could not reach its tolerance: the weights stay, the rows are tombstoned (never lost)
                 // and the supported-removal limit is raised, so the retrain-required event asks for a retrain.
-                logger.error("The update did not converge; rows recorded, retrain required", metadata: [LogKey.model: "\(id)", LogKey.reason: "\(error.code.rawValue)"])
+                logger.error(
+                    "The update did not converge; rows recorded, retrain required",
+                    metadata: [LogKey.model: "\(id)", LogKey.reason: "\(error.code.rawValue)"])
                 report = try Unlearner.recordWithoutStep(
                     rows: rows, in: &next, options: seeded, policy: policy, raising: .removalLimit, failure: error.description
                 )
@@ -483,4 +490,3 @@ public final class ModelRuntime: @unchecked Sendable {
         try AtomicFile.write(Array((lines + (lines.isEmpty ? "" : "\n")).utf8), to: exclusionListPath)
     }
 }
-

@@ -76,16 +76,20 @@ struct PipelineStateMachine {
         case .success(let decoded): request = decoded
         }
         if let key = message.key, String(decoding: key, as: UTF8.self) != request.model {
-            return reject(message, RejectionReason(
-                RejectionReason.keyMismatch,
-                "the message key differs from the request's model; key deletion requests by model id so one daemon owns each model"
-            ))
+            return reject(
+                message,
+                RejectionReason(
+                    RejectionReason.keyMismatch,
+                    "the message key differs from the request's model; key deletion requests by model id so one daemon owns each model"
+                ))
         }
         guard models.contains(request.model) else {
-            return reject(message, RejectionReason(
-                RejectionReason.unknownModel,
-                "the request's model is not registered with this daemon group; register it in the models list or fix the model id"
-            ))
+            return reject(
+                message,
+                RejectionReason(
+                    RejectionReason.unknownModel,
+                    "the request's model is not registered with this daemon group; register it in the models list or fix the model id"
+                ))
         }
         return [.resolve(request, from: message)]
     }

@@ -25,27 +25,30 @@ public struct RowIndex: Sendable {
             rows.reserveCapacity(ids.count)
             for (i, id) in ids.enumerated() {
                 guard let row = bySample[ExactText(id)] else {
-                    return .failure(RejectionReason(
-                        RejectionReason.unknownSample,
-                        "sample_ids[\(i)] is not a training sample of this model; check the id against the model's training set"
-                    ))
+                    return .failure(
+                        RejectionReason(
+                            RejectionReason.unknownSample,
+                            "sample_ids[\(i)] is not a training sample of this model; check the id against the model's training set"
+                        ))
                 }
                 rows.append(row)
             }
             return .success(Array(Set(rows)).sorted())
         case .subject(let subject):
             guard let rows = bySubject[ExactText(subject)] else {
-                return .failure(RejectionReason(
-                    RejectionReason.emptySelection,
-                    "the subject has no rows in this model's training set; nothing to forget"
-                ))
+                return .failure(
+                    RejectionReason(
+                        RejectionReason.emptySelection,
+                        "the subject has no rows in this model's training set; nothing to forget"
+                    ))
             }
             return .success(rows)
         case .class(let label):
             guard label >= 0 && label < classes else {
-                return .failure(RejectionReason(
-                    RejectionReason.invalidValue, "class \(label) is outside this model's labels 0..<\(classes)"
-                ))
+                return .failure(
+                    RejectionReason(
+                        RejectionReason.invalidValue, "class \(label) is outside this model's labels 0..<\(classes)"
+                    ))
             }
             guard let rows = byClass[label], !rows.isEmpty else {
                 return .failure(RejectionReason(RejectionReason.emptySelection, "class \(label) has no training rows; nothing to forget"))

@@ -154,7 +154,8 @@ extension UnlearningPipeline {
                 result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                     guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
                     // The update is released in its own snapshot when the cadence falls on it (section 3.3).
-                    let release = (cadence.updates > 0 && runtime.unreleased.updates + 1 >= cadence.updates)
+                    let release =
+                        (cadence.updates > 0 && runtime.unreleased.updates + 1 >= cadence.updates)
                         || runtime.releaseDue(everyUpdates: 0, everySeconds: cadence.seconds) || runtime.releaseRequested
                     let applied = try runtime.apply(batch, options: options, policy: policy, safeOffsets: safeOffsets, release: release)
                     if applied.release != nil { runtime.clearReleaseRequest() }
@@ -402,7 +403,8 @@ extension UnlearningPipeline {
         func writeMetrics() async {
             await pipeline.publishModelMetrics()
             guard !configuration.metricsTextfile.isEmpty else { return }
-            let path = configuration.metricsTextfile.hasPrefix("/")
+            let path =
+                configuration.metricsTextfile.hasPrefix("/")
                 ? configuration.metricsTextfile
                 : (configuration.stateDirectory as NSString).appendingPathComponent(configuration.metricsTextfile)
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

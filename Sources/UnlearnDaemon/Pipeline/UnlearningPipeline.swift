@@ -3,7 +3,6 @@ import Foundation
 import KafkaLog
 import Logging
 import ServiceLifecycle
-
 import UnlearningCore
 
 /// The daemon's one long-running service: consume deletion requests, validate, batch, unlearn, write the
@@ -41,9 +40,9 @@ public final class UnlearningPipeline: Service, Sendable {
                 metadata: [
                     LogKey.librdkafka: "\(LibRdKafka.version)",
                     LogKey.reason: """
-                        use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers \
-                        (KRaft ApiVersions tagged fields); the dev broker works
-                        """,
+                    use librdkafka >= \(LibRdKafka.minimumProductionVersion) against real brokers \
+                    (KRaft ApiVersions tagged fields); the dev broker works
+                    """,
                 ]
             )
         }
@@ -97,7 +96,8 @@ public final class UnlearningPipeline: Service, Sendable {
                 if configuration.budget.mode == .certified && !runtime.state.model.architecture.isConvex {
                     throw DaemonExit(
                         status: 78,
-                        reason: "model \(model.id) has hidden layers: budget.mode certified needs a convex model (logistic regression); use auto or adaptive"
+                        reason:
+                            "model \(model.id) has hidden layers: budget.mode certified needs a convex model (logistic regression); use auto or adaptive"
                     )
                 }
                 table.set(runtime, for: model.id)
@@ -112,15 +112,19 @@ public final class UnlearningPipeline: Service, Sendable {
     @discardableResult
     func refreshModels() async -> Set<String>? {
         let topic = configuration.deletionsTopic
-        guard let models = try? await engine.run({ [runtimes] in
-            runtimes.all.map { runtime in
-                (
-                    id: runtime.id,
-                    offsets: Dictionary(runtime.recordedOffsets.filter { $0.topic == topic }.map { ($0.partition, $0.nextOffset) }) { max($0, $1) },
-                    replaying: runtime.replaying, retrainRequired: runtime.state.budget.retrainRequired
-                )
-            }
-        }) else { return nil }
+        guard
+            let models = try? await engine.run({ [runtimes] in
+                runtimes.all.map { runtime in
+                    (
+                        id: runtime.id,
+                        offsets: Dictionary(runtime.recordedOffsets.filter { $0.topic == topic }.map { ($0.partition, $0.nextOffset) }) {
+                            max($0, $1)
+                        },
+                        replaying: runtime.replaying, retrainRequired: runtime.state.budget.retrainRequired
+                    )
+                }
+            })
+        else { return nil }
         offsetBook.withLock { book in
             book.replaying = []
             for model in models { book.add(model.offsets, replaying: model.replaying) }

@@ -21,7 +21,8 @@ public struct DaemonExit: Error, Sendable, CustomStringConvertible {
     public static func noValidState(model: String, reason: String) -> DaemonExit {
         DaemonExit(
             status: noValidStateStatus,
-            reason: "model \(model) has state but no snapshot that verifies (\(reason)); the daemon will not re-import its bundle, which would revert every applied deletion. Inspect and repair it with `unlearnctl recover --state-dir DIR --model \(model)` (README: Recovering a model)"
+            reason:
+                "model \(model) has state but no snapshot that verifies (\(reason)); the daemon will not re-import its bundle, which would revert every applied deletion. Inspect and repair it with `unlearnctl recover --state-dir DIR --model \(model)` (README: Recovering a model)"
         )
     }
 }

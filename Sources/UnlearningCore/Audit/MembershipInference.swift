@@ -21,7 +21,8 @@ public enum MembershipInference {
             i = j + 1
         }
         // U counts pairs where the non-member's loss is higher, i.e. the attack ranks the member first.
-        let n = Double(nonMembers.count), m = Double(members.count)
+        let n = Double(nonMembers.count)
+        let m = Double(members.count)
         let u = rankSumOfNonMembers - n * (n + 1) / 2
         return u / (m * n)
     }

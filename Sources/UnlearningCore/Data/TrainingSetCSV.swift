@@ -33,7 +33,8 @@ public enum TrainingSetCSV {
         guard Array(header.prefix(3)) == fixedColumns else {
             throw ParseError(
                 file: file, line: 1,
-                reason: "header starts with \"\(header.prefix(3).joined(separator: ","))\"; expected \"sample_id,subject,label\" followed by feature names"
+                reason:
+                    "header starts with \"\(header.prefix(3).joined(separator: ","))\"; expected \"sample_id,subject,label\" followed by feature names"
             )
         }
         let featureNames = Array(header.dropFirst(3))
@@ -75,7 +76,8 @@ public enum TrainingSetCSV {
             subjects.append(subject.isEmpty ? nil : subject)
             let labelText = String(decoding: row[2], as: UTF8.self)
             guard let label = Int(labelText) else {
-                throw ParseError(file: file, line: lineNumber, column: 3, columnName: "label", reason: "label \"\(labelText.prefix(40))\" is not an integer")
+                throw ParseError(
+                    file: file, line: lineNumber, column: 3, columnName: "label", reason: "label \"\(labelText.prefix(40))\" is not an integer")
             }
             guard label >= 0, label < (classes ?? Int.max) else {
                 let range = classes.map { "0..<\($0)" } ?? ">= 0"
@@ -135,7 +137,10 @@ public enum TrainingSetCSV {
         if index < cell.endIndex, cell.endIndex - index <= 15 {
             var allDigits = true
             for c in cell[index...] {
-                guard c >= 48 && c <= 57 else { allDigits = false; break }
+                guard c >= 48 && c <= 57 else {
+                    allDigits = false
+                    break
+                }
                 value = value * 10 + Int(c - 48)
             }
             if allDigits { return Double(negative ? -value : value) }

@@ -49,24 +49,26 @@ extension MLP {
             // k: H_z[S,S] = diag(p_S) - p_S p_S^T = R^T R with R = (I - c q q^T) diag(sqrt p_S), q = sqrt(p_S),
             // c = (1 - sqrt(1 - s)) / s, s = sum_S p (from (I - c q q^T)^2 = I - q q^T), so row r of R is
             // sqrt(p_r) (e_r - c p) restricted to S: fewer rows in G and a k/K cheaper dsyrk.
-            let outputFactor = Matrix(rows: rows * rowsPerSample, cols: k, storage: {
-                var storage = [Double](repeating: 0, count: rows * rowsPerSample * k)
-                for i in 0..<rows {
-                    var c = 1.0
-                    if let outputUnits {
-                        let sum = outputUnits.reduce(0.0) { $0 + pass.probabilities[i, $1] }
-                        c = sum > 1e-12 ? (1 - max(0, 1 - sum).squareRoot()) / sum : 0.5
+            let outputFactor = Matrix(
+                rows: rows * rowsPerSample, cols: k,
+                storage: {
+                    var storage = [Double](repeating: 0, count: rows * rowsPerSample * k)
+                    for i in 0..<rows {
+                        var c = 1.0
+                        if let outputUnits {
+                            let sum = outputUnits.reduce(0.0) { $0 + pass.probabilities[i, $1] }
+                            c = sum > 1e-12 ? (1 - max(0, 1 - sum).squareRoot()) / sum : 0.5
+                        }
+                        for (q, r) in (outputUnits ?? Array(0..<k)).enumerated() {
+                            let pr = pass.probabilities[i, r]
+                            let sr = pr.squareRoot()
+                            let base = (i * rowsPerSample + q) * k
+                            for j in 0..<k { storage[base + j] = -sr * c * pass.probabilities[i, j] }
+                            storage[base + r] += sr
+                        }
                     }
-                    for (q, r) in (outputUnits ?? Array(0..<k)).enumerated() {
-                        let pr = pass.probabilities[i, r]
-                        let sr = pr.squareRoot()
-                        let base = (i * rowsPerSample + q) * k
-                        for j in 0..<k { storage[base + j] = -sr * c * pass.probabilities[i, j] }
-                        storage[base + r] += sr
-                    }
-                }
-                return storage
-            }())
+                    return storage
+                }())
             var perLayer: [Int: Matrix] = [outputLayer: outputFactor]
             var u = outputFactor
             if lowest < outputLayer {

@@ -33,7 +33,8 @@ public struct MLP: Sendable, Equatable {
         var theta = [Double](repeating: 0, count: architecture.parameterCount)
         for (l, layer) in architecture.layers.enumerated() {
             let fanIn = architecture.fanIn(l)
-            let limit: Double = layer.activation == .relu
+            let limit: Double =
+                layer.activation == .relu
                 ? (6.0 / Double(fanIn)).squareRoot()
                 : (6.0 / Double(fanIn + layer.units)).squareRoot()
             let offset = architecture.parameterOffset(ofLayer: l)

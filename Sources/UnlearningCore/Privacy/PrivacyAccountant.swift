@@ -23,12 +23,21 @@ public struct PrivacyAccountant: Codable, Sendable, Equatable {
     public static let orders: [Double] = {
         var grid: [Double] = []
         var a = 1.01
-        while a < 2 { grid.append(a); a += 0.01 }
+        while a < 2 {
+            grid.append(a)
+            a += 0.01
+        }
         a = 2
-        while a <= 11 { grid.append(a); a += 0.05 }
+        while a <= 11 {
+            grid.append(a)
+            a += 0.05
+        }
         for k in 12...64 { grid.append(Double(k)) }
         var p = 96.0
-        while p <= 4096 { grid.append(p); p *= 1.5 }
+        while p <= 4096 {
+            grid.append(p)
+            p *= 1.5
+        }
         return grid
     }()
 

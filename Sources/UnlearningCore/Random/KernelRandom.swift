@@ -1,8 +1,9 @@
 import CSysRandom
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Random bits from the kernel's CSPRNG: getrandom(2) on Linux, getentropy(2) on Darwin.
@@ -40,11 +41,11 @@ public final class KernelRandom: RandomNumberGenerator {
         var filled = 0
         while filled < bytes.count {
             #if canImport(Glibc)
-            let n = getrandom(base + filled, bytes.count - filled, 0)
+                let n = getrandom(base + filled, bytes.count - filled, 0)
             #else
-            // getentropy returns at most 256 bytes per call, all or nothing.
-            let chunk = min(256, bytes.count - filled)
-            let n = getentropy(base + filled, chunk) == 0 ? chunk : -1
+                // getentropy returns at most 256 bytes per call, all or nothing.
+                let chunk = min(256, bytes.count - filled)
+                let n = getentropy(base + filled, chunk) == 0 ? chunk : -1
             #endif
             if n > 0 {
                 filled += n
@@ -52,7 +53,9 @@ public final class KernelRandom: RandomNumberGenerator {
                 continue
             } else {
                 let code = errno
-                fatalError("the kernel CSPRNG failed (getrandom/getentropy errno \(code): \(String(cString: strerror(code)))); refusing to draw privacy noise from any other source")
+                fatalError(
+                    "the kernel CSPRNG failed (getrandom/getentropy errno \(code): \(String(cString: strerror(code)))); refusing to draw privacy noise from any other source"
+                )
             }
         }
     }

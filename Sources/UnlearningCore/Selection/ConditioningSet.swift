@@ -105,10 +105,11 @@ struct ConditioningSet: Sendable {
         rows.withUnsafeBufferPointer { x in
             listIndex.withUnsafeBufferPointer { li in
                 listDistance.withUnsafeBufferPointer { ld in
-                    body(View(
-                        d: d, rows: x.baseAddress!, listLength: listLength,
-                        listIndex: li.baseAddress!, listDistance: ld.baseAddress!
-                    ))
+                    body(
+                        View(
+                            d: d, rows: x.baseAddress!, listLength: listLength,
+                            listIndex: li.baseAddress!, listDistance: ld.baseAddress!
+                        ))
                 }
             }
         }

@@ -58,7 +58,8 @@ extension LFOCI {
         /// z with P(N(0, 1) > z) = q, for q in (0, 0.5]: bisection on 0.5 * erfc(z / sqrt 2), which decreases
         /// in z, to about 1e-12.
         static func upperNormalQuantile(_ q: Double) -> Double {
-            var lo = 0.0, hi = 40.0
+            var lo = 0.0
+            var hi = 40.0
             for _ in 0..<100 {
                 let mid = (lo + hi) / 2
                 if 0.5 * erfc(mid / 2.0.squareRoot()) > q { lo = mid } else { hi = mid }

@@ -35,46 +35,46 @@ struct LFOCIEngine {
         let empty = ConditioningSet(emptyWithSamples: m)
         let x = conditioning ?? empty
         ranks.lessOrEqual.withUnsafeBufferPointer { r in
-        columns.values.withUnsafeBufferPointer { values in
-        columns.order.withUnsafeBufferPointer { order in
-        columns.sorted.withUnsafeBufferPointer { sorted in
-        columns.position.withUnsafeBufferPointer { position in
-        x.withView { view in
-        sums.withUnsafeMutableBufferPointer { out in
-            let kernels = NeighbourKernels(
-                m: m, r: r.baseAddress!, values: values.baseAddress!, order: order.baseAddress!,
-                sorted: sorted.baseAddress!, position: position.baseAddress!
-            )
-            let exact = self.exact
-            let search = self.search
-            let conditional = conditioning != nil
-            Parallel.forEach(p, parallel: parallel) { j in
-                if excluded[j] { return }
-                var rng = SeededGenerator(seed: kernelSeed, stream: UInt64(j))
-                switch (search, exact, conditional) {
-                case (.pruned, false, false):
-                    out[j] = kernels.adjacentSum(column: j)
-                case (.pruned, false, true):
-                    out[j] = kernels.prunedSum(column: j, conditioning: view)
-                case (.pruned, true, false):
-                    let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m)
-                    defer { scratch.deallocate() }
-                    out[j] = kernels.exactTiesSum(column: j, groupEnd: scratch, rng: &rng)
-                case (.pruned, true, true):
-                    let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m)
-                    defer { scratch.deallocate() }
-                    out[j] = kernels.prunedExactSum(column: j, conditioning: view, visited: scratch, rng: &rng)
-                case (.bruteForce, _, _):
-                    var tieRNG: SeededGenerator? = exact ? rng : nil
-                    out[j] = kernels.bruteForceSum(column: j, conditioning: view, rng: &tieRNG)
+            columns.values.withUnsafeBufferPointer { values in
+                columns.order.withUnsafeBufferPointer { order in
+                    columns.sorted.withUnsafeBufferPointer { sorted in
+                        columns.position.withUnsafeBufferPointer { position in
+                            x.withView { view in
+                                sums.withUnsafeMutableBufferPointer { out in
+                                    let kernels = NeighbourKernels(
+                                        m: m, r: r.baseAddress!, values: values.baseAddress!, order: order.baseAddress!,
+                                        sorted: sorted.baseAddress!, position: position.baseAddress!
+                                    )
+                                    let exact = self.exact
+                                    let search = self.search
+                                    let conditional = conditioning != nil
+                                    Parallel.forEach(p, parallel: parallel) { j in
+                                        if excluded[j] { return }
+                                        var rng = SeededGenerator(seed: kernelSeed, stream: UInt64(j))
+                                        switch (search, exact, conditional) {
+                                        case (.pruned, false, false):
+                                            out[j] = kernels.adjacentSum(column: j)
+                                        case (.pruned, false, true):
+                                            out[j] = kernels.prunedSum(column: j, conditioning: view)
+                                        case (.pruned, true, false):
+                                            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m)
+                                            defer { scratch.deallocate() }
+                                            out[j] = kernels.exactTiesSum(column: j, groupEnd: scratch, rng: &rng)
+                                        case (.pruned, true, true):
+                                            let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: m)
+                                            defer { scratch.deallocate() }
+                                            out[j] = kernels.prunedExactSum(column: j, conditioning: view, visited: scratch, rng: &rng)
+                                        case (.bruteForce, _, _):
+                                            var tieRNG: SeededGenerator? = exact ? rng : nil
+                                            out[j] = kernels.bruteForceSum(column: j, conditioning: view, rng: &tieRNG)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-        }
-        }
-        }
-        }
-        }
-        }
         }
         return sums
     }

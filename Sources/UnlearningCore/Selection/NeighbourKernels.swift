@@ -20,7 +20,8 @@ struct NeighbourKernels {
     /// L-CODEC, unconditional: the nearest neighbour in 1-D is one of the two adjacent samples in sort order.
     func adjacentSum(column j: Int) -> Int {
         let base = j * m
-        let order = order + base, sorted = sorted + base
+        let order = order + base
+        let sorted = sorted + base
         var sum = 0
         for t in 0..<m {
             let k: Int32
@@ -42,7 +43,8 @@ struct NeighbourKernels {
     /// grouped into runs of equal values. `groupEnd` is scratch of m entries.
     func exactTiesSum(column j: Int, groupEnd: UnsafeMutablePointer<Int32>, rng: inout SeededGenerator) -> Int {
         let base = j * m
-        let order = order + base, sorted = sorted + base
+        let order = order + base
+        let sorted = sorted + base
         // groupEnd[t]: one past the last position holding the same value as position t.
         var t = m - 1
         while t >= 0 {
@@ -130,8 +132,12 @@ struct NeighbourKernels {
     /// m = 1000). Ties are (almost surely) absent after the noise; the first-found neighbour wins.
     func prunedSum(column j: Int, conditioning x: ConditioningSet.View) -> Int {
         let base = j * m
-        let z = values + base, order = order + base, sorted = sorted + base, position = position + base
-        let d = x.d, listLength = x.listLength
+        let z = values + base
+        let order = order + base
+        let sorted = sorted + base
+        let position = position + base
+        let d = x.d
+        let listLength = x.listLength
         var sum = 0
         for i in 0..<m {
             let zi = z[i]
@@ -204,8 +210,12 @@ struct NeighbourKernels {
         rng: inout SeededGenerator
     ) -> Int {
         let base = j * m
-        let z = values + base, order = order + base, sorted = sorted + base, position = position + base
-        let d = x.d, listLength = x.listLength
+        let z = values + base
+        let order = order + base
+        let sorted = sorted + base
+        let position = position + base
+        let d = x.d
+        let listLength = x.listLength
         for k in 0..<m { visited[k] = -1 }
         var sum = 0
         for i in 0..<m {

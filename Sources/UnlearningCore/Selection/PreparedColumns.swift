@@ -52,7 +52,8 @@ struct PreparedColumns: Sendable {
                             for i in 0..<m { colOrder[i] = Int32(i) }
                             // Ties (exact mode) keep index order: deterministic.
                             colOrder.sort { a, b in
-                                let va = column[Int(a)], vb = column[Int(b)]
+                                let va = column[Int(a)]
+                                let vb = column[Int(b)]
                                 return va < vb || (va == vb && a < b)
                             }
                             for t in 0..<m {

@@ -61,11 +61,12 @@ public enum Trainer {
             }
             epochsRun = epoch + 1
             gradNorm = Vector.norm(model.objectiveGradient(x, labels: labels))
-            progress(TrainingProgress(
-                step: epochsRun, totalSteps: options.epochs, objective: model.objective(x, labels: labels),
-                gradientNorm: gradNorm, trainAccuracy: model.accuracy(x, labels: labels),
-                validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
-            ))
+            progress(
+                TrainingProgress(
+                    step: epochsRun, totalSteps: options.epochs, objective: model.objective(x, labels: labels),
+                    gradientNorm: gradNorm, trainAccuracy: model.accuracy(x, labels: labels),
+                    validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
+                ))
             if gradNorm < options.gradientTolerance {
                 converged = true
                 break
@@ -92,11 +93,12 @@ public enum Trainer {
         var iteration = 0
         func report(_ force: Bool) {
             guard force || iteration % progressEvery == 0 else { return }
-            progress(TrainingProgress(
-                step: iteration, totalSteps: options.maxIterations, objective: f, gradientNorm: gNorm,
-                trainAccuracy: model.accuracy(x, labels: labels),
-                validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
-            ))
+            progress(
+                TrainingProgress(
+                    step: iteration, totalSteps: options.maxIterations, objective: f, gradientNorm: gNorm,
+                    trainAccuracy: model.accuracy(x, labels: labels),
+                    validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
+                ))
         }
         while gNorm >= options.gradientTolerance && iteration < options.maxIterations {
             // Two-loop recursion: d = -H_k g.

@@ -94,7 +94,8 @@ struct ResidualNewton {
                 let (fNew, gNew) = objectiveAndGradient(candidate, x, labels)
                 let armijo = fNew <= f - 1e-4 * step * slope
                 // On non-convex models only a step that does not raise F counts as flat.
-                let flat = abs(fNew - f) <= 1e-13 * max(1, abs(f)) && Vector.norm(gNew) < gNorm
+                let flat =
+                    abs(fNew - f) <= 1e-13 * max(1, abs(f)) && Vector.norm(gNew) < gNorm
                     && (model.architecture.isConvex || fNew <= f)
                 if armijo || flat {
                     accepted = (candidate, fNew, gNew)

@@ -12,7 +12,7 @@ extension Unlearner {
         options: UnlearningOptions, report: inout UpdateReport, clock: inout PhaseClock
     ) throws(UnlearningError) -> (MLP, [Slice]) {
         guard options.dampeningAlpha > 0, options.dampeningAlpha.isFinite,
-              options.dampeningLambda >= 0, options.dampeningLambda.isFinite
+            options.dampeningLambda >= 0, options.dampeningLambda.isFinite
         else {
             throw UnlearningError(
                 .invalidOptions,

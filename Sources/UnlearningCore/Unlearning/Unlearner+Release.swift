@@ -40,10 +40,11 @@ extension Unlearner {
         var raised: [RetrainReason] = []
         var accounted: (sensitivity: Double, sigma: Double)?
         if options.noise {
-            let ranges: [Range<Int>] = switch options.noiseScope {
-            case .block where !(noiseSlices ?? []).isEmpty: noiseSlices!.map { model.architecture.parameterRange(of: $0) }
-            default: [model.theta.indices]
-            }
+            let ranges: [Range<Int>] =
+                switch options.noiseScope {
+                case .block where !(noiseSlices ?? []).isEmpty: noiseSlices!.map { model.architecture.parameterRange(of: $0) }
+                default: [model.theta.indices]
+                }
             let dimension = ranges.reduce(0) { $0 + $1.count }
             let sigma: Double
             switch mode {

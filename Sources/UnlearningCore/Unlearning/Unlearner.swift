@@ -95,7 +95,8 @@ public enum Unlearner {
         // "After" is the noise-free state the next release publishes (plus its noise).
         report.forgottenLossAfter = mean(updated.perRowLoss(batchX, labels: batchY))
         report.forgottenAccuracyAfter = updated.accuracy(batchX, labels: batchY)
-        report.validationAccuracyAfter = state.validationFeatures.rows > 0
+        report.validationAccuracyAfter =
+            state.validationFeatures.rows > 0
             ? updated.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
         report.residualAccuracyAfter = updated.accuracy(residualX, labels: residualY)
         (report.validationLossAfter, report.membershipAUCAfter) = audit(updated, state: state, removing: [])
@@ -143,7 +144,8 @@ public enum Unlearner {
             outcome: .recordedOnly, rows: rows.count, method: options.resolvedMethod(for: state.model.architecture),
             selection: options.selection
         )
-        report.validationAccuracyBefore = state.validationFeatures.rows > 0
+        report.validationAccuracyBefore =
+            state.validationFeatures.rows > 0
             ? released.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
         report.forgottenLossBefore = mean(released.perRowLoss(batch.x, labels: batch.labels))
         report.forgottenAccuracyBefore = released.accuracy(batch.x, labels: batch.labels)
@@ -157,7 +159,8 @@ public enum Unlearner {
         guard state.validationFeatures.rows > 0 else { return (nil, nil) }
         let validationLosses = model.perRowLoss(state.validationFeatures, labels: state.validationLabels)
         let forgotten = Array(Set(state.removedIndices + removing)).sorted()
-        let forgottenLosses = forgotten.isEmpty
+        let forgottenLosses =
+            forgotten.isEmpty
             ? [] : model.perRowLoss(state.trainFeatures.selectingRows(forgotten), labels: forgotten.map { state.trainLabels[$0] })
         return (mean(validationLosses), MembershipInference.lossAUC(members: forgottenLosses, nonMembers: validationLosses))
     }

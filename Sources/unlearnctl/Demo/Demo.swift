@@ -3,10 +3,10 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import Logging
-import UnlearnDaemon
 import ProcessHarness
-import UnlearningCore
+import UnlearnDaemon
 import UnlearnSupport
+import UnlearningCore
 
 /// `unlearnctl demo`: the whole system on the bundled digits data, start to finish, on one machine.
 struct Demo: AsyncParsableCommand {
@@ -152,7 +152,10 @@ struct Demo: AsyncParsableCommand {
             )
             let status = await daemon.stop(grace: .seconds(15))
             print("unlearnd stopped with status \(status.map(String.init) ?? "?"); its log: \(daemonLog)")
-            print(String(format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl release --state-dir %@ --model digits`", Date().timeIntervalSince(started), stateDirectory, stateDirectory))
+            print(
+                String(
+                    format: "demo finished in %.0f s. Next: `unlearnctl status --state-dir %@`, `unlearnctl release --state-dir %@ --model digits`",
+                    Date().timeIntervalSince(started), stateDirectory, stateDirectory))
             return checked
         } finally: {
             await daemon.stop()
@@ -178,7 +181,9 @@ struct Demo: AsyncParsableCommand {
         for s in bundle.train.subjects.compactMap({ $0 }) { subjects[s, default: 0] += 1 }
         let order = subjects.keys.sorted()
         let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: "digits"))
-        Self.step("forgetting subjects one at a time (scope subject, method \(method), \(mode) privacy, sigma \(sigma), epsilon \(epsilonStep) per release, budget \(epsilonBudget), a release every \(releaseEvery) updates or \(releaseSeconds) s)")
+        Self.step(
+            "forgetting subjects one at a time (scope subject, method \(method), \(mode) privacy, sigma \(sigma), epsilon \(epsilonStep) per release, budget \(epsilonBudget), a release every \(releaseEvery) updates or \(releaseSeconds) s)"
+        )
         var rows: [[String]] = []
         var alert: RetrainEvent?
         var published = 0
@@ -188,7 +193,8 @@ struct Demo: AsyncParsableCommand {
         while alert == nil, published < min(maxSubjects, order.count), Double(removedRows) < forgetFraction * Double(bundle.train.count) {
             let subject = order[published]
             published += 1
-            let request = DeletionRequest(requestID: "demo-\(published)", model: "digits", scope: .subject(subject), requestedAt: RFC3339.format(Date()))
+            let request = DeletionRequest(
+                requestID: "demo-\(published)", model: "digits", scope: .subject(subject), requestedAt: RFC3339.format(Date()))
             let t0 = Date()
             try await producer.send(topic: "unlearn.deletions", key: Array("digits".utf8), value: request.encoded())
             let snapshot: Snapshot = try await eventually(.seconds(timeout), "request \(published) to become durable") { () throws -> Snapshot? in
@@ -204,9 +210,15 @@ struct Demo: AsyncParsableCommand {
                 removedRows = snapshot.manifest.n0 - snapshot.manifest.residualN
             }
             let spent = try snapshot.manifest.budget.decode(BudgetState.self).epsilonSpent(delta: 1e-5)
-            rows.append(Self.row(number: published, label: "subject (\(subjects[subject]!) rows)", record: record, spent: spent, budget: epsilonBudget, latency: latency))
+            rows.append(
+                Self.row(
+                    number: published, label: "subject (\(subjects[subject]!) rows)", record: record, spent: spent, budget: epsilonBudget,
+                    latency: latency))
             if terminal {
-                FileHandle.standardError.write(Data("\r    \(published) requests durable, \(removedRows) rows removed, epsilon \(String(format: "%.3f", spent)) of \(epsilonBudget)   ".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "\r    \(published) requests durable, \(removedRows) rows removed, epsilon \(String(format: "%.3f", spent)) of \(epsilonBudget)   "
+                            .utf8))
             }
             alert = try await Self.pollAlert(alerts)
             try await Self.collect(receiptsConsumer, into: &receipts)
@@ -224,19 +236,28 @@ struct Demo: AsyncParsableCommand {
         try? await receiptsConsumer.close()
 
         print("")
-        Self.table(["#", "request", "rows", "outcome", "block", "Delta", "released", "epsilon spent", "val acc (noise-free)", "forgotten acc", "latency"], rows)
+        Self.table(
+            ["#", "request", "rows", "outcome", "block", "Delta", "released", "epsilon spent", "val acc (noise-free)", "forgotten acc", "latency"],
+            rows)
         print("")
         let final = try store.loadNewestValid(quarantine: false).snapshot.manifest
         let checks = try Self.checkReleases(bundle, final: final, receipts: Array(receipts.values), applied: applied, subjectOf: subjectOf)
         if let alert {
-            print("retrain alert received: alert_id \(alert.alertID), reasons \(alert.reasons.joined(separator: ", ")), epsilon \(String(format: "%.3f", alert.epsilonSpent)) of \(alert.epsilonBudget), \(alert.removalsSinceBase) rows removed, snapshot v\(alert.snapshotVersion)")
+            print(
+                "retrain alert received: alert_id \(alert.alertID), reasons \(alert.reasons.joined(separator: ", ")), epsilon \(String(format: "%.3f", alert.epsilonSpent)) of \(alert.epsilonBudget), \(alert.removalsSinceBase) rows removed, snapshot v\(alert.snapshotVersion)"
+            )
             print("exclusion list for the retrain job: \(alert.tombstonesFile)")
         } else {
             let budget = try final.budget.decode(BudgetState.self)
             let left = budget.accountant.forecastRemainingReleases(budget: epsilonBudget, delta: 1e-5)
-            print(String(format: "no limit reached: epsilon %.3f of %g spent by %d releases; about %@ more releases like these fit in the budget", budget.epsilonSpent(delta: 1e-5), epsilonBudget, budget.accountant.releases, left.map(String.init) ?? "?"))
+            print(
+                String(
+                    format: "no limit reached: epsilon %.3f of %g spent by %d releases; about %@ more releases like these fit in the budget",
+                    budget.epsilonSpent(delta: 1e-5), epsilonBudget, budget.accountant.releases, left.map(String.init) ?? "?"))
         }
-        print("released weights: \((stateDirectory as NSString).appendingPathComponent("released/digits/current.safetensors")) (SHA-256 beside it); snapshots in \(store.directory)")
+        print(
+            "released weights: \((stateDirectory as NSString).appendingPathComponent("released/digits/current.safetensors")) (SHA-256 beside it); snapshots in \(store.directory)"
+        )
         return checks
     }
 
@@ -263,7 +284,8 @@ struct Demo: AsyncParsableCommand {
             let releasedAccuracy = release.validationAccuracy ?? .nan
             worst = max(worst, abs(releasedAccuracy - retrainedAccuracy))
             table.append([
-                "v\(release.version)", "\(release.requestIds.count)", "\(removed.count) (\(String(format: "%.1f%%", 100 * Double(removed.count) / Double(bundle.train.count))))",
+                "v\(release.version)", "\(release.requestIds.count)",
+                "\(removed.count) (\(String(format: "%.1f%%", 100 * Double(removed.count) / Double(bundle.train.count))))",
                 release.certified ? "certified" : release.mode + " (not certified)", String(format: "%.2e", release.residualBound),
                 String(format: "%.2e", release.sensitivityLimit ?? .nan), String(format: "%.4f", release.epsilonSpent),
                 String(format: "%.2f%%", 100 * releasedAccuracy), String(format: "%.2f%%", 100 * retrainedAccuracy),
@@ -271,16 +293,24 @@ struct Demo: AsyncParsableCommand {
             ])
         }
         step("releases, each beside the model retrained exactly without the rows its requests removed")
-        Self.table(["release", "requests", "rows removed", "mode", "Delta", "Delta limit", "epsilon spent", "released val acc", "retrained val acc", "pt"], table)
+        Self.table(
+            ["release", "requests", "rows removed", "mode", "Delta", "Delta limit", "epsilon spent", "released val acc", "retrained val acc", "pt"],
+            table)
         var counts: [String: Int] = [:]
         for receipt in receipts { for id in receipt.requestIDs { counts[id, default: 0] += 1 } }
         let missing = applied.filter { counts[$0] == nil }.count
         let repeated = counts.values.filter { $0 > 1 }.count
         let removedFraction = Double(final.n0 - final.residualN) / Double(final.n0)
         let results = [
-            ("every applied request is in exactly one receipt (\(applied.count) applied, \(receipts.count) receipts, \(missing) missing, \(repeated) in more than one)", missing == 0 && repeated == 0),
+            (
+                "every applied request is in exactly one receipt (\(applied.count) applied, \(receipts.count) receipts, \(missing) missing, \(repeated) in more than one)",
+                missing == 0 && repeated == 0
+            ),
             ("fewer releases than updates (\(releases.count) releases, \(updates) updates)", releases.count < updates),
-            (String(format: "every release within 1 point of its retrain (largest gap %.2f points)", 100 * worst), worst <= 0.01 && !releases.isEmpty),
+            (
+                String(format: "every release within 1 point of its retrain (largest gap %.2f points)", 100 * worst),
+                worst <= 0.01 && !releases.isEmpty
+            ),
             (String(format: "%.1f%% of the training rows forgotten by applied updates", 100 * removedFraction), true),
         ]
         print("")
@@ -321,7 +351,10 @@ struct Demo: AsyncParsableCommand {
         let baseDistance = Vector.distance(bundle.model.theta, retrained.theta)
         let forgottenX = base.trainFeatures.selectingRows(rows)
         let forgottenY = rows.map { bundle.train.labels[$0] }
-        func loss(_ m: MLP) -> Double { let l = m.perRowLoss(forgottenX, labels: forgottenY); return l.reduce(0, +) / Double(l.count) }
+        func loss(_ m: MLP) -> Double {
+            let l = m.perRowLoss(forgottenX, labels: forgottenY)
+            return l.reduce(0, +) / Double(l.count)
+        }
         var table: [[String]] = []
         for method in [UnlearningOptions.Method.newton, .lfoci] {
             var state = base
@@ -337,9 +370,16 @@ struct Demo: AsyncParsableCommand {
                 String(format: "%.2e", report.residualBound), String(format: "%.3f", loss(state.model)), String(format: "%.2f s", seconds),
             ])
         }
-        table.append(["exact retrain", "\(bundle.model.theta.count)", "0", "-", String(format: "%.3f", loss(retrained)), String(format: "%.2f s", retrainSeconds)])
+        table.append([
+            "exact retrain", "\(bundle.model.theta.count)", "0", "-", String(format: "%.3f", loss(retrained)),
+            String(format: "%.2f s", retrainSeconds),
+        ])
         Self.table(["method", "block", "distance to retrain / base's", "Delta", "forgotten loss", "time"], table)
-        print(String(format: "    (the base model's forgotten loss: %.3f; Delta = ||grad F_residual|| / lambda bounds the distance for logistic regression)", loss(bundle.model)))
+        print(
+            String(
+                format:
+                    "    (the base model's forgotten loss: %.3f; Delta = ||grad F_residual|| / lambda bounds the distance for logistic regression)",
+                loss(bundle.model)))
     }
 
     /// One line of the summary table.

@@ -50,6 +50,8 @@ struct Publish: AsyncParsableCommand {
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
         let report = try await producer.send(topic: topic, key: Array(model.utf8), value: request.encoded())
         try? await producer.close(timeout: .seconds(5))
-        print("published request \(request.requestID) (scope \(scope.name)) for model \(model) to \(report.topic)[\(report.partition)]@\(report.offset)")
+        print(
+            "published request \(request.requestID) (scope \(scope.name)) for model \(model) to \(report.topic)[\(report.partition)]@\(report.offset)"
+        )
     }
 }

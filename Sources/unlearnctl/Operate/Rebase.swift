@@ -51,7 +51,9 @@ struct Rebase: AsyncParsableCommand {
             let residualIDs = Set(residual.map { runtime.bundle.train.sampleIDs[$0] })
             let excluded = retrained.train.sampleIDs.filter { !residualIDs.contains($0) }
             guard excluded.isEmpty else {
-                throw ValidationError("\(bundle) was trained on \(excluded.count) rows that are removed (or not part of this model); retrain without the rows of the exclusion list")
+                throw ValidationError(
+                    "\(bundle) was trained on \(excluded.count) rows that are removed (or not part of this model); retrain without the rows of the exclusion list"
+                )
             }
             newModel = retrained.model
             standardization = retrained.descriptor.standardization
@@ -70,11 +72,16 @@ struct Rebase: AsyncParsableCommand {
                 options.seed = seed
                 report = Trainer.adam(&m, x: x, labels: labels, options: options)
             }
-            print(String(format: "retrained on %d residual rows with %@ in %.1f s (|grad F| %.1e)", residual.count, report.method, report.seconds, report.gradientNorm))
+            print(
+                String(
+                    format: "retrained on %d residual rows with %@ in %.1f s (|grad F| %.1e)", residual.count, report.method, report.seconds,
+                    report.gradientNorm))
             newModel = m
             standardization = fitted
         }
         let version = try runtime.rebase(to: newModel, standardization: standardization)
-        print("model \(model): installed the retrained base as snapshot v\(version), budget epoch \(runtime.manifest.budgetEpoch); approximate updates resume")
+        print(
+            "model \(model): installed the retrained base as snapshot v\(version), budget epoch \(runtime.manifest.budgetEpoch); approximate updates resume"
+        )
     }
 }

@@ -70,7 +70,9 @@ struct Recover: AsyncParsableCommand {
         let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
         if let restore {
             let decoded = try store.restoreQuarantined(version: restore)
-            print("restored version \(restore) (sha256 \(decoded.payloadSHA256.description.prefix(16))..., \(decoded.snapshot.manifest.appliedRequestIds.count) request ids since its base)")
+            print(
+                "restored version \(restore) (sha256 \(decoded.payloadSHA256.description.prefix(16))..., \(decoded.snapshot.manifest.appliedRequestIds.count) request ids since its base)"
+            )
             print("start the daemon: it loads the newest version that verifies")
             return
         }
@@ -89,7 +91,7 @@ struct Recover: AsyncParsableCommand {
 
     static func importedBundlePath(_ store: SnapshotStore) throws -> String {
         guard let data = FileManager.default.contents(atPath: store.identityPath),
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let path = object["bundle_path"] as? String
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any], let path = object["bundle_path"] as? String
         else { throw ValidationError("\(store.identityPath) does not name the bundle; give --bundle DIR") }
         return path
     }
@@ -112,12 +114,15 @@ struct Recover: AsyncParsableCommand {
         if quarantined.isEmpty { print("  quarantine      empty") }
         for file in quarantined {
             let moved = Date(timeIntervalSince1970: TimeInterval(file.movedAt))
-            print("  quarantined v\(file.version) \(file.isSnapshot ? "snapshot" : "record  ") \(file.reason) at \(RFC3339.format(moved)): \(file.path)")
+            print(
+                "  quarantined v\(file.version) \(file.isSnapshot ? "snapshot" : "record  ") \(file.reason) at \(RFC3339.format(moved)): \(file.path)"
+            )
         }
         if let newestValid {
             print("next: version \(newestValid) verifies; the daemon starts from it (nothing to recover)")
         } else {
-            print("""
+            print(
+                """
                 next: no version verifies. Either repair a quarantined version (from a backup) and run
                         unlearnctl recover --state-dir \(stateDirectory) --model \(model) --restore VERSION
                       or re-import the bundle and replay the deletions log:

@@ -39,7 +39,9 @@ struct Release: ParsableCommand {
         let deadline = Date().addingTimeInterval(timeout)
         while FileManager.default.fileExists(atPath: path) {
             guard Date() < deadline else {
-                throw ValidationError("the daemon did not take the request within \(Int(timeout)) s; is unlearnd running for model \(model)? (\(path) is left in place)")
+                throw ValidationError(
+                    "the daemon did not take the request within \(Int(timeout)) s; is unlearnd running for model \(model)? (\(path) is left in place)"
+                )
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -48,6 +50,8 @@ struct Release: ParsableCommand {
             print("nothing released: no update was waiting, or the model waits for a retrain (see `unlearnctl status`)")
             return
         }
-        print("released version \(release.version) of \(model): \(release.requestIds.count) requests, sigma \(release.sigma), epsilon \(String(format: "%.4f", release.epsilonSpent)) spent, \(release.certified ? "certified" : "not certified"), sha256 \(release.fileSHA256 ?? "?")")
+        print(
+            "released version \(release.version) of \(model): \(release.requestIds.count) requests, sigma \(release.sigma), epsilon \(String(format: "%.4f", release.epsilonSpent)) spent, \(release.certified ? "certified" : "not certified"), sha256 \(release.fileSHA256 ?? "?")"
+        )
     }
 }

@@ -20,7 +20,9 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(name: .customLong("lag-max-age"), help: "Seconds after which the daemon's metrics file counts as stale (the daemon rewrites it every metrics.interval_ms).")
+    @Option(
+        name: .customLong("lag-max-age"),
+        help: "Seconds after which the daemon's metrics file counts as stale (the daemon rewrites it every metrics.interval_ms).")
     var lagMaxAge: Double = 10
 
     struct ModelStatus: Codable {
@@ -75,24 +77,25 @@ struct Status: AsyncParsableCommand {
             let releasesLeft = policy.flatMap { budget.accountant.forecastRemainingReleases(budget: $0.epsilonBudget, delta: delta) }
             let pending = runtime.unreleased
             let exclusions = FileManager.default.fileExists(atPath: runtime.exclusionListPath) ? runtime.exclusionListPath : nil
-            rows.append(ModelStatus(
-                model: id, snapshotVersion: runtime.manifest.version, snapshotSHA256: runtime.snapshotSHA256,
-                budgetEpoch: runtime.manifest.budgetEpoch, residualRows: runtime.state.residualCount,
-                originalRows: runtime.state.originalCount, removalsSinceBase: budget.removedRows,
-                updatesApplied: budget.appliedUpdates, releases: budget.accountant.releases,
-                releasedVersion: runtime.releasedVersion, releasedFile: runtime.releasedFilePath,
-                releasedSHA256: runtime.lastRelease?.fileSHA256, unreleasedUpdates: pending.updates,
-                unreleasedRequests: pending.requestIDs.count,
-                privacyMode: policy.map { $0.resolvedMode(for: runtime.state.model.architecture).rawValue },
-                epsilonSpent: spent, epsilonBudget: policy?.epsilonBudget,
-                forecastReleasesLeft: budget.retrainRequired ? 0 : releasesLeft,
-                retrainRequired: budget.retrainRequired, retrainReasons: budget.retrainReasons.map(\.rawValue),
-                exclusionList: exclusions,
-                validationAccuracy: runtime.state.validationFeatures.rows > 0
-                    ? runtime.state.releasedModel.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil,
-                noiseFreeValidationAccuracy: runtime.state.validationFeatures.rows > 0
-                    ? runtime.state.model.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil
-            ))
+            rows.append(
+                ModelStatus(
+                    model: id, snapshotVersion: runtime.manifest.version, snapshotSHA256: runtime.snapshotSHA256,
+                    budgetEpoch: runtime.manifest.budgetEpoch, residualRows: runtime.state.residualCount,
+                    originalRows: runtime.state.originalCount, removalsSinceBase: budget.removedRows,
+                    updatesApplied: budget.appliedUpdates, releases: budget.accountant.releases,
+                    releasedVersion: runtime.releasedVersion, releasedFile: runtime.releasedFilePath,
+                    releasedSHA256: runtime.lastRelease?.fileSHA256, unreleasedUpdates: pending.updates,
+                    unreleasedRequests: pending.requestIDs.count,
+                    privacyMode: policy.map { $0.resolvedMode(for: runtime.state.model.architecture).rawValue },
+                    epsilonSpent: spent, epsilonBudget: policy?.epsilonBudget,
+                    forecastReleasesLeft: budget.retrainRequired ? 0 : releasesLeft,
+                    retrainRequired: budget.retrainRequired, retrainReasons: budget.retrainReasons.map(\.rawValue),
+                    exclusionList: exclusions,
+                    validationAccuracy: runtime.state.validationFeatures.rows > 0
+                        ? runtime.state.releasedModel.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil,
+                    noiseFreeValidationAccuracy: runtime.state.validationFeatures.rows > 0
+                        ? runtime.state.model.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil
+                ))
         }
         let lag = Self.readLag(stateDirectory: stateDirectory, maxAge: lagMaxAge)
         if json {
@@ -108,7 +111,8 @@ struct Status: AsyncParsableCommand {
         for s in rows {
             let budgetText = s.epsilonBudget.map { String(format: "%.3f of %.3f", s.epsilonSpent, $0) } ?? String(format: "%.3f", s.epsilonSpent)
             let forecast = s.forecastReleasesLeft.map { "\($0) releases like the average one so far" } ?? "n/a (no release yet)"
-            print("""
+            print(
+                """
                 model \(s.model)
                   snapshot        v\(s.snapshotVersion) (epoch \(s.budgetEpoch)), sha256 \(s.snapshotSHA256.prefix(16))...
                   residual rows   \(s.residualRows) of \(s.originalRows)
@@ -127,7 +131,10 @@ struct Status: AsyncParsableCommand {
         }
         if let lag {
             if lag.stale {
-                print(String(format: "consumer lag      STALE: %d messages %.0f s ago (the metrics file is not being updated: is unlearnd running?)", lag.messages, lag.ageSeconds))
+                print(
+                    String(
+                        format: "consumer lag      STALE: %d messages %.0f s ago (the metrics file is not being updated: is unlearnd running?)",
+                        lag.messages, lag.ageSeconds))
             } else {
                 print(String(format: "consumer lag      %d messages (daemon's metrics file, %.0f s ago)", lag.messages, lag.ageSeconds))
             }
@@ -138,7 +145,7 @@ struct Status: AsyncParsableCommand {
     static func readLag(stateDirectory: String, maxAge: Double) -> Lag? {
         let path = (stateDirectory as NSString).appendingPathComponent("metrics/unlearnd.prom")
         guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
         else { return nil }
         let age = max(0, Date().timeIntervalSince(modified))
         var total = 0.0

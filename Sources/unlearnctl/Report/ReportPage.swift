@@ -36,30 +36,50 @@ struct ReportPage {
 
         var accuracy = SVGChart(
             id: Self.chartIDs[0], title: "Accuracy on the forgotten rows vs validation accuracy", xLabel: "update (batch) in the epoch",
-            yLabel: "accuracy", background: "#f5f8fc", xDomain: xDomain, yDomain: Self.accuracyDomain(computed, floor: data.accuracyFloor), yFormat: percent
+            yLabel: "accuracy", background: "#f5f8fc", xDomain: xDomain, yDomain: Self.accuracyDomain(computed, floor: data.accuracyFloor),
+            yFormat: percent
         )
         accuracy.series = [
-            SVGChart.Series(name: "forgotten rows, before", color: Color.forgottenBefore, style: .points, points: computed.compactMap { u in
-                u.forgottenAccuracyBefore.map { SVGChart.Point(x: Double(u.number), y: $0, note: note(u, "forgotten-row accuracy before \(percent($0))")) }
-            }),
-            SVGChart.Series(name: "forgotten rows, after", color: Color.forgottenAfter, style: .line, points: computed.compactMap { u in
-                u.forgottenAccuracyAfter.map { SVGChart.Point(x: Double(u.number), y: $0, note: note(u, "forgotten-row accuracy after \(percent($0))"), hollow: !u.applied) }
-            }),
-            SVGChart.Series(name: "validation", color: Color.validation, style: .line, points: computed.compactMap { u in
-                u.validationAccuracy.map { SVGChart.Point(x: Double(u.number), y: $0, note: note(u, "validation accuracy \(String(format: "%.1f%%", 100 * $0))"), hollow: !u.applied) }
-            }),
+            SVGChart.Series(
+                name: "forgotten rows, before", color: Color.forgottenBefore, style: .points,
+                points: computed.compactMap { u in
+                    u.forgottenAccuracyBefore.map {
+                        SVGChart.Point(x: Double(u.number), y: $0, note: note(u, "forgotten-row accuracy before \(percent($0))"))
+                    }
+                }),
+            SVGChart.Series(
+                name: "forgotten rows, after", color: Color.forgottenAfter, style: .line,
+                points: computed.compactMap { u in
+                    u.forgottenAccuracyAfter.map {
+                        SVGChart.Point(x: Double(u.number), y: $0, note: note(u, "forgotten-row accuracy after \(percent($0))"), hollow: !u.applied)
+                    }
+                }),
+            SVGChart.Series(
+                name: "validation", color: Color.validation, style: .line,
+                points: computed.compactMap { u in
+                    u.validationAccuracy.map {
+                        SVGChart.Point(
+                            x: Double(u.number), y: $0, note: note(u, "validation accuracy \(String(format: "%.1f%%", 100 * $0))"), hollow: !u.applied
+                        )
+                    }
+                }),
         ]
         if let floor = data.accuracyFloor { accuracy.references = [SVGChart.Reference(name: "accuracy guard", value: floor, color: Color.neutral)] }
         accuracy.bands = bands
 
         var epsilon = SVGChart(
             id: Self.chartIDs[1], title: "Privacy budget: epsilon spent vs budget", xLabel: "update (batch) in the epoch",
-            yLabel: "epsilon spent (cumulative)", background: "#f7f5fc", xDomain: xDomain, yFormat: { String(format: "%g", ($0 * 100).rounded() / 100) }
+            yLabel: "epsilon spent (cumulative)", background: "#f7f5fc", xDomain: xDomain,
+            yFormat: { String(format: "%g", ($0 * 100).rounded() / 100) }
         )
         epsilon.series = [
-            SVGChart.Series(name: "epsilon spent", color: Color.epsilon, style: .line, points: computed.map { u in
-                SVGChart.Point(x: Double(u.number), y: u.epsilonSpent, note: note(u, String(format: "epsilon spent %.3f", u.epsilonSpent)), hollow: !u.applied)
-            })
+            SVGChart.Series(
+                name: "epsilon spent", color: Color.epsilon, style: .line,
+                points: computed.map { u in
+                    SVGChart.Point(
+                        x: Double(u.number), y: u.epsilonSpent, note: note(u, String(format: "epsilon spent %.3f", u.epsilonSpent)),
+                        hollow: !u.applied)
+                })
         ]
         if let policy = data.policy { epsilon.references = [SVGChart.Reference(name: "budget", value: policy.epsilonBudget, color: Color.limit)] }
         epsilon.bands = bands
@@ -73,13 +93,17 @@ struct ReportPage {
             scale: spread > 100 && bounds.allSatisfy { $0.1 > 0 } ? .log10 : .linear, yFormat: { String(format: "%.3g", $0) }
         )
         residual.series = [
-            SVGChart.Series(name: "residual bound Delta", color: Color.residual, style: .line, points: bounds.map { u, delta in
-                SVGChart.Point(
-                    x: Double(u.number), y: delta,
-                    note: note(u, String(format: "Delta %.4g, noise sigma %.4g%@", delta, u.noiseSigma, u.certified ? " (certified)" : " (not certified)")),
-                    hollow: !u.applied
-                )
-            })
+            SVGChart.Series(
+                name: "residual bound Delta", color: Color.residual, style: .line,
+                points: bounds.map { u, delta in
+                    SVGChart.Point(
+                        x: Double(u.number), y: delta,
+                        note: note(
+                            u,
+                            String(format: "Delta %.4g, noise sigma %.4g%@", delta, u.noiseSigma, u.certified ? " (certified)" : " (not certified)")),
+                        hollow: !u.applied
+                    )
+                })
         ]
         if let limit = data.residualBoundLimit { residual.references = [SVGChart.Reference(name: "Delta limit", value: limit, color: Color.limit)] }
         residual.bands = bands
@@ -89,12 +113,14 @@ struct ReportPage {
             yLabel: "parameters in the updated block", background: "#f3faf8", xDomain: xDomain, yFormat: { String(format: "%g", $0) }
         )
         block.series = [
-            SVGChart.Series(name: "block size", color: Color.block, style: .bars, points: computed.filter { $0.blockSize > 0 }.map { u in
-                SVGChart.Point(
-                    x: Double(u.number), y: Double(u.blockSize),
-                    note: note(u, "\(u.blockSize) parameters in \(u.slices) slices\(u.selection.map { " (\($0))" } ?? "")"), hollow: !u.applied
-                )
-            })
+            SVGChart.Series(
+                name: "block size", color: Color.block, style: .bars,
+                points: computed.filter { $0.blockSize > 0 }.map { u in
+                    SVGChart.Point(
+                        x: Double(u.number), y: Double(u.blockSize),
+                        note: note(u, "\(u.blockSize) parameters in \(u.slices) slices\(u.selection.map { " (\($0))" } ?? "")"), hollow: !u.applied
+                    )
+                })
         ]
         block.references = [SVGChart.Reference(name: "all parameters", value: Double(data.parameterCount), color: Color.neutral)]
         block.bands = bands
@@ -103,7 +129,8 @@ struct ReportPage {
 
     /// From a round tenth below the lowest accuracy (and the guard) to 100%, so small changes stay visible.
     static func accuracyDomain(_ updates: [ReportData.Update], floor: Double?) -> ClosedRange<Double> {
-        let values = updates.flatMap { [$0.forgottenAccuracyBefore, $0.forgottenAccuracyAfter, $0.validationAccuracy].compactMap { $0 } }
+        let values =
+            updates.flatMap { [$0.forgottenAccuracyBefore, $0.forgottenAccuracyAfter, $0.validationAccuracy].compactMap { $0 } }
             + (floor.map { [$0] } ?? [])
         let low = ((values.min() ?? 0) - 0.05) * 10
         return max(0, low.rounded(.down) / 10)...1.0
@@ -128,27 +155,43 @@ struct ReportPage {
             ("certified releases", "\(d.updates.filter(\.certified).count) of \(releases)"),
         ]
         if let spent = d.epsilonSpent {
-            summary.append(("epsilon spent", String(format: "%.3f", spent) + (d.policy.map { String(format: " of %g (delta %g)", $0.epsilonBudget, $0.delta) } ?? "")))
+            summary.append(
+                (
+                    "epsilon spent",
+                    String(format: "%.3f", spent) + (d.policy.map { String(format: " of %g (delta %g)", $0.epsilonBudget, $0.delta) } ?? "")
+                ))
         }
         if let policy = d.policy {
-            let noise = policy.mode == .adaptive
+            let noise =
+                policy.mode == .adaptive
                 ? String(format: "adaptive: sigma_max %g at epsilon_step %g", policy.sigmaMax, policy.epsilonStep)
                 : String(format: "sigma %g at epsilon_step %g (certified unless adaptive)", policy.sigma, policy.epsilonStep)
             summary.append(("noise limit", noise + String(format: ": Delta limit %.4g", d.residualBoundLimit ?? .nan)))
             if let floor = d.accuracyFloor {
-                summary.append(("accuracy guard", String(format: "validation accuracy >= %.1f%% (base %.1f%% - %g)", 100 * floor, 100 * (d.budget?.baseValidationAccuracy ?? .nan), policy.maxAccuracyDrop)))
+                summary.append(
+                    (
+                        "accuracy guard",
+                        String(
+                            format: "validation accuracy >= %.1f%% (base %.1f%% - %g)", 100 * floor, 100 * (d.budget?.baseValidationAccuracy ?? .nan),
+                            policy.maxAccuracyDrop)
+                    ))
             }
         } else {
             summary.append(("budget policy", "not recorded yet (the daemon records it with the first update)"))
         }
         if let auc = d.updates.last(where: { $0.membershipAUCAfter != nil })?.membershipAUCAfter {
-            summary.append((
-                "forgetting audit",
-                String(format: "loss-based membership AUC of all %d forgotten rows against the validation rows, released model: %.3f (0.5: they look like rows the model never saw; compare with a retrained model's)", d.originalRows - d.residualRows, auc)
-            ))
+            summary.append(
+                (
+                    "forgetting audit",
+                    String(
+                        format:
+                            "loss-based membership AUC of all %d forgotten rows against the validation rows, released model: %.3f (0.5: they look like rows the model never saw; compare with a retrained model's)",
+                        d.originalRows - d.residualRows, auc)
+                ))
         }
         if let budget = d.budget {
-            summary.append(("retrain", budget.retrainRequired ? "required: " + budget.retrainReasons.map(\.rawValue).joined(separator: ", ") : "not required"))
+            summary.append(
+                ("retrain", budget.retrainRequired ? "required: " + budget.retrainReasons.map(\.rawValue).joined(separator: ", ") : "not required"))
         }
 
         var html = """
@@ -194,17 +237,23 @@ struct ReportPage {
             "Parameters in the block the Newton step updated (L-FOCI's selection; every parameter with selection full). The dashed line is the model's parameter count.",
         ]
         for (chart, note) in zip(charts, notes) {
-            html += "<figure>\n<figcaption>\(HTML.escape(chart.title))</figcaption>\n\(chart.render())\n<p class=\"note\">\(HTML.escape(note))</p>\n</figure>\n"
+            html +=
+                "<figure>\n<figcaption>\(HTML.escape(chart.title))</figcaption>\n\(chart.render())\n<p class=\"note\">\(HTML.escape(note))</p>\n</figure>\n"
         }
         html += "</div>\n<h2>Update records</h2>\n"
         if d.updates.isEmpty {
             html += "<p>No updates in this epoch yet.</p>\n"
         } else {
-            let header = ["#", "time", "requests", "rows", "outcome", "method", "block", "Delta", "sigma", "certified", "epsilon", "validation", "forgotten acc", "forgotten loss", "validation loss", "membership AUC", "seconds"]
+            let header = [
+                "#", "time", "requests", "rows", "outcome", "method", "block", "Delta", "sigma", "certified", "epsilon", "validation",
+                "forgotten acc", "forgotten loss", "validation loss", "membership AUC", "seconds",
+            ]
             html += "<table class=\"updates\">\n<tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
             for u in d.updates {
                 // Cells are numbers, timestamps and fixed words; the arrows are the only markup.
-                html += "<tr>" + Self.cells(u).map { "<td>\(HTML.escape($0).replacingOccurrences(of: "-&gt;", with: "&rarr;"))</td>" }.joined() + "</tr>\n"
+                html +=
+                    "<tr>" + Self.cells(u).map { "<td>\(HTML.escape($0).replacingOccurrences(of: "-&gt;", with: "&rarr;"))</td>" }.joined()
+                    + "</tr>\n"
             }
             html += "</table>\n"
         }

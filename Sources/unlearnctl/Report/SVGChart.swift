@@ -97,7 +97,8 @@ struct SVGChart {
             fraction = (y - domain.lowerBound) / (domain.upperBound - domain.lowerBound)
         case .log10:
             let v = max(y, domain.lowerBound)
-            fraction = (Foundation.log10(v) - Foundation.log10(domain.lowerBound))
+            fraction =
+                (Foundation.log10(v) - Foundation.log10(domain.lowerBound))
                 / (Foundation.log10(domain.upperBound) - Foundation.log10(domain.lowerBound))
         }
         return plot.y + plot.height * (1 - min(max(fraction, 0), 1))
@@ -116,22 +117,29 @@ struct SVGChart {
         for band in bands {
             let x0 = xPosition(max(band.from, xDomain.lowerBound))
             let x1 = xPosition(min(band.to, xDomain.upperBound))
-            svg.append(#"<g class="band"><rect x="\#(f(x0))" y="\#(f(p.y))" width="\#(f(max(x1 - x0, 0)))" height="\#(f(p.height))" fill="\#(Self.bandFill)"><title>\#(HTML.escape(band.label))</title></rect>"#)
+            svg.append(
+                #"<g class="band"><rect x="\#(f(x0))" y="\#(f(p.y))" width="\#(f(max(x1 - x0, 0)))" height="\#(f(p.height))" fill="\#(Self.bandFill)"><title>\#(HTML.escape(band.label))</title></rect>"#
+            )
             if x1 - x0 > Double(band.label.count) * 6 + 8 {
-                svg.append(#"<text x="\#(f((x0 + x1) / 2))" y="\#(f(p.y + 14))" text-anchor="middle" class="band-label">\#(HTML.escape(band.label))</text>"#)
+                svg.append(
+                    #"<text x="\#(f((x0 + x1) / 2))" y="\#(f(p.y + 14))" text-anchor="middle" class="band-label">\#(HTML.escape(band.label))</text>"#)
             }
             svg.append("</g>")
         }
         svg.append(contentsOf: axes())
         for reference in references where reference.value.isFinite {
             let y = yPosition(reference.value)
-            svg.append(#"<g class="reference"><line x1="\#(f(p.x))" y1="\#(f(y))" x2="\#(f(p.x + p.width))" y2="\#(f(y))" stroke="\#(reference.color)" stroke-width="1.5" stroke-dasharray="6 4"/>"#)
+            svg.append(
+                #"<g class="reference"><line x1="\#(f(p.x))" y1="\#(f(y))" x2="\#(f(p.x + p.width))" y2="\#(f(y))" stroke="\#(reference.color)" stroke-width="1.5" stroke-dasharray="6 4"/>"#
+            )
             svg.append(#"<title>\#(HTML.escape(reference.name)) \#(HTML.escape(yFormat(reference.value)))</title></g>"#)
         }
         for s in series { svg.append(contentsOf: render(s)) }
         svg.append(contentsOf: legend())
         if count == 0 {
-            svg.append(#"<text x="\#(f(p.x + p.width / 2))" y="\#(f(p.y + p.height / 2))" text-anchor="middle" class="empty">no updates in this epoch</text>"#)
+            svg.append(
+                #"<text x="\#(f(p.x + p.width / 2))" y="\#(f(p.y + p.height / 2))" text-anchor="middle" class="empty">no updates in this epoch</text>"#
+            )
         }
         svg.append("</svg>")
         return svg.joined(separator: "\n")
@@ -183,15 +191,22 @@ struct SVGChart {
             out.append(#"<line x1="\#(f(p.x - 5))" y1="\#(f(py))" x2="\#(f(p.x))" y2="\#(f(py))" stroke="rgb(51,51,51)"/>"#)
             out.append(#"<text x="\#(f(p.x - 8))" y="\#(f(py + 4))" text-anchor="end">\#(HTML.escape(yFormat(y)))</text>"#)
         }
-        out.append(#"<text x="\#(f(p.x + p.width / 2))" y="\#(f(Self.height - 8))" text-anchor="middle" font-size="12">\#(HTML.escape(xLabel))</text>"#)
-        out.append(#"<text transform="translate(14 \#(f(p.y + p.height / 2))) rotate(-90)" text-anchor="middle" font-size="12">\#(HTML.escape(yLabel))</text>"#)
+        out.append(
+            #"<text x="\#(f(p.x + p.width / 2))" y="\#(f(Self.height - 8))" text-anchor="middle" font-size="12">\#(HTML.escape(xLabel))</text>"#)
+        out.append(
+            #"<text transform="translate(14 \#(f(p.y + p.height / 2))) rotate(-90)" text-anchor="middle" font-size="12">\#(HTML.escape(yLabel))</text>"#
+        )
         out.append("</g>")
         return out
     }
 
     /// Legend entries in rows above the plot area, wrapping at the chart's width.
     private func legend() -> [String] {
-        enum Swatch { case dot(String), box(String, filled: Bool), dash(String) }
+        enum Swatch {
+            case dot(String)
+            case box(String, filled: Bool)
+            case dash(String)
+        }
         var entries: [(Swatch, String)] = series.map { s in
             (s.style == .bars ? .box(s.color, filled: true) : .dot(s.color), s.name)
         }
@@ -212,7 +227,9 @@ struct SVGChart {
             case .box(let color, _):
                 out.append(#"<rect x="\#(f(x))" y="\#(f(y - 9))" width="12" height="10" fill="\#(color)"/>"#)
             case .dash(let color):
-                out.append(#"<line x1="\#(f(x))" y1="\#(f(y - 4))" x2="\#(f(x + 14))" y2="\#(f(y - 4))" stroke="\#(color)" stroke-width="1.5" stroke-dasharray="4 2"/>"#)
+                out.append(
+                    #"<line x1="\#(f(x))" y1="\#(f(y - 4))" x2="\#(f(x + 14))" y2="\#(f(y - 4))" stroke="\#(color)" stroke-width="1.5" stroke-dasharray="4 2"/>"#
+                )
             }
             out.append(#"<text x="\#(f(x + 17))" y="\#(f(y))">\#(HTML.escape(text))</text>"#)
             x += width + 4

@@ -25,7 +25,8 @@ final class DaemonFixture: @unchecked Sendable {
         for (name, lambda) in [("digits-a", "0.01"), ("digits-b", "0.05"), ("digits-c", "0.02"), ("digits-d", "0.03")] {
             let out = dir.appendingPathComponent(name).path
             if !FileManager.default.fileExists(atPath: out) {
-                let result = try! Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst", "--hidden", "0", "--lambda", lambda, "--out", out])
+                let result = try! Binaries.run(
+                    "unlearnctl", ["train", "--data", "data/digits.csv.zst", "--hidden", "0", "--lambda", lambda, "--out", out])
                 precondition(result.status == 0, "training the \(name) bundle failed: \(result.stderr)")
             }
             paths[name] = out

@@ -3,7 +3,9 @@ import ProcessHarness
 
 /// `kcat`, the independent Kafka client, for publishing and reading in tests.
 enum Kcat {
-    static let path: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let path: String? = ["/usr/bin/kcat", "/usr/local/bin/kcat", "/usr/bin/kafkacat"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 
     /// Publishes `key<TAB>value` lines (one message each) and waits until kcat has delivered them.
     static func produce(bootstrap: String, topic: String, lines: [String]) throws {

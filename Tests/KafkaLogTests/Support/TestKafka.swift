@@ -43,7 +43,7 @@ private struct CapturingHandler: LogHandler {
 
     func log(event: LogEvent) {
         var merged = metadata
-        event.metadata?.forEach { merged[$0.key] = $0.value }
+        for (key, value) in event.metadata ?? [:] { merged[key] = value }
         capture.append(
             LogCapture.Record(
                 level: event.level,

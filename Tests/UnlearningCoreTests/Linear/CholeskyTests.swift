@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 /// Cholesky.solve against an independent computation: the residual A x - b evaluated with plain loops, which

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 /// Conjugate gradients against Cholesky (LAPACK) on the same systems, and its failure reports.
@@ -108,7 +109,8 @@ struct ConjugateGradientTests {
     @Test("an indefinite matrix is detected")
     func indefinite() {
         let a = Matrix(rows: 2, cols: 2, storage: [1, 0, 0, -1])
-        let solution = ConjugateGradient.solve([0.5, 1], options: ConjugateGradient.Options(tolerance: 1e-10, maxIterations: 10), apply: Self.product(a))
+        let solution = ConjugateGradient.solve(
+            [0.5, 1], options: ConjugateGradient.Options(tolerance: 1e-10, maxIterations: 10), apply: Self.product(a))
         #expect(solution.status == .notPositiveDefinite)
         #expect(!solution.converged)
     }
@@ -122,7 +124,12 @@ struct ConjugateGradientTests {
     @Test("b = 0 returns x = 0 without a product")
     func zeroRightHandSide() {
         var calls = 0
-        let solution = ConjugateGradient.solve([0, 0, 0], apply: { v in calls += 1; return v })
+        let solution = ConjugateGradient.solve(
+            [0, 0, 0],
+            apply: { v in
+                calls += 1
+                return v
+            })
         #expect(solution.converged && solution.x == [0, 0, 0] && calls == 0)
     }
 }

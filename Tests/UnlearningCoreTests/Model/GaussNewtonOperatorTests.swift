@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 /// Hessian- and Gauss-Newton-vector products against central finite differences of the gradient and against the
@@ -67,9 +68,11 @@ struct GaussNewtonOperatorTests {
 
     // Tolerance 1e-12 relative: both sides compute the same matrix exactly, in different summation orders, so they
     // differ by rounding (~1e-15); any structural error is O(1).
-    @Test("the product equals the dense hessianBlock times v, whole model and blocks, over several chunks", arguments: [
-        ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
-    ])
+    @Test(
+        "the product equals the dense hessianBlock times v, whole model and blocks, over several chunks",
+        arguments: [
+            ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
+        ])
     func matchesDenseBlock(hidden: [Int], activation: Activation) throws {
         let (model, x, _) = try MLPDerivativeTests.randomProblem(hidden: hidden, activation: activation, rows: 23)
         let arch = model.architecture

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 /// `squaredGradientSum` (the GEMM form (delta o delta)^T (A o A)) against the definition: the element-wise square
@@ -17,9 +18,11 @@ struct SquaredGradientTests {
     // Tolerance 1e-12 relative (norm-wise): both sides square and add the same products in a different order, so
     // they differ by rounding (~1e-15 relative); a wrong formula (the square of the summed gradient, a missing
     // bias or activation derivative) is off by 1e-2 or more.
-    @Test("equals the per-row loop over lossGradientSum", arguments: [
-        ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
-    ])
+    @Test(
+        "equals the per-row loop over lossGradientSum",
+        arguments: [
+            ([Int](), Activation.identity), ([6], .tanh), ([6, 5], .tanh), ([7], .relu),
+        ])
     func matchesPerRowLoop(hidden: [Int], activation: Activation) throws {
         let (model, x, labels) = try MLPDerivativeTests.randomProblem(hidden: hidden, activation: activation, rows: 11)
         let fast = model.squaredGradientSum(x, labels: labels)

@@ -27,15 +27,19 @@ struct DPAccountingComparisonTests {
         // The old demo: 17 releases at epsilon_step 5 (sigma/Delta = 4.84 / 5).
         Sequence(name: "17 releases, sigma/Delta 0.968", releases: Array(repeating: (0.2, 0.2 * 0.968), count: 17)),
         // 17 releases, sensitivities 0.5 ... 0.9, sigma/Delta 0.97 ... 4.57.
-        Sequence(name: "17 releases, mixed sigma/Delta 0.97-4.57", releases: (0..<17).map { i in
-            let sensitivity = 0.5 + 0.1 * Double(i % 5)
-            return (sensitivity, sensitivity * (0.97 + 0.6 * Double(i % 7)))
-        }),
+        Sequence(
+            name: "17 releases, mixed sigma/Delta 0.97-4.57",
+            releases: (0..<17).map { i in
+                let sensitivity = 0.5 + 0.1 * Double(i % 5)
+                return (sensitivity, sensitivity * (0.97 + 0.6 * Double(i % 7)))
+            }),
         // 100 small releases near the per-release epsilon 0.1 of the certified defaults (sigma/Delta 20 ... 50).
-        Sequence(name: "100 releases, mixed sigma/Delta 20-50", releases: (0..<100).map { i in
-            let sensitivity = 1e-3 * Double(1 + i % 3)
-            return (sensitivity, sensitivity * (20 + 0.5 * Double(i % 61)))
-        }),
+        Sequence(
+            name: "100 releases, mixed sigma/Delta 20-50",
+            releases: (0..<100).map { i in
+                let sensitivity = 1e-3 * Double(1 + i % 3)
+                return (sensitivity, sensitivity * (20 + 0.5 * Double(i % 61)))
+            }),
     ]
 
     static let deltas: [Double] = [1e-5, 1e-6]
@@ -52,7 +56,8 @@ struct DPAccountingComparisonTests {
         for release in sequence.releases { accountant.record(sensitivity: release.sensitivity, sigma: release.sigma) }
         for (delta, expected) in zip(Self.deltas, reference) {
             let ours = accountant.epsilon(delta: delta)
-            let line = "\(sequence.name), delta \(delta): unlearnd \(format(ours)), dp_accounting RDP \(format(expected.rdp)), "
+            let line =
+                "\(sequence.name), delta \(delta): unlearnd \(format(ours)), dp_accounting RDP \(format(expected.rdp)), "
                 + "PLD \(format(expected.pld)) (unlearnd/RDP - 1 = \(format(100 * (ours / expected.rdp - 1)))%)"
             print(line)
             #expect(ours >= expected.pld, "below dp_accounting's PLD epsilon: \(line)")

@@ -10,7 +10,9 @@ struct PrivacyAccountantTests {
     /// Its optimum over alpha is found here by a dense scan (steps of 1e-4 in ln(alpha - 1)), independent of the grid.
     /// The grid is at most 0.05 wide near the optimum (alpha* ~ 4-6 here), so the grid minimum exceeds the optimum by
     /// about (d^2 epsilon/d alpha^2) * 0.025^2 / 2 < 1e-3 relative; the test allows 1e-3.
-    @Test("single Gaussian release matches the continuous optimum of the improved conversion", arguments: [(1.0, 1.0, 1e-5), (0.3, 2.0, 1e-6), (2.0, 1.0, 1e-5)])
+    @Test(
+        "single Gaussian release matches the continuous optimum of the improved conversion",
+        arguments: [(1.0, 1.0, 1e-5), (0.3, 2.0, 1e-6), (2.0, 1.0, 1e-5)])
     func singleRelease(sensitivity: Double, sigma: Double, delta: Double) {
         var accountant = PrivacyAccountant()
         accountant.record(sensitivity: sensitivity, sigma: sigma)

@@ -13,7 +13,9 @@ struct SecureGaussianTests {
         let gaussian = SecureGaussian(sigma: sigma)
         var generator = SeededGenerator(seed: 2012)
         let n = 200_000
-        var sum = 0.0, sumSquares = 0.0, tail = 0
+        var sum = 0.0
+        var sumSquares = 0.0
+        var tail = 0
         for _ in 0..<n {
             let z = gaussian.noised(0, using: &generator)
             sum += z
@@ -24,7 +26,9 @@ struct SecureGaussianTests {
         let variance = sumSquares / Double(n) - mean * mean
         let tailFraction = Double(tail) / Double(n)
         let p = 0.04550026389635842  // 2 (1 - Phi(2))
-        print("SecureGaussian sigma \(sigma): mean \(mean), variance \(variance) (expected \(sigma * sigma)), P(|Z| > 2 sigma) \(tailFraction) (expected \(p))")
+        print(
+            "SecureGaussian sigma \(sigma): mean \(mean), variance \(variance) (expected \(sigma * sigma)), P(|Z| > 2 sigma) \(tailFraction) (expected \(p))"
+        )
         #expect(abs(mean) < 5 * sigma / Double(n).squareRoot())
         #expect(abs(variance - sigma * sigma) < 5 * sigma * sigma * (2 / Double(n)).squareRoot())
         #expect(abs(tailFraction - p) < 5 * (p * (1 - p) / Double(n)).squareRoot())

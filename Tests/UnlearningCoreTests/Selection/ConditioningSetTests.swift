@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 @Suite("Conditioning-set neighbour lists")

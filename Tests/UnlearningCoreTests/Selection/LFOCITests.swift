@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UnlearningCore
 
 @Suite("L-FOCI selection")
@@ -49,7 +50,8 @@ struct LFOCITests {
         let sigma = (16 / (15 * Double(m))).squareRoot()
         #expect(abs(permutationSD / sigma - 1) < 0.15, "permutation sd \(permutationSD), formula \(sigma)")
 
-        var gated: [Int: Int] = [:], plain: [Int: Int] = [:]
+        var gated: [Int: Int] = [:]
+        var plain: [Int: Int] = [:]
         for seed in 0..<300 as Range<UInt64> {
             var rng = SeededGenerator(seed: 1000 + seed)
             let candidates = try CandidateMatrix(columns: (0..<20).map { _ in SelectionTestData.gaussian(m, &rng) })
@@ -71,7 +73,9 @@ struct LFOCITests {
         func show(_ counts: [Int: Int]) -> String {
             counts.sorted { $0.key < $1.key }.map { "\($0.key) selected: \($0.value)" }.joined(separator: ", ")
         }
-        print("independent Y (null sd of T \(sigma), by permutation \(permutationSD)): noise gate over 300 seeds \(show(gated)); FOCI's plain rule over the first 100 \(show(plain))")
+        print(
+            "independent Y (null sd of T \(sigma), by permutation \(permutationSD)): noise gate over 300 seeds \(show(gated)); FOCI's plain rule over the first 100 \(show(plain))"
+        )
         #expect((1...27).contains(gated[1, default: 0]), "one variable in \(gated[1, default: 0]) of 300 seeds")
         // The plain rule's over-selection is what the gate is for; if it vanished, the gate would be untested here.
         #expect(plain.filter { $0.key > 1 }.values.reduce(0, +) >= 20, "plain rule: \(show(plain))")
@@ -143,9 +147,11 @@ struct LFOCITests {
 
     // The selection half (the timing is `unlearnctl bench selection`). docs/ARCHITECTURE.md, section 3.1
     // step 2 reports 20/20 for noise on the candidates only; we require the same for both tie modes.
-    @Test("heavy ties: 30 binary features, Y a Boolean function of 3 of them: exactly those 3", arguments: [
-        TieBreaking.default, .exact,
-    ])
+    @Test(
+        "heavy ties: 30 binary features, Y a Boolean function of 3 of them: exactly those 3",
+        arguments: [
+            TieBreaking.default, .exact,
+        ])
     func heavyTies(mode: TieBreaking) throws {
         for seed in 0..<20 as Range<UInt64> {
             let data = SelectionTestData.boolean(m: 1000, seed: seed)
@@ -271,7 +277,8 @@ struct LFOCITests {
         let full = try LFOCI.select(response: data.y, candidates: data.candidates)
         #expect(full.steps.count == 2)
         #expect(Array(forced.steps.prefix(2)) == full.steps)
-        let first = full.steps[0].candidate, second = full.steps[1].candidate
+        let first = full.steps[0].candidate
+        let second = full.steps[1].candidate
         var costs = [Int](repeating: 1, count: data.candidates.variableCount)
         costs[first] = 10
         costs[second] = 5

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 // Invalid input throws a typed error with a clear message, never crashes.

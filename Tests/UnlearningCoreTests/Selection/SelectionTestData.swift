@@ -25,7 +25,8 @@ enum SelectionTestData {
         if x2 >= x1 { x2 += 1 }
         columns.swapAt(0, x1)
         columns.swapAt(x1 == 1 ? 0 : 1, x2)
-        let a = columns[x1], b = columns[x2]
+        let a = columns[x1]
+        let b = columns[x2]
         let y = (0..<m).map { a[$0] + b[$0] * b[$0] + 0.1 * rng.nextGaussian() }
         return (y, try! CandidateMatrix(columns: columns), x1, x2)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 @Suite("Selective Synaptic Dampening")
@@ -68,16 +69,18 @@ struct DampeningMLPTests {
         let (base, train) = Self.state()
         let validationLoss = Unlearner.mean(base.model.perRowLoss(base.validationFeatures, labels: base.validationLabels))
         let trainLoss = Unlearner.mean(base.model.perRowLoss(base.trainFeatures, labels: base.trainLabels))
-        print("MNIST 784-32-10 fixture: train loss \(trainLoss), validation loss \(validationLoss), validation accuracy "
-            + "\(base.budget.baseValidationAccuracy!)")
+        print(
+            "MNIST 784-32-10 fixture: train loss \(trainLoss), validation loss \(validationLoss), validation accuracy "
+                + "\(base.budget.baseValidationAccuracy!)")
         #expect(trainLoss < validationLoss / 4, "the fixture must fit its training rows")
         var raised = 0
         for subject in UnlearningFixtures.subjects(train, count: 3) {
             var state = base
             let report = try Unlearner.forget(rows: subject.rows, in: &state, options: Self.options())
-            print("MNIST MLP dampening, subject \(subject.name) (\(subject.rows.count) rows): \(report.dampenedParameters ?? 0) "
-                + "parameters in \(report.slices.count) slices, forgotten loss \(report.forgottenLossBefore) -> "
-                + "\(report.forgottenLossAfter), validation \(report.validationAccuracyBefore!) -> \(report.validationAccuracyAfter!)")
+            print(
+                "MNIST MLP dampening, subject \(subject.name) (\(subject.rows.count) rows): \(report.dampenedParameters ?? 0) "
+                    + "parameters in \(report.slices.count) slices, forgotten loss \(report.forgottenLossBefore) -> "
+                    + "\(report.forgottenLossAfter), validation \(report.validationAccuracyBefore!) -> \(report.validationAccuracyAfter!)")
             #expect(report.method == .dampening && report.outcome == .applied)
             #expect(!report.certified)
             let changed = zip(base.model.theta, state.model.theta).filter { $0.bitPattern != $1.bitPattern }

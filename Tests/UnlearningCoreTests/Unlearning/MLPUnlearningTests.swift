@@ -29,10 +29,11 @@ struct MLPUnlearningTests {
         for subject in UnlearningFixtures.subjects(train, count: 3) {
             var state = base
             let report = try Unlearner.forget(rows: subject.rows, in: &state, options: options)
-            print("MNIST MLP subject \(subject.name): \(report.slices.count) slices \(report.slices), block \(report.blockSize), "
-                + "validation \(report.validationAccuracyBefore!) -> \(report.validationAccuracyAfter!), "
-                + "forgotten loss \(report.forgottenLossBefore) -> \(report.forgottenLossAfter), "
-                + "residual bound \(report.residualBound) (certified: \(report.certified)), \(report.seconds)")
+            print(
+                "MNIST MLP subject \(subject.name): \(report.slices.count) slices \(report.slices), block \(report.blockSize), "
+                    + "validation \(report.validationAccuracyBefore!) -> \(report.validationAccuracyAfter!), "
+                    + "forgotten loss \(report.forgottenLossBefore) -> \(report.forgottenLossAfter), "
+                    + "residual bound \(report.residualBound) (certified: \(report.certified)), \(report.seconds)")
             #expect(report.outcome == .applied)
             #expect(!report.slices.isEmpty)
             #expect(report.blockSize <= options.maxBlockParameters)

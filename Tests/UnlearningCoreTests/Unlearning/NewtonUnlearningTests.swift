@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 @Suite("Newton unlearning (digits)", .serialized)
@@ -90,8 +91,20 @@ struct NewtonUnlearningTests {
         let before = state
 
         for (label, cause, tweak) in [
-            ("one Newton step", "cap of 1 Newton steps", { (o: inout UnlearningOptions) in o.newtonMaxIterations = 1; o.newtonTolerance = 1e-300 }),
-            ("two CG iterations", "conjugate-gradient solve stopped (iteration_limit)", { (o: inout UnlearningOptions) in o.cgMaxIterations = 2; o.cgTolerance = 1e-12 }),
+            (
+                "one Newton step", "cap of 1 Newton steps",
+                { (o: inout UnlearningOptions) in
+                    o.newtonMaxIterations = 1
+                    o.newtonTolerance = 1e-300
+                }
+            ),
+            (
+                "two CG iterations", "conjugate-gradient solve stopped (iteration_limit)",
+                { (o: inout UnlearningOptions) in
+                    o.cgMaxIterations = 2
+                    o.cgTolerance = 1e-12
+                }
+            ),
             // Checked before each step: any elapsed time exceeds a cap of 0 s, so no step is taken.
             ("a time cap of 0 s", "time cap of 0.0 s after 0 steps", { (o: inout UnlearningOptions) in o.newtonMaxSeconds = 0 }),
         ] {

@@ -37,10 +37,13 @@ extension Bench {
             ("scale", ["--data", "data/digits.csv.zst", "--sizes", "1000,2000", "--subjects", "1"]),
             ("roofline", ["--rows", "200", "--hidden", "32", "--rounds", "1", "--min-sample-seconds", "0.01"]),
             ("snapshot", ["--repeats", "3", "--levels", "3", "--levels", "1"]),
-            ("kafka", [
-                "--data", "data/digits.csv.zst", "--scenarios", "class,subject", "--seconds", "2", "--rate", "20",
-                "--classes", "1", "--subjects", "4", "--warmup", "1", "--timeout", "60", "--work", "/tmp/unlearn-bench-all-kafka",
-            ]),
+            (
+                "kafka",
+                [
+                    "--data", "data/digits.csv.zst", "--scenarios", "class,subject", "--seconds", "2", "--rate", "20",
+                    "--classes", "1", "--subjects", "4", "--warmup", "1", "--timeout", "60", "--work", "/tmp/unlearn-bench-all-kafka",
+                ]
+            ),
         ]
 
         func validate() throws {

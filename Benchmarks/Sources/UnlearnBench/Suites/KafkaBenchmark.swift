@@ -5,8 +5,8 @@ import KafkaLog
 import Logging
 import ProcessHarness
 import UnlearnDaemon
-import UnlearningCore
 import UnlearnSupport
+import UnlearningCore
 
 extension Bench {
     /// `unlearn-bench kafka`: end-to-end throughput and latency of the daemon, from publishing a deletion
@@ -47,7 +47,10 @@ extension Bench {
         var scenarios: String = "class,subject,samples"
 
         /// An open-loop run cannot show more throughput than it offers, so the default offers twice the class target.
-        @Option(help: "Offered load: measured requests published per second (open loop; the subject and samples runs are far below it, so they run as a burst).")
+        @Option(
+            help:
+                "Offered load: measured requests published per second (open loop; the subject and samples runs are far below it, so they run as a burst)."
+        )
         var rate: Double = 200
 
         @Option(help: "Seconds of class-scope requests at --rate (the class scenario's length).")
@@ -65,7 +68,9 @@ extension Bench {
         @Option(name: .customLong("max-wait-ms"), help: "batch.max_wait_ms of the daemon.")
         var maxWaitMs: Int = 200
 
-        @Option(name: .customLong("class-max-rows"), help: "batch.max_rows in the class scenario (a class selects ~400 rows; a smaller limit flushes every class request alone).")
+        @Option(
+            name: .customLong("class-max-rows"),
+            help: "batch.max_rows in the class scenario (a class selects ~400 rows; a smaller limit flushes every class request alone).")
         var classMaxRows: Int = 100_000
 
         @Option(name: .customLong("max-rows"), help: "batch.max_rows in the subject and samples scenarios.")
@@ -110,7 +115,7 @@ extension Bench {
         func run() async throws {
             let started = Date()
             #if DEBUG
-            print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench kafka` for meaningful numbers")
+                print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench kafka` for meaningful numbers")
             #endif
             let fm = FileManager.default
             let root = URL(fileURLWithPath: work).standardizedFileURL
@@ -139,7 +144,8 @@ extension Bench {
             }
             let bundle = try ModelBundle.read(from: bundlePath)
             let architecture = bundle.descriptor.architecture
-            let modelText = "\(([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")) MLP, "
+            let modelText =
+                "\(([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")) MLP, "
                 + "\(architecture.parameterCount) parameters, lambda \(bundle.descriptor.lambda), \(bundle.train.count) training rows, "
                 + "\(bundle.validation.count) validation rows"
             print("model: \(modelText)")
@@ -154,7 +160,10 @@ extension Bench {
 
             print("\nResults (throughput = durable requests / (last durable - first publish); latency = publish to durable snapshot)")
             BenchTools.printTable(
-                ["scenario", "requests", "offered/s", "throughput/s", "kept up", "p50", "p99", "max", "snapshots", "engine updates", "req/snapshot", "daemon busy", "load avg"],
+                [
+                    "scenario", "requests", "offered/s", "throughput/s", "kept up", "p50", "p99", "max", "snapshots", "engine updates",
+                    "req/snapshot", "daemon busy", "load avg",
+                ],
                 results.map { r in
                     [
                         r.name, "\(r.durable)/\(r.requests)", BenchTools.fmt(r.offeredRate, 0), BenchTools.fmt(r.throughput, 1),
@@ -167,7 +176,10 @@ extension Bench {
             )
             print("\nWhere the time goes (measurement window only)")
             BenchTools.printTable(
-                ["scenario", "wall", "engine", "per update", "snapshot writes", "per snapshot", "daemon CPU", "publish->ack mean", "publish->consumed", "consumed->durable", "engine phases (s)"],
+                [
+                    "scenario", "wall", "engine", "per update", "snapshot writes", "per snapshot", "daemon CPU", "publish->ack mean",
+                    "publish->consumed", "consumed->durable", "engine phases (s)",
+                ],
                 results.map { r in
                     let p = r.profile
                     return [
@@ -179,11 +191,13 @@ extension Bench {
                         Self.seconds(r.ackLatency.mean),
                         p.daemonLatencyMean.map { Self.seconds(r.latency.mean - $0) } ?? "-",
                         p.daemonLatencyMean.map(Self.seconds) ?? "-",
-                        p.enginePhases.sorted { $0.value > $1.value }.prefix(4).map { "\($0.key) \(BenchTools.fmt($0.value, 2))" }.joined(separator: ", "),
+                        p.enginePhases.sorted { $0.value > $1.value }.prefix(4).map { "\($0.key) \(BenchTools.fmt($0.value, 2))" }.joined(
+                            separator: ", "),
                     ]
                 }
             )
-            print("""
+            print(
+                """
                     engine and snapshot writes: the daemon's update and snapshot-write duration metrics; daemon busy = (engine + \
                 snapshot) / wall; daemon CPU: user+system seconds of the unlearnd process (BLAS uses both cores); \
                 publish->ack: until the broker's delivery report; publish->consumed and consumed->durable: means, split by the \
@@ -193,14 +207,18 @@ extension Bench {
             if let c = results.first(where: { $0.name == "class" }) {
                 let throughputMet = c.throughput >= 100
                 let latencyMet = c.latency.p50 < 2
-                print("\ntarget (class batching): >= 100 requests/s: \(BenchTools.fmt(c.throughput, 1)) -> \(throughputMet ? "met" : "MISSED"); "
-                    + "p50 < 2 s: \(Self.seconds(c.latency.p50)) -> \(latencyMet ? "met" : "MISSED")"
-                    + " (\(c.engineUpdates) of \(c.snapshots) snapshots carried an engine update; the others only recorded requests of an already removed class)")
+                print(
+                    "\ntarget (class batching): >= 100 requests/s: \(BenchTools.fmt(c.throughput, 1)) -> \(throughputMet ? "met" : "MISSED"); "
+                        + "p50 < 2 s: \(Self.seconds(c.latency.p50)) -> \(latencyMet ? "met" : "MISSED")"
+                        + " (\(c.engineUpdates) of \(c.snapshots) snapshots carried an engine update; the others only recorded requests of an already removed class)"
+                )
             }
             let observer = results.map(\.observerLoadMs).filter(\.isFinite)
-            print("\nmeasurement resolution: the observer lists the directory every \(BenchTools.fmt(pollMs, 1)) ms and then loads and verifies the new "
-                + "version (mean \(BenchTools.fmt(BenchTools.mean(observer), 1)) ms); a request is stamped at the listing that first shows it, so "
-                + "latencies are late by at most about \(BenchTools.fmt(pollMs + (observer.max() ?? 0), 0)) ms. The observer's loads compete with the daemon for the cores.")
+            print(
+                "\nmeasurement resolution: the observer lists the directory every \(BenchTools.fmt(pollMs, 1)) ms and then loads and verifies the new "
+                    + "version (mean \(BenchTools.fmt(BenchTools.mean(observer), 1)) ms); a request is stamped at the listing that first shows it, so "
+                    + "latencies are late by at most about \(BenchTools.fmt(pollMs + (observer.max() ?? 0), 0)) ms. The observer's loads compete with the daemon for the cores."
+            )
             let load1 = BenchTools.loadAverage()
             print("load average at end: \(load1); other processes on the machine (builds, tests) share the cores and are included in these numbers")
             let result = Result(
@@ -277,7 +295,8 @@ extension Bench {
                 let ids = bundle.train.sampleIDs
                 return Scenario(
                     name: name,
-                    workload: "the same \(chosen.count) subjects as sample-scope requests (each lists one subject's \(BenchTools.fmt(Double(chosenRows) / Double(chosen.count), 1)) "
+                    workload:
+                        "the same \(chosen.count) subjects as sample-scope requests (each lists one subject's \(BenchTools.fmt(Double(chosenRows) / Double(chosen.count), 1)) "
                         + "sample ids on average), published at \(BenchTools.fmt(rate, 0))/s; sample requests share one group per model, so "
                         + "several subjects go into one update",
                     batching: "group_by=subject_or_class (one samples group per model), max_rows=\(maxRows), max_wait_ms=\(maxWaitMs)",
@@ -350,7 +369,8 @@ extension Bench {
             if !scenario.warmup.isEmpty {
                 let (_, s) = try await BenchTools.timedAsync {
                     let warm = try await publish(scenario.warmup, rate: 1000, producer: producer)
-                    try await waitDurable(scenario.warmup.map(\.requestID), watcher: watcher, daemon: daemon, log: daemonLog, after: warm.sent.last ?? 0)
+                    try await waitDurable(
+                        scenario.warmup.map(\.requestID), watcher: watcher, daemon: daemon, log: daemonLog, after: warm.sent.last ?? 0)
                 }
                 print("    warm-up: \(scenario.warmup.count) subject requests durable after \(BenchTools.fmt(s, 1)) s (group join included)")
             }
@@ -423,10 +443,11 @@ extension Bench {
                 observerLoadMs: 1000 * BenchTools.mean(versions.map(\.loadSeconds)),
                 loadAverageAfter: loadAfter, daemonExitStatus: daemon.status, log: daemonLog
             )
-            print("    \(result.durable)/\(result.requests) durable; \(BenchTools.fmt(throughput, 1)) requests/s over \(BenchTools.fmt(wall, 1)) s; "
-                + "p50 \(Self.seconds(result.latency.p50)), p99 \(Self.seconds(result.latency.p99)); \(result.snapshots) snapshots, "
-                + "\(result.engineUpdates) engine updates (\(result.rowsRemoved) rows); daemon busy \(BenchTools.fmt(100 * profile.busyFraction, 0))% "
-                + "(engine \(Self.seconds(engineSeconds)), snapshots \(Self.seconds(snapshotSeconds)))")
+            print(
+                "    \(result.durable)/\(result.requests) durable; \(BenchTools.fmt(throughput, 1)) requests/s over \(BenchTools.fmt(wall, 1)) s; "
+                    + "p50 \(Self.seconds(result.latency.p50)), p99 \(Self.seconds(result.latency.p99)); \(result.snapshots) snapshots, "
+                    + "\(result.engineUpdates) engine updates (\(result.rowsRemoved) rows); daemon busy \(BenchTools.fmt(100 * profile.busyFraction, 0))% "
+                    + "(engine \(Self.seconds(engineSeconds)), snapshots \(Self.seconds(snapshotSeconds)))")
             return result
         }
 
@@ -466,7 +487,9 @@ extension Bench {
                 if seen == ids.count { return }
                 guard daemon.isRunning else { throw ValidationError("unlearnd exited with status \(daemon.status ?? -1); see \(log)") }
                 if Self.now() > deadline {
-                    print("\n    timed out: \(ids.count - seen) of \(ids.count) requests not durable \(BenchTools.fmt(timeout, 0)) s after the last publish; see \(log)")
+                    print(
+                        "\n    timed out: \(ids.count - seen) of \(ids.count) requests not durable \(BenchTools.fmt(timeout, 0)) s after the last publish; see \(log)"
+                    )
                     return
                 }
                 try await Task.sleep(for: .milliseconds(50))

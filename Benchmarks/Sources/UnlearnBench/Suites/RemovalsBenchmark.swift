@@ -1,8 +1,8 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
-import UnlearningCore
 import UnlearnSupport
+import UnlearningCore
 
 extension Bench {
     /// `unlearn-bench removals`: the paper's Figure 5/6 experiment: many sequential
@@ -139,7 +139,7 @@ extension Bench {
             let command = CommandLine.arguments.joined(separator: " ")
             let loadStart = BenchTools.loadAverage()
             #if DEBUG
-            print("warning: debug build; build with -c release for meaningful timings")
+                print("warning: debug build; build with -c release for meaningful timings")
             #endif
             let cores = ProcessInfo.processInfo.activeProcessorCount
             print("unlearn-bench removals  (\(cores) cores, load average \(loadStart) at start)")
@@ -165,14 +165,18 @@ extension Bench {
 
             let arch = Architecture(inputs: train.features.cols, hidden: [], classes: 10)
             print("data: \(data), \(train.count) training rows, \(validation.count) validation rows (split by subject, seed 1)")
-            print("model: logistic regression, \(arch.parameterCount) parameters (\(arch.sliceCount) slices of \(arch.fanIn(0) + 1)), lambda \(lambda)")
-            print("removing \(requests.count) subjects (\(covered) rows, \(BenchTools.fmt(100 * Double(covered) / Double(train.count), 1))% of training) "
-                + "one at a time in seeded order (seed \(seed)); checkpoint every \(every) removals")
-            print("noise: OFF (no privacy claimed; this measures the approximation); Hessian on "
-                + (hessianRows > 0 ? "\(hessianRows) sampled residual rows" : "all residual rows") + "; block cap \(maxBlock) parameters")
-            print("retraining reference: L-BFGS to ||grad F|| < \(tolerance), "
-                + (retrain == .warm ? "warm-started from the previous checkpoint's retrained model" : "from scratch (seeded initialisation)")
-                + " (unique optimum: the reference is within \(tolerance)/lambda = \(BenchTools.fmt(tolerance / lambda, 9)) of it)")
+            print(
+                "model: logistic regression, \(arch.parameterCount) parameters (\(arch.sliceCount) slices of \(arch.fanIn(0) + 1)), lambda \(lambda)")
+            print(
+                "removing \(requests.count) subjects (\(covered) rows, \(BenchTools.fmt(100 * Double(covered) / Double(train.count), 1))% of training) "
+                    + "one at a time in seeded order (seed \(seed)); checkpoint every \(every) removals")
+            print(
+                "noise: OFF (no privacy claimed; this measures the approximation); Hessian on "
+                    + (hessianRows > 0 ? "\(hessianRows) sampled residual rows" : "all residual rows") + "; block cap \(maxBlock) parameters")
+            print(
+                "retraining reference: L-BFGS to ||grad F|| < \(tolerance), "
+                    + (retrain == .warm ? "warm-started from the previous checkpoint's retrained model" : "from scratch (seeded initialisation)")
+                    + " (unique optimum: the reference is within \(tolerance)/lambda = \(BenchTools.fmt(tolerance / lambda, 9)) of it)")
 
             var lbfgs = Trainer.LBFGSOptions()
             lbfgs.gradientTolerance = tolerance
@@ -180,11 +184,13 @@ extension Bench {
             var original = initial
             let trainReport = Trainer.lbfgs(&original, x: train.features, labels: train.labels, options: lbfgs)
             guard trainReport.converged else {
-                throw ValidationError("the original model did not reach ||grad F|| < \(tolerance) (stopped at \(trainReport.gradientNorm)); raise --tolerance")
+                throw ValidationError(
+                    "the original model did not reach ||grad F|| < \(tolerance) (stopped at \(trainReport.gradientNorm)); raise --tolerance")
             }
-            print("original model: \(trainReport.steps) L-BFGS iterations, \(BenchTools.fmt(trainReport.seconds, 2)) s, "
-                + "||grad F|| \(String(format: "%.2e", trainReport.gradientNorm)), validation accuracy "
-                + "\(BenchTools.fmt(100 * original.accuracy(validation.features, labels: validation.labels), 2))%")
+            print(
+                "original model: \(trainReport.steps) L-BFGS iterations, \(BenchTools.fmt(trainReport.seconds, 2)) s, "
+                    + "||grad F|| \(String(format: "%.2e", trainReport.gradientNorm)), validation accuracy "
+                    + "\(BenchTools.fmt(100 * original.accuracy(validation.features, labels: validation.labels), 2))%")
 
             let base = UnlearningState(
                 model: original, trainFeatures: train.features, trainLabels: train.labels,
@@ -264,17 +270,21 @@ extension Bench {
                     options.maxBlockParameters = maxBlock
                     if hessianRows > 0 { options.hessianRows = hessianRows }
                     if mode == .random { options.randomSlices = lfociSlices }
-                    let (report, seconds) = try BenchTools.timed { try Unlearner.forget(rows: rows, in: &states[j], options: options, policy: policy) }
+                    let (report, seconds) = try BenchTools.timed {
+                        try Unlearner.forget(rows: rows, in: &states[j], options: options, policy: policy)
+                    }
                     guard report.outcome == .applied else {
-                        throw ValidationError("removal \(k + 1) (\(mode.rawValue)) was not applied: \(report.outcome.rawValue) \(report.reasonsRaised)")
+                        throw ValidationError(
+                            "removal \(k + 1) (\(mode.rawValue)) was not applied: \(report.outcome.rawValue) \(report.reasonsRaised)")
                     }
                     if mode == .lfoci { lfociSlices = report.slices.count }
-                    removalRecords.append(Removal(
-                        index: k + 1, rows: rows.count, mode: mode.rawValue, slices: report.slices.map(\.description),
-                        blockSize: report.blockSize, seconds: seconds, gradientResidual: report.gradientResidual, damping: report.damping,
-                        fallback: mode == .lfoci && report.selectionScores.isEmpty,
-                        newtonIterations: report.newtonIterations, cgIterations: report.cgIterations
-                    ))
+                    removalRecords.append(
+                        Removal(
+                            index: k + 1, rows: rows.count, mode: mode.rawValue, slices: report.slices.map(\.description),
+                            blockSize: report.blockSize, seconds: seconds, gradientResidual: report.gradientResidual, damping: report.damping,
+                            fallback: mode == .lfoci && report.selectionScores.isEmpty,
+                            newtonIterations: report.newtonIterations, cgIterations: report.cgIterations
+                        ))
                 }
                 removedRows += rows
                 progress.update("removal \(k + 1)/\(requests.count): \(removedRows.count) rows removed")
@@ -311,47 +321,57 @@ extension Bench {
             )
             for mode in Self.modes {
                 let records = removalRecords.filter { $0.mode == mode.rawValue }
-                print("    \(mode.rawValue): block size median \(Int(BenchTools.median(records.map { Double($0.blockSize) }))) "
-                    + "(min \(records.map(\.blockSize).min() ?? 0), max \(records.map(\.blockSize).max() ?? 0)), "
-                    + "\(BenchTools.fmt(BenchTools.median(records.map(\.seconds)), 3)) s per removal (median), "
-                    + "damping needed in \(records.filter { $0.damping > 0 }.count) of \(records.count)"
-                    + (mode == .lfoci ? "; the noise gate left nothing (largest-gradient slice used) in \(records.filter(\.fallback).count)" : "")
-                    + (mode == .newton ? "; Newton steps per removal median \(Int(BenchTools.median(records.map { Double($0.newtonIterations) }))) "
-                        + "(max \(records.map(\.newtonIterations).max() ?? 0)), CG iterations median "
-                        + "\(Int(BenchTools.median(records.map { Double($0.cgIterations) }))) (max \(records.map(\.cgIterations).max() ?? 0))" : ""))
+                print(
+                    "    \(mode.rawValue): block size median \(Int(BenchTools.median(records.map { Double($0.blockSize) }))) "
+                        + "(min \(records.map(\.blockSize).min() ?? 0), max \(records.map(\.blockSize).max() ?? 0)), "
+                        + "\(BenchTools.fmt(BenchTools.median(records.map(\.seconds)), 3)) s per removal (median), "
+                        + "damping needed in \(records.filter { $0.damping > 0 }.count) of \(records.count)"
+                        + (mode == .lfoci ? "; the noise gate left nothing (largest-gradient slice used) in \(records.filter(\.fallback).count)" : "")
+                        + (mode == .newton
+                            ? "; Newton steps per removal median \(Int(BenchTools.median(records.map { Double($0.newtonIterations) }))) "
+                                + "(max \(records.map(\.newtonIterations).max() ?? 0)), CG iterations median "
+                                + "\(Int(BenchTools.median(records.map { Double($0.cgIterations) }))) (max \(records.map(\.cgIterations).max() ?? 0))"
+                            : ""))
             }
             if let first = newtonBounds.first {
                 let worstRatio = newtonRatios.max() ?? .nan
                 let worstBound = newtonBounds.max() ?? .nan
-                print("target (issue 13, acceptance 2): newton ratio <= 1e-3 at every checkpoint: "
-                    + (worstRatio <= 1e-3 ? "met" : "NOT met") + " (max \(String(format: "%.2e", worstRatio))); "
-                    + "residual bound after every removal <= 2x the first's: " + (worstBound <= 2 * first ? "met" : "NOT met")
-                    + " (first \(String(format: "%.2e", first)), max \(String(format: "%.2e", worstBound)), "
-                    + "min \(String(format: "%.2e", newtonBounds.min() ?? .nan)))")
+                print(
+                    "target (issue 13, acceptance 2): newton ratio <= 1e-3 at every checkpoint: "
+                        + (worstRatio <= 1e-3 ? "met" : "NOT met") + " (max \(String(format: "%.2e", worstRatio))); "
+                        + "residual bound after every removal <= 2x the first's: " + (worstBound <= 2 * first ? "met" : "NOT met")
+                        + " (first \(String(format: "%.2e", first)), max \(String(format: "%.2e", worstBound)), "
+                        + "min \(String(format: "%.2e", newtonBounds.min() ?? .nan)))")
             }
-            print("target (issue 8, acceptance 2): lfoci below the original model's distance at every checkpoint: "
-                + (lfociBelow ? "met" : "NOT met"))
-            print("random at least as close as lfoci at checkpoints (removals): "
-                + (randomAsClose.isEmpty ? "none" : randomAsClose.map(String.init).joined(separator: ", "))
-                + " of \(later.count)")
+            print(
+                "target (issue 8, acceptance 2): lfoci below the original model's distance at every checkpoint: "
+                    + (lfociBelow ? "met" : "NOT met"))
+            print(
+                "random at least as close as lfoci at checkpoints (removals): "
+                    + (randomAsClose.isEmpty ? "none" : randomAsClose.map(String.init).joined(separator: ", "))
+                    + " of \(later.count)")
 
             let total = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             let loadEnd = BenchTools.loadAverage()
             print("total \(BenchTools.fmt(total, 1)) s; load average \(loadEnd) at end")
-            try BenchTools.writeJSON(Result(
-                command: command, cores: cores, data: data, trainRows: train.count, validationRows: validation.count,
-                parameters: arch.parameterCount, lambda: lambda, tolerance: tolerance, retrain: retrain, noise: false,
-                subjectsRemoved: requests.count, rowsRemoved: covered, trainSeconds: trainReport.seconds,
-                checkpoints: checkpoints, removals: removalRecords, lfociBelowOriginalThroughout: lfociBelow,
-                checkpointsWhereRandomAtLeastAsClose: randomAsClose, totalSeconds: total,
-                loadAverageStart: loadStart, loadAverageEnd: loadEnd
-            ), to: json)
+            try BenchTools.writeJSON(
+                Result(
+                    command: command, cores: cores, data: data, trainRows: train.count, validationRows: validation.count,
+                    parameters: arch.parameterCount, lambda: lambda, tolerance: tolerance, retrain: retrain, noise: false,
+                    subjectsRemoved: requests.count, rowsRemoved: covered, trainSeconds: trainReport.seconds,
+                    checkpoints: checkpoints, removals: removalRecords, lfociBelowOriginalThroughout: lfociBelow,
+                    checkpointsWhereRandomAtLeastAsClose: randomAsClose, totalSeconds: total,
+                    loadAverageStart: loadStart, loadAverageEnd: loadEnd
+                ), to: json)
         }
 
         func printCheckpoint(_ c: Checkpoint) {
-            print("\n== after \(c.removals) removals (\(c.rowsRemoved) rows)"
-                + (c.removals > 0 ? "; retrained in \(c.retrainIterations) L-BFGS iterations, \(BenchTools.fmt(c.retrainSeconds, 2)) s, ||grad F|| \(String(format: "%.1e", c.retrainGradientNorm))" : "")
-                + "; load \(c.loadAverage)")
+            print(
+                "\n== after \(c.removals) removals (\(c.rowsRemoved) rows)"
+                    + (c.removals > 0
+                        ? "; retrained in \(c.retrainIterations) L-BFGS iterations, \(BenchTools.fmt(c.retrainSeconds, 2)) s, ||grad F|| \(String(format: "%.1e", c.retrainGradientNorm))"
+                        : "")
+                    + "; load \(c.loadAverage)")
             BenchTools.printTable(
                 ["model", "forgotten acc %", "residual acc %", "validation acc %", "||grad F_res||", "dist to retrained", "ratio to original"],
                 c.models.map { m in

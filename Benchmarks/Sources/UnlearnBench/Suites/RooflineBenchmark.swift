@@ -89,7 +89,7 @@ extension Bench {
             let command = CommandLine.arguments.joined(separator: " ")
             let loadStart = BenchTools.loadAverage()
             #if DEBUG
-            print("warning: debug build; build with -c release for meaningful timings")
+                print("warning: debug build; build with -c release for meaningful timings")
             #endif
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let config = BLASLibrary.configuration
@@ -98,7 +98,9 @@ extension Bench {
             print("OpenBLAS: \(config), \(threads) threads")
 
             let dataset = try TrainingSetFile.read(data, classes: 10)
-            guard dataset.features.cols == 784 else { throw ValidationError("\(data) has \(dataset.features.cols) features; the roofline models need 784 (the MNIST extract)") }
+            guard dataset.features.cols == 784 else {
+                throw ValidationError("\(data) has \(dataset.features.cols) features; the roofline models need 784 (the MNIST extract)")
+            }
             let x = Standardization(fitting: dataset.features).apply(dataset.features).selectingRows(0..<min(rows, dataset.count))
             print("rows: \(x.rows) standardised rows of \(data); models: logreg 784-10 and MLP 784-\(hidden)-10 (ReLU), seeded initial weights")
 
@@ -125,19 +127,24 @@ extension Bench {
             for scenario in scenarios {
                 results.append(measure(scenario, x: x))
                 let r = results.last!
-                print("  \(r.scenario): p = \(r.parameters), build \(BenchTools.fmt(r.buildGFlops, 1)) GFLOP/s, "
-                    + "DGEMM \(BenchTools.fmt(r.dgemmGFlops, 1)) GFLOP/s (load \(r.loadAverage))")
+                print(
+                    "  \(r.scenario): p = \(r.parameters), build \(BenchTools.fmt(r.buildGFlops, 1)) GFLOP/s, "
+                        + "DGEMM \(BenchTools.fmt(r.dgemmGFlops, 1)) GFLOP/s (load \(r.loadAverage))")
             }
 
             print("")
             BenchTools.printTable(
-                ["block", "p", "G rows N", "build s", "forward share", "build GFLOP/s", "dsyrk GFLOP/s", "Cholesky GFLOP/s", "DGEMM GFLOP/s", "build/DGEMM", "best/best", "Cholesky/DGEMM", "load"],
+                [
+                    "block", "p", "G rows N", "build s", "forward share", "build GFLOP/s", "dsyrk GFLOP/s", "Cholesky GFLOP/s", "DGEMM GFLOP/s",
+                    "build/DGEMM", "best/best", "Cholesky/DGEMM", "load",
+                ],
                 results.map { r in
                     [
                         r.scenario, "\(r.parameters)", "\(r.gRows)", BenchTools.fmt(BenchTools.median(r.buildSeconds), 3),
                         BenchTools.fmt(100 * r.forwardShare, 0) + "%",
                         BenchTools.fmt(r.buildGFlops, 1), BenchTools.fmt(r.dsyrkGFlops, 1), BenchTools.fmt(r.choleskyGFlops, 1),
-                        BenchTools.fmt(r.dgemmGFlops, 1), BenchTools.fmt(100 * r.buildOverDGEMM, 0) + "%", BenchTools.fmt(100 * r.buildOverDGEMMBest, 0) + "%",
+                        BenchTools.fmt(r.dgemmGFlops, 1), BenchTools.fmt(100 * r.buildOverDGEMM, 0) + "%",
+                        BenchTools.fmt(100 * r.buildOverDGEMMBest, 0) + "%",
                         BenchTools.fmt(100 * r.choleskyOverDGEMM, 0) + "%", r.loadAverage,
                     ]
                 }
@@ -148,15 +155,17 @@ extension Bench {
             print("\nflops: build = N p (p + 1) [dsyrk] + N p [fill]; Cholesky = p^3/3 + 2 p^2; DGEMM = 2 p^3 (medians of \(rounds) rounds)")
             print("build/DGEMM compares the medians; best/best the fastest sample of each (load from other processes only slows a sample down)")
             print("forward share: time of the forward pass over the rows (inside the build, not counted in its flops) / build time")
-            print("target (issue 8, acceptance 4): Hessian-block build >= 50% of DGEMM at p >= 1000: "
-                + (met ? "met" : "NOT met")
-                + (worst.map { " (lowest \(BenchTools.fmt(100 * $0.buildOverDGEMM, 0))% at \($0.scenario), p = \($0.parameters))" } ?? ""))
+            print(
+                "target (issue 8, acceptance 4): Hessian-block build >= 50% of DGEMM at p >= 1000: "
+                    + (met ? "met" : "NOT met")
+                    + (worst.map { " (lowest \(BenchTools.fmt(100 * $0.buildOverDGEMM, 0))% at \($0.scenario), p = \($0.parameters))" } ?? ""))
             let loadEnd = BenchTools.loadAverage()
             print("load average \(loadEnd) at end")
-            try BenchTools.writeJSON(Result(
-                command: command, cores: cores, openBLAS: config, openBLASThreads: threads, rows: x.rows,
-                results: results, targetMet: met, loadAverageStart: loadStart, loadAverageEnd: loadEnd
-            ), to: json)
+            try BenchTools.writeJSON(
+                Result(
+                    command: command, cores: cores, openBLAS: config, openBLASThreads: threads, rows: x.rows,
+                    results: results, targetMet: met, loadAverageStart: loadStart, loadAverageEnd: loadEnd
+                ), to: json)
         }
 
         /// Rows of G per training row: K, or the k units of an output-layer-only block with k < K (as hessianBlock).
@@ -208,7 +217,8 @@ extension Bench {
             let dgemmRate = dgemmFlops / BenchTools.median(dgemm) / 1e9
             return Row(
                 scenario: scenario.name, parameters: p, gRows: Int(n), buildFlops: buildFlops, buildSeconds: build,
-                buildGFlops: buildRate, forwardShare: BenchTools.median(forward) / BenchTools.median(build), dsyrkGFlops: dsyrkFlops / BenchTools.median(dsyrk) / 1e9,
+                buildGFlops: buildRate, forwardShare: BenchTools.median(forward) / BenchTools.median(build),
+                dsyrkGFlops: dsyrkFlops / BenchTools.median(dsyrk) / 1e9,
                 choleskyGFlops: choleskyRate, dgemmGFlops: dgemmRate, buildOverDGEMM: buildRate / dgemmRate,
                 buildOverDGEMMBest: (buildFlops / build.min()!) / (dgemmFlops / dgemm.min()!),
                 choleskyOverDGEMM: choleskyRate / dgemmRate, loadAverage: BenchTools.loadAverage()

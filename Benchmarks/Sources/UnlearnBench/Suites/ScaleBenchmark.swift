@@ -47,7 +47,9 @@ extension Bench {
         }
 
         func run() throws {
-            print("unlearn-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(BenchTools.loadAverage()), release build expected)")
+            print(
+                "unlearn-bench scale  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(BenchTools.loadAverage()), release build expected)"
+            )
             let dataset = try TrainingSetFile.read(data, classes: 10)
             let (source, _, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let ns = sizes.split(separator: ",").compactMap { Int($0) }
@@ -70,7 +72,8 @@ extension Bench {
                 lbfgs.gradientTolerance = 1e-9
                 let trained = Trainer.lbfgs(&model, x: x, labels: labels, options: lbfgs)
                 print("n = \(n): trained in \(BenchTools.fmt(trained.seconds, 1)) s (\(trained.steps) iterations)")
-                let base = UnlearningState(model: model, trainFeatures: x, trainLabels: labels, validationFeatures: Matrix(rows: 0, cols: d), validationLabels: [])
+                let base = UnlearningState(
+                    model: model, trainFeatures: x, trainLabels: labels, validationFeatures: Matrix(rows: 0, cols: d), validationLabels: [])
                 // Subjects are consecutive blocks of rows; the evaluated ones are spread over the set.
                 let subjectCount = n / subjectRows
                 let chosen = (0..<subjects).map { k -> [Int] in
@@ -104,9 +107,11 @@ extension Bench {
                     }
                     let median = BenchTools.median(seconds)
                     table.append([
-                        "\(n)", method.rawValue, BenchTools.fmt(median), BenchTools.fmt(median / warm), String(format: "%.2e", BenchTools.median(ratios)),
+                        "\(n)", method.rawValue, BenchTools.fmt(median), BenchTools.fmt(median / warm),
+                        String(format: "%.2e", BenchTools.median(ratios)),
                     ])
-                    results.append(Row(n: n, method: method.rawValue, secondsPerRequest: seconds, distanceRatio: ratios, warmRetrainSeconds: warmSeconds))
+                    results.append(
+                        Row(n: n, method: method.rawValue, secondsPerRequest: seconds, distanceRatio: ratios, warmRetrainSeconds: warmSeconds))
                 }
             }
             print("")

@@ -80,7 +80,8 @@ extension Bench {
                 samples: samples, inputs: inputs, hidden: hidden, classes: classes, batch: batch, noise: 0.1, seed: seed
             )
             let candidates = data.candidates
-            print("""
+            print(
+                """
 
                 (a) batch \(batch): m = \(samples) perturbations (N(0, 0.1^2) on each input) of a batch of \(batch) \
                 through a random ReLU MLP \(inputs)-\(hidden)-\(classes); Y = mean cross-entropy of the batch; \
@@ -127,17 +128,19 @@ extension Bench {
                     ["L-FOCI pruned, 1 core, forced", fmt(serialTime), "\(serialSelection.steps.count)", ratio(serialTime, best)],
                 ] + (brute.map { [["brute force O(m^2), 2 cores, forced", fmt($0.1), "\($0.0.steps.count)", ratio($0.1, best)]] } ?? [])
             )
-            print("    natural selection (unit: score): "
-                + naturalSelection.steps.map { "\(data.unitName($0.candidate)): \(fmt($0.score, 3))" }.joined(separator: ", ")
-                + "; stop: \(naturalSelection.stopReason)")
+            print(
+                "    natural selection (unit: score): "
+                    + naturalSelection.steps.map { "\(data.unitName($0.candidate)): \(fmt($0.score, 3))" }.joined(separator: ", ")
+                    + "; stop: \(naturalSelection.stopReason)")
             print("    forced selection: " + selected.steps.map { "\(data.unitName($0.candidate))" }.joined(separator: ", "))
             let identical = brute.map { $0.0 == selected }
             if let identical {
                 print("    brute force selected the same units with the same scores: \(identical ? "yes" : "NO")")
             }
-            print("    target: \(maxSelected) steps < 3 s and >= 10x brute force: "
-                + (best < 3 ? "time met" : "time NOT met")
-                + (brute.map { $0.1 / best >= 10 ? ", ratio met" : ", ratio NOT met" } ?? ", ratio not measured"))
+            print(
+                "    target: \(maxSelected) steps < 3 s and >= 10x brute force: "
+                    + (best < 3 ? "time met" : "time NOT met")
+                    + (brute.map { $0.1 / best >= 10 ? ", ratio met" : ", ratio NOT met" } ?? ", ratio not measured"))
             return .init(
                 description: "random ReLU MLP \(inputs)-\(hidden)-\(classes), batch \(batch), input noise sd 0.1",
                 candidates: candidates.variableCount,
@@ -153,7 +156,8 @@ extension Bench {
 
         private func runTies() throws -> SelectionBenchmarkResult.Ties {
             let features = 30
-            print("""
+            print(
+                """
 
                 (b) heavy ties: \(tieSeeds) data sets of m = \(samples) rows, \(features) binary features, \
                 Y = (X_a AND X_b) OR X_c; up to \(maxSelected) selected, times summed over the data sets.
@@ -196,8 +200,9 @@ extension Bench {
                     [methods[k].name, fmt(seconds[k]), "\(correct[k])/\(tieSeeds)", ratio(seconds[k], seconds[0])]
                 }
             )
-            print("    target: exact tie-aware >= 10x slower than L-CODEC: "
-                + "same search \(fmt(seconds[1] / seconds[0], 1))x, brute-force exact \(fmt(seconds[2] / seconds[0], 1))x")
+            print(
+                "    target: exact tie-aware >= 10x slower than L-CODEC: "
+                    + "same search \(fmt(seconds[1] / seconds[0], 1))x, brute-force exact \(fmt(seconds[2] / seconds[0], 1))x")
             return .init(
                 description: "\(features) binary features, Y = (X_a AND X_b) OR X_c, \(tieSeeds) data sets",
                 methods: methods.indices.map {
@@ -228,14 +233,16 @@ extension Bench {
         private func printTable(_ header: [String], _ rows: [[String]]) {
             let widths = header.indices.map { c in ([header] + rows).map { $0.count > c ? $0[c].count : 0 }.max()! }
             func line(_ cells: [String]) -> String {
-                "    " + cells.enumerated().map { c, cell in
-                    c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
-                        : String(repeating: " ", count: widths[c] - cell.count) + cell
-                }.joined(separator: "  ")
+                "    "
+                    + cells.enumerated().map { c, cell in
+                        c == 0
+                            ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                            : String(repeating: " ", count: widths[c] - cell.count) + cell
+                    }.joined(separator: "  ")
             }
             print(line(header))
             print("    " + String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)))
-            rows.forEach { print(line($0)) }
+            for row in rows { print(line(row)) }
         }
     }
 }

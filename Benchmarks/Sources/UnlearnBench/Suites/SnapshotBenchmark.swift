@@ -64,7 +64,7 @@ extension Bench {
         func run() throws {
             let command = CommandLine.arguments.joined(separator: " ")
             #if DEBUG
-            print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench snapshot` for meaningful numbers")
+                print("warning: debug build; run `swift run -c release --package-path Benchmarks unlearn-bench snapshot` for meaningful numbers")
             #endif
             let (snapshot, modelText) = try makeSnapshot()
             let payload = try SnapshotCodec.payload(snapshot)
@@ -128,20 +128,33 @@ extension Bench {
                 unlink(path)
             }
             let floorMs = median(floorTimes) * 1000
-            let write = megabytes / median(writeTimes), writeBest = megabytes / writeTimes.min()!
-            let read = megabytes / median(readTimes), readBest = megabytes / readTimes.min()!
+            let write = megabytes / median(writeTimes)
+            let writeBest = megabytes / writeTimes.min()!
+            let read = megabytes / median(readTimes)
+            let readBest = megabytes / readTimes.min()!
             let encodeWrite = rows[0].encodeMBps
             print("")
-            print(String(format: "write       (level %d, build + SHA-256 || compress, in memory): median %.0f MB/s  (target >= 200)  %@",
-                         levels[0], encodeWrite, encodeWrite >= 200 ? "MET" : "NOT MET"))
-            print(String(format: "store write (level %d, + 2 files written and fsynced, links, directory fsync): median %.0f MB/s, best %.0f MB/s",
-                         levels[0], write, writeBest))
-            print(String(format: "            disk floor on this machine: write + fsync + directory fsync of the same %d bytes takes %.1f ms (median) = %.0f MB/s",
-                         fileBytes.count, floorMs, megabytes / (floorMs / 1000)))
-            print(String(format: "store read  (level %d, read + verify + parse):           median %.0f MB/s, best %.0f MB/s  (target >= 400)  %@",
-                         levels[0], read, readBest, read >= 400 ? "MET" : "NOT MET"))
-            print(String(format: "size: snapshot %d bytes vs raw safetensors %d bytes (%.1f%% of raw)",
-                         rows[0].fileBytes, payload.count, 100 / rows[0].ratio))
+            print(
+                String(
+                    format: "write       (level %d, build + SHA-256 || compress, in memory): median %.0f MB/s  (target >= 200)  %@",
+                    levels[0], encodeWrite, encodeWrite >= 200 ? "MET" : "NOT MET"))
+            print(
+                String(
+                    format: "store write (level %d, + 2 files written and fsynced, links, directory fsync): median %.0f MB/s, best %.0f MB/s",
+                    levels[0], write, writeBest))
+            print(
+                String(
+                    format:
+                        "            disk floor on this machine: write + fsync + directory fsync of the same %d bytes takes %.1f ms (median) = %.0f MB/s",
+                    fileBytes.count, floorMs, megabytes / (floorMs / 1000)))
+            print(
+                String(
+                    format: "store read  (level %d, read + verify + parse):           median %.0f MB/s, best %.0f MB/s  (target >= 400)  %@",
+                    levels[0], read, readBest, read >= 400 ? "MET" : "NOT MET"))
+            print(
+                String(
+                    format: "size: snapshot %d bytes vs raw safetensors %d bytes (%.1f%% of raw)",
+                    rows[0].fileBytes, payload.count, 100 / rows[0].ratio))
 
             let result = Result(
                 command: command, model: modelText, payloadBytes: payload.count, rows: rows,
@@ -184,8 +197,10 @@ extension Bench {
                 createdAt: ISO8601DateFormatter().string(from: Date()), architecture: architecture, lambda: 1e-4,
                 n0: 5000, residualN: 4950, tombstones: RowSet(0..<50))
             manifest.appliedRequestIds = (0..<10).map { "req-\($0)" }
-            return (try Snapshot(manifest: manifest, parameters: parameters),
-                    "784-128(relu)-10 MLP, He-initialised random weights (seed \(seed)), not trained")
+            return (
+                try Snapshot(manifest: manifest, parameters: parameters),
+                "784-128(relu)-10 MLP, He-initialised random weights (seed \(seed)), not trained"
+            )
         }
 
         func seconds(_ duration: Duration) -> Double {

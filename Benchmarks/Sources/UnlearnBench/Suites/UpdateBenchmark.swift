@@ -1,8 +1,8 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
-import UnlearningCore
 import UnlearnSupport
+import UnlearningCore
 
 extension Bench {
     /// `unlearn-bench update`: per-request time and quality of the selection modes against retraining.
@@ -94,8 +94,10 @@ extension Bench {
             let (train, validation, _) = dataset.standardizedSplit(validationFraction: 0.2, seed: 1)
             let subjectRows = train.rowsBySubject
             let chosen = subjectRows.keys.sorted().dropFirst(firstSubject).prefix(subjects).map { subjectRows[$0]! }
-            print("data: \(data), \(train.count) training rows, \(validation.count) validation rows; "
-                + "forgetting \(chosen.count) subjects (after the first \(firstSubject) in sorted order) of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows")
+            print(
+                "data: \(data), \(train.count) training rows, \(validation.count) validation rows; "
+                    + "forgetting \(chosen.count) subjects (after the first \(firstSubject) in sorted order) of \(chosen.map(\.count).map(String.init).joined(separator: ", ")) rows"
+            )
 
             var results: [ModelResult] = []
             for name in models.split(separator: ",").map(String.init) {
@@ -184,7 +186,8 @@ extension Bench {
             var modes: [ModeResult] = []
             let progress = ProgressLine(enabled: Terminal.standardErrorIsTTY)
             defer { progress.finish() }
-            var lfociSlicesUsed: [Int] = [], lfociFallbacks = 0
+            var lfociSlicesUsed: [Int] = []
+            var lfociFallbacks = 0
             struct Run {
                 var name: String
                 var method: UnlearningOptions.Method
@@ -223,7 +226,8 @@ extension Bench {
                 var lfociCounts: [Int] = []
                 for (k, rows) in subjects.enumerated() {
                     if mode == .full && k >= fullSubjects { break }
-                    progress.update("\(name): \(result.mode), request \(k + 1) of \(mode == .full ? min(fullSubjects, subjects.count) : subjects.count)")
+                    progress.update(
+                        "\(name): \(result.mode), request \(k + 1) of \(mode == .full ? min(fullSubjects, subjects.count) : subjects.count)")
                     var options = UnlearningOptions()
                     options.method = run.method
                     options.selection = run.selection
@@ -270,7 +274,8 @@ extension Bench {
                     "\(Int(BenchTools.median(m.blockSizes.map(Double.init))))",
                     BenchTools.fmt(t, 4),
                     fullTime.map { BenchTools.fmt($0 / t, 1) + "x" } ?? "n/a",
-                    BenchTools.fmt(100 * BenchTools.mean(m.forgottenAccuracy), 1) + (m.forgottenAccuracy.count < subjects.count ? " (\(m.forgottenAccuracy.count) subj.)" : ""),
+                    BenchTools.fmt(100 * BenchTools.mean(m.forgottenAccuracy), 1)
+                        + (m.forgottenAccuracy.count < subjects.count ? " (\(m.forgottenAccuracy.count) subj.)" : ""),
                     BenchTools.fmt(100 * BenchTools.mean(m.validationAccuracy), 1),
                     String(format: "%.3g", BenchTools.median(m.distanceRatio)),
                     String(format: "%.3g", m.distanceRatio.max() ?? .nan),
@@ -285,26 +290,31 @@ extension Bench {
                 ],
                 rows
             )
-            print("    reference: base model forgotten-row accuracy \(BenchTools.fmt(100 * BenchTools.mean(baseForgotten), 1))%, "
-                + "retrained \(BenchTools.fmt(100 * BenchTools.mean(retrainedForgotten), 1))%; "
-                + "retraining takes \(BenchTools.fmt(BenchTools.median(retrainSeconds), 2)) s per request (median)"
-                + (warmTime.map { ", warm-started from the base \(BenchTools.fmt($0, 3)) s" } ?? ""))
+            print(
+                "    reference: base model forgotten-row accuracy \(BenchTools.fmt(100 * BenchTools.mean(baseForgotten), 1))%, "
+                    + "retrained \(BenchTools.fmt(100 * BenchTools.mean(retrainedForgotten), 1))%; "
+                    + "retraining takes \(BenchTools.fmt(BenchTools.median(retrainSeconds), 2)) s per request (median)"
+                    + (warmTime.map { ", warm-started from the base \(BenchTools.fmt($0, 3)) s" } ?? ""))
             if let newton = modes.first(where: { $0.mode == "newton" && $0.feasible }), let warmTime {
                 let t = BenchTools.median(newton.secondsPerRequest)
                 let median = BenchTools.median(newton.distanceRatio)
                 let worst = newton.distanceRatio.max() ?? .nan
-                print("    newton: \(newton.newtonIterations.map(String.init).joined(separator: ", ")) Newton steps, "
-                    + "\(newton.cgIterations.map(String.init).joined(separator: ", ")) CG iterations per request")
-                print("    target (issue 13, acceptance 1): newton dist ratio median <= 1e-3: \(median <= 1e-3 ? "met" : "NOT met") "
-                    + "(\(String(format: "%.2e", median))), max <= 1e-2: \(worst <= 1e-2 ? "met" : "NOT met") (\(String(format: "%.2e", worst))), "
-                    + "time <= warm retrain: \(t <= warmTime ? "met" : "NOT met") (\(BenchTools.fmt(t, 3)) s vs \(BenchTools.fmt(warmTime, 3)) s)")
+                print(
+                    "    newton: \(newton.newtonIterations.map(String.init).joined(separator: ", ")) Newton steps, "
+                        + "\(newton.cgIterations.map(String.init).joined(separator: ", ")) CG iterations per request")
+                print(
+                    "    target (issue 13, acceptance 1): newton dist ratio median <= 1e-3: \(median <= 1e-3 ? "met" : "NOT met") "
+                        + "(\(String(format: "%.2e", median))), max <= 1e-2: \(worst <= 1e-2 ? "met" : "NOT met") (\(String(format: "%.2e", worst))), "
+                        + "time <= warm retrain: \(t <= warmTime ? "met" : "NOT met") (\(BenchTools.fmt(t, 3)) s vs \(BenchTools.fmt(warmTime, 3)) s)"
+                )
             }
             print("    dist ratio = ||theta_unlearned - theta_retrained|| / ||theta_base - theta_retrained|| (< 1: closer to retraining)")
             if !lfociSlicesUsed.isEmpty || lfociFallbacks > 0 {
                 let counts = Dictionary(grouping: lfociSlicesUsed, by: { $0 }).sorted { $0.key < $1.key }
                     .map { "\($0.key) slice\($0.key == 1 ? "" : "s") in \($0.value)" }.joined(separator: ", ")
-                print("    lfoci selection per request: \(counts.isEmpty ? "none" : counts); the noise gate left nothing "
-                    + "(largest-gradient slice used) in \(lfociFallbacks) of \(lfociSlicesUsed.count + lfociFallbacks)")
+                print(
+                    "    lfoci selection per request: \(counts.isEmpty ? "none" : counts); the noise gate left nothing "
+                        + "(largest-gradient slice used) in \(lfociFallbacks) of \(lfociSlicesUsed.count + lfociFallbacks)")
             }
             if !arch.isConvex {
                 printAcceptance3(
@@ -315,8 +325,9 @@ extension Bench {
             if arch.isConvex, let fullTime, let lfoci = modes.first(where: { $0.mode == "lfoci" }) {
                 let speedup = fullTime / BenchTools.median(lfoci.secondsPerRequest)
                 let gap = abs(BenchTools.mean(lfoci.forgottenAccuracy) - BenchTools.mean(retrainedForgotten)) * 100
-                print("    target (issue 5/8): lfoci >= 20x faster than full: \(speedup >= 20 ? "met" : "NOT met") (\(BenchTools.fmt(speedup, 1))x); "
-                    + "forgotten-row accuracy within 5 points of retraining: \(gap <= 5 ? "met" : "NOT met") (\(BenchTools.fmt(gap, 1)) points)")
+                print(
+                    "    target (issue 5/8): lfoci >= 20x faster than full: \(speedup >= 20 ? "met" : "NOT met") (\(BenchTools.fmt(speedup, 1))x); "
+                        + "forgotten-row accuracy within 5 points of retraining: \(gap <= 5 ? "met" : "NOT met") (\(BenchTools.fmt(gap, 1)) points)")
             }
             return ModelResult(
                 model: name, parameters: arch.parameterCount, trainSeconds: trainSeconds, baseValidationAccuracy: baseAccuracy,
@@ -363,8 +374,9 @@ extension Bench {
                     m.dampenedParameters.isEmpty ? "-" : "\(Int(BenchTools.median(m.dampenedParameters.map(Double.init))))",
                     met ? "met" : "NOT met",
                 ])
-                verdicts.append("    target (issue 13, acceptance 3): \(m.mode): \(met ? "met" : "NOT met") ("
-                    + checks.map { "\($0.0): \($0.1 ? "met" : "NOT met") (\($0.2))" }.joined(separator: "; ") + ")")
+                verdicts.append(
+                    "    target (issue 13, acceptance 3): \(m.mode): \(met ? "met" : "NOT met") ("
+                        + checks.map { "\($0.0): \($0.1 ? "met" : "NOT met") (\($0.2))" }.joined(separator: "; ") + ")")
             }
             print("    acceptance 3 columns (means over requests; ratios and differences against the same-seed retrained models):")
             BenchTools.printTable(
@@ -374,10 +386,11 @@ extension Bench {
                 ],
                 rows
             )
-            print("    reference: forgotten-row loss base \(BenchTools.fmt(BenchTools.mean(baseLoss), 4)), retrained "
-                + "\(BenchTools.fmt(retrainLoss, 4)); MIA AUC base \(BenchTools.fmt(BenchTools.mean(baseAUC), 3)), retrained "
-                + "\(BenchTools.fmt(retrainAUC, 3)); validation base \(BenchTools.fmt(100 * baseAccuracy, 2))%; retraining "
-                + "\(BenchTools.fmt(retrainTime, 3)) s per request (median)")
+            print(
+                "    reference: forgotten-row loss base \(BenchTools.fmt(BenchTools.mean(baseLoss), 4)), retrained "
+                    + "\(BenchTools.fmt(retrainLoss, 4)); MIA AUC base \(BenchTools.fmt(BenchTools.mean(baseAUC), 3)), retrained "
+                    + "\(BenchTools.fmt(retrainAUC, 3)); validation base \(BenchTools.fmt(100 * baseAccuracy, 2))%; retraining "
+                    + "\(BenchTools.fmt(retrainTime, 3)) s per request (median)")
             for v in verdicts { print(v) }
         }
     }
