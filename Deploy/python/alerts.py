@@ -19,28 +19,13 @@ Requires: pip install confluent-kafka. The JSON Schema of the value is Config/sc
 """
 import argparse
 import json
-import os
 import sys
 import time
 
 from confluent_kafka import Consumer, KafkaError, KafkaException
+from seen_ids import load_seen, remember
 
 SCHEMA = "unlearn.retrain.v1"
-
-
-def load_seen(path):
-    if not path or not os.path.exists(path):
-        return set()
-    with open(path, encoding="utf-8") as f:
-        return {line.strip() for line in f if line.strip()}
-
-
-def remember(path, alert_id):
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(alert_id + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
 
 def main():

@@ -46,6 +46,7 @@ import re
 import sys
 import time
 import uuid
+from seen_ids import load_seen, remember
 
 SCHEMA = "unlearn.released.v1"
 MODEL_ID = r"[a-z0-9][a-z0-9._-]{0,63}"
@@ -206,21 +207,6 @@ def verify(event, released_dir):
         return None, f"not verified: {path} now holds version {version}, a later release"
     holds = "no unlearnd.version" if version is None else f"version {version}"
     return False, f"MISMATCH: {path} ({holds}) has SHA-256 {digest.hexdigest()}, the receipt {event['sha256']}"
-
-
-def load_seen(path):
-    if not path or not os.path.exists(path):
-        return set()
-    with open(path, encoding="utf-8") as f:
-        return {line.strip() for line in f if line.strip()}
-
-
-def remember(path, event_id):
-    if path:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(event_id + "\n")
-            f.flush()
-            os.fsync(f.fileno())
 
 
 class Receipts:
