@@ -1,5 +1,7 @@
 /// Solves (A + shift I) x = b for a symmetric positive (semi-)definite A known only through products A v, by
-/// conjugate gradients (Hestenes & Stiefel 1952; Nocedal & Wright, "Numerical Optimization", Algorithm 5.2).
+/// conjugate gradients (Hestenes & Stiefel 1952; Nocedal & Wright, "Numerical Optimization", Algorithm 5.2), or,
+/// given an approximation M of A + shift I whose inverse is cheap, by preconditioned conjugate gradients (the same
+/// book, Algorithm 5.3), e.g. Jacobi, M = diag(A) + shift I (`jacobi(diagonal:shift:)`).
 public enum ConjugateGradient {
     public struct Options: Sendable, Equatable {
         /// Stop once ||b - (A + shift I) x|| <= tolerance * ||b||.
@@ -41,8 +43,14 @@ public enum ConjugateGradient {
     /// Runs CG from x = 0. When the recursive residual reaches the tolerance, the true residual is recomputed; if
     /// rounding let the two drift apart, CG restarts from the true residual while iterations remain. The
     /// returned `x` must not be used unless `converged`: the status says why it was not.
+    ///
+    /// With a `preconditioner`, r -> M^-1 r for a symmetric positive definite M that approximates A + shift I,
+    /// the iteration is preconditioned CG (Algorithm 5.3). Preconditioning changes the path, not the stopping rule:
+    /// the tolerance is still on the unpreconditioned residual ||b - (A + shift I) x||, so a solve means the same
+    /// with or without it.
     public static func solve(
-        shift: Double = 0, _ b: [Double], options: Options = Options(), apply: ([Double]) -> [Double]
+        shift: Double = 0, _ b: [Double], preconditioner: (([Double]) -> [Double])? = nil, options: Options = Options(),
+        apply: ([Double]) -> [Double]
     ) -> Solution {
         let n = b.count
         var x = [Double](repeating: 0, count: n)
@@ -50,6 +58,12 @@ public enum ConjugateGradient {
         guard bNorm > 0 else { return Solution(x: x, status: .converged, iterations: 0, products: 0, relativeResidual: 0) }
         guard bNorm.isFinite else { return Solution(x: x, status: .notFinite, iterations: 0, products: 0, relativeResidual: .nan) }
         let target = options.tolerance * bNorm
+        func preconditioned(_ r: [Double]) -> [Double] {
+            guard let preconditioner else { return r }
+            let y = preconditioner(r)
+            precondition(y.count == n, "the preconditioner returned \(y.count) values for a vector of \(n)")
+            return y
+        }
         var iterations = 0
         var products = 0
         func operatorTimes(_ v: [Double]) -> [Double] {
@@ -62,7 +76,10 @@ public enum ConjugateGradient {
 
         var r = b
         while true {
-            var p = r
+            // y = M^-1 r; without a preconditioner y = r and this is Algorithm 5.2.
+            var y = preconditioned(r)
+            var p = y
+            var ry = Vector.dot(r, y)
             var rr = Vector.dot(r, r)
             while rr.squareRoot() > target && iterations < options.maxIterations {
                 let ap = operatorTimes(p)
@@ -77,14 +94,16 @@ public enum ConjugateGradient {
                         relativeResidual: rr.squareRoot() / bNorm
                     )
                 }
-                let alpha = rr / curvature
+                let alpha = ry / curvature
                 Vector.axpy(alpha, p, &x)
                 Vector.axpy(-alpha, ap, &r)
-                let next = Vector.dot(r, r)
-                let beta = next / rr
-                rr = next
+                y = preconditioned(r)
+                let next = Vector.dot(r, y)
+                let beta = next / ry
+                ry = next
+                rr = preconditioner == nil ? next : Vector.dot(r, r)
                 Vector.scale(&p, by: beta)
-                Vector.axpy(1, r, &p)
+                Vector.axpy(1, y, &p)
             }
             // The recursive residual drifts from b - A x by rounding; judge convergence on the true one.
             var trueResidual = b
@@ -101,6 +120,22 @@ public enum ConjugateGradient {
             }
             // Restart from the true residual; it is above the target, so the next round makes progress.
             r = trueResidual
+        }
+    }
+
+    /// The Jacobi preconditioner r -> (diag(A) + shift I)^-1 r from the diagonal of A (without the shift). It
+    /// pays where the diagonal is spread widely. M only has to be symmetric positive definite: an entry that is not
+    /// positive and finite (a zero row of a semi-definite A without shift) is left unscaled.
+    public static func jacobi(diagonal: [Double], shift: Double = 0) -> @Sendable ([Double]) -> [Double] {
+        let inverse = diagonal.map { entry in
+            let m = entry + shift
+            return m > 0 && m.isFinite ? 1 / m : 1
+        }
+        return { r in
+            precondition(r.count == inverse.count, "the diagonal has \(inverse.count) entries for a vector of \(r.count)")
+            var y = r
+            for i in y.indices { y[i] *= inverse[i] }
+            return y
         }
     }
 }

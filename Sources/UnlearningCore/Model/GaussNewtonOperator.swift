@@ -67,6 +67,52 @@ public struct GaussNewtonOperator: Sendable {
         return slices.map { model.gather(out, slices: $0) } ?? out
     }
 
+    /// The diagonal of G/n, when the block lies in the output layer (every parameter of logistic regression);
+    /// nil when it reaches a hidden layer, whose Gauss-Newton diagonal needs a backward pass per class.
+    ///
+    /// The logits are linear in the output layer's parameters, z_ik = w_k . a_i + b_k, so J_i restricted to unit k
+    /// is e_k a_i^T (and e_k for the bias) and the diagonal of J_i^T H_z,i J_i is H_z,i[k, k] = p_ik (1 - p_ik)
+    /// times a_ij^2 (times 1 for the bias): G_(k,j),(k,j) / n = (1/n) sum_i p_ik (1 - p_ik) a_ij^2 and
+    /// G_(k,b),(k,b) / n = (1/n) sum_i p_ik (1 - p_ik), with a = x for logistic regression. The preconditioner of
+    /// `ConjugateGradient.solve` (Jacobi); one pass over the rows, about the cost of one product.
+    public func diagonal() -> [Double]? {
+        let arch = model.architecture
+        let last = arch.layers.count - 1
+        guard lowestLayer == last else { return nil }
+        let fanIn = arch.fanIn(last)
+        let units = arch.layers[last].units
+        // sums[j * units + k] = sum_i a_ij^2 p_ik (1 - p_ik) for j < fanIn; row fanIn holds the biases' sums.
+        var sums = Matrix(rows: fanIn + 1, cols: units)
+        for chunk in chunks {
+            let n = chunk.x.rows
+            var weights = chunk.pass.probabilities
+            for i in weights.storage.indices { weights.storage[i] *= 1 - weights.storage[i] }
+            var squared = last == 0 ? chunk.x : chunk.pass.activations[last - 1]
+            for i in squared.storage.indices { squared.storage[i] *= squared.storage[i] }
+            // (A o A)^T W accumulated into the first fanIn rows of sums: one GEMM, the rows read once.
+            squared.storage.withUnsafeBufferPointer { a in
+                weights.storage.withUnsafeBufferPointer { w in
+                    sums.storage.withUnsafeMutableBufferPointer { out in
+                        cblas_dgemm(
+                            CblasRowMajor, CblasTrans, CblasNoTrans, Int32(fanIn), Int32(units), Int32(n),
+                            1, a.baseAddress, Int32(fanIn), w.baseAddress, Int32(units), 1, out.baseAddress, Int32(units)
+                        )
+                    }
+                }
+            }
+            let biasSums = weights.columnSums()
+            for k in 0..<units { sums[fanIn, k] += biasSums[k] }
+        }
+        // Into the parameter layout: unit k's weights then its bias, [W_k, b_k], at the layer's offset.
+        let offset = arch.parameterOffset(ofLayer: last)
+        var full = [Double](repeating: 0, count: model.parameterCount)
+        let scale = rows > 0 ? 1 / Double(rows) : 0
+        for k in 0..<units {
+            for j in 0...fanIn { full[offset + k * (fanIn + 1) + j] = sums[j, k] * scale }
+        }
+        return slices.map { model.gather(full, slices: $0) } ?? full
+    }
+
     /// J v over one chunk: the logits' directional derivatives (rows x classes), by the R-operator forward pass.
     func directionalLogits(_ v: [Double], _ x: Matrix, _ pass: ForwardPass) -> Matrix {
         let arch = model.architecture

@@ -2,7 +2,7 @@ import Dispatch
 
 /// Newton's method on the objective F over a set of rows (the residual rows of an unlearning update), each step
 /// solved by conjugate gradients on Gauss-Newton-vector products over all the rows (a truncated Newton method:
-/// Nocedal & Wright, "Numerical Optimization", Algorithm 7.1, with a fixed forcing term).
+/// Nocedal & Wright, "Numerical Optimization", Algorithm 7.1, with a fixed or an adaptive forcing term).
 ///
 /// For logistic regression G is the exact Hessian and F is lambda-strongly convex: the undamped step converges
 /// quadratically, up to the CG tolerance, to the unique optimum. For MLPs G is the Gauss-Newton matrix and a
@@ -20,6 +20,34 @@ struct ResidualNewton {
         var cg: ConjugateGradient.Options
         /// Initial Levenberg-Marquardt damping mu (0: plain Newton, the choice for convex models).
         var damping: Double
+        /// How tightly each step's CG solve is asked to converge.
+        var forcing: Forcing = .fixed
+        /// Preconditioner of the CG solves.
+        var preconditioner: Preconditioner = .none
+    }
+
+    /// The forcing term eta_k: CG stops at ||g_k - (G/n + lambda I) d|| <= eta_k ||g_k||. Either way eta_k is at
+    /// least `cg.tolerance` and, up to 0.5, at least what a step that can finish needs, tolerance / (2 ||g_k||).
+    enum Forcing: Sendable {
+        /// `cg.tolerance` on every step.
+        case fixed
+        /// Eisenstat & Walker 1996 ("Choosing the forcing terms in an inexact Newton method", SIAM J. Sci. Comput.
+        /// 17(1)), choice 2 with gamma 0.9, alpha 2: eta_k = 0.9 (||g_k|| / ||g_k-1||)^2, safeguarded by
+        /// eta_k >= 0.9 eta_k-1^2 when that exceeds 0.1, and eta_0 = 0.1. Far from the optimum the quadratic term,
+        /// not the solve, limits what a step achieves (on MNIST logistic regression a first step solved to 1e-4
+        /// reduces ||g|| only fivefold), so solving it tightly wastes most of its products; eta_k tightens as the
+        /// steps start to converge quadratically. For convex models, where the step is a Newton step.
+        case eisenstatWalker
+    }
+
+    /// M in M^-1 r of preconditioned CG (`ConjugateGradient.solve`).
+    enum Preconditioner: Sendable {
+        case none
+        /// M = diag(G/n) + (lambda + mu) I where the operator has a cheap diagonal (logistic regression, see
+        /// `GaussNewtonOperator.diagonal`), none elsewhere. Not the default: on the bundled digits and on MNIST
+        /// logistic regression it took more CG iterations than plain CG (BENCHMARKS.md, newton section): the
+        /// spectrum's spread there comes from correlated pixels, not from the diagonal's scale.
+        case jacobi
     }
 
     enum Status: Sendable, Equatable {
@@ -64,6 +92,7 @@ struct ResidualNewton {
             result.damping = mu
             return result
         }
+        var previous: (gradientNorm: Double, forcing: Double)?  // the last step's, for the adaptive forcing term
         while true {
             if gNorm <= options.tolerance { return finish(.converged) }
             if result.iterations >= options.maxIterations { return finish(.iterationLimit) }
@@ -74,9 +103,25 @@ struct ResidualNewton {
             // quadratic term), so a step that can finish needs only eta = tolerance / (2 ||g||); CG costs about
             // log(1 / eta) iterations, and solving the last step to the configured tolerance would waste most of them.
             var cg = options.cg
-            cg.tolerance = max(options.cg.tolerance, min(0.5, 0.5 * options.tolerance / gNorm))
+            var eta = 0.5 * options.tolerance / gNorm
+            if options.forcing == .eisenstatWalker {
+                if let previous {
+                    let ratio = gNorm / previous.gradientNorm
+                    let safeguard = 0.9 * previous.forcing * previous.forcing
+                    eta = max(eta, 0.9 * ratio * ratio, safeguard > 0.1 ? safeguard : 0)
+                } else {
+                    eta = max(eta, 0.1)
+                }
+            }
+            cg.tolerance = max(options.cg.tolerance, min(0.5, eta))
+            previous = (gNorm, cg.tolerance)
             let curvature = GaussNewtonOperator(model: model, rows: x)
-            let solution = ConjugateGradient.solve(shift: model.lambda + mu, g, options: cg, apply: curvature.apply)
+            let shift = model.lambda + mu
+            let preconditioner: (([Double]) -> [Double])? = switch options.preconditioner {
+            case .none: nil
+            case .jacobi: curvature.diagonal().map { ConjugateGradient.jacobi(diagonal: $0, shift: shift) }
+            }
+            let solution = ConjugateGradient.solve(shift: shift, g, preconditioner: preconditioner, options: cg, apply: curvature.apply)
             result.cgIterations += solution.iterations
             result.hessianVectorProducts += solution.products
             guard solution.converged else { return finish(.solveFailed(solution.status)) }

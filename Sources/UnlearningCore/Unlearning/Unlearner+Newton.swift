@@ -11,7 +11,10 @@ extension Unlearner {
             tolerance: options.newtonTolerance, maxIterations: options.newtonMaxIterations,
             maxSeconds: options.newtonMaxSeconds,
             cg: ConjugateGradient.Options(tolerance: options.cgTolerance, maxIterations: options.cgMaxIterations),
-            damping: model.architecture.isConvex ? 0 : options.newtonDamping
+            damping: model.architecture.isConvex ? 0 : options.newtonDamping,
+            // Adaptive forcing cut the CG products of MNIST logistic-regression updates 1.7x (BENCHMARKS.md, newton
+            // section); MLPs' damped Gauss-Newton steps keep the fixed term they were tuned with.
+            forcing: model.architecture.isConvex ? .eisenstatWalker : .fixed
         )
         let result = ResidualNewton.minimize(model, x: residual.x, labels: residual.labels, options: newtonOptions)
         clock.lap("newton")

@@ -127,6 +127,44 @@ struct NewtonUnlearningTests {
         #expect(report.outcome == .applied && report.certified)
     }
 
+    /// The forcing term and the preconditioner change the CG path, not what the iteration stops at: every variant
+    /// stops at ||grad F_residual|| <= 1e-7, so each result is within 1e-7 / lambda = 1e-5 of the unique optimum and
+    /// any two within 2e-5 of each other. Adaptive forcing solves the early steps loosely: on these subjects it may
+    /// not take more CG products in total than the fixed term (counts, not time).
+    @Test("adaptive forcing and Jacobi preconditioning reach the same tolerance and optimum as fixed-forcing Newton-CG")
+    func variantsMatch() throws {
+        let (base, train) = UnlearningFixtures.digitsLogReg
+        var fixedTotal = 0
+        var adaptiveTotal = 0
+        for subject in UnlearningFixtures.subjects(train, count: 3) {
+            let removing = Set(subject.rows)
+            let keep = base.residualIndices.filter { !removing.contains($0) }
+            let x = base.trainFeatures.selectingRows(keep)
+            let labels = keep.map { base.trainLabels[$0] }
+            let fixed = ResidualNewton.Options(
+                tolerance: 1e-7, maxIterations: 20, maxSeconds: nil, cg: .init(tolerance: 1e-4, maxIterations: 500), damping: 0
+            )
+            var adaptive = fixed
+            adaptive.forcing = .eisenstatWalker
+            var jacobi = adaptive
+            jacobi.preconditioner = .jacobi
+            let results = [fixed, adaptive, jacobi].map { ResidualNewton.minimize(base.model, x: x, labels: labels, options: $0) }
+            for result in results {
+                #expect(result.status == .converged && result.gradientNorm <= 1e-7, "subject \(subject.name)")
+                let distance = Vector.distance(result.model.theta, results[0].model.theta)
+                #expect(distance <= 2e-7 / base.model.lambda, "subject \(subject.name): results \(distance) apart")
+            }
+            print(
+                "subject \(subject.name): CG products fixed \(results[0].hessianVectorProducts), adaptive "
+                    + "\(results[1].hessianVectorProducts), adaptive + Jacobi \(results[2].hessianVectorProducts); Newton steps "
+                    + "\(results.map(\.iterations))"
+            )
+            fixedTotal += results[0].hessianVectorProducts
+            adaptiveTotal += results[1].hessianVectorProducts
+        }
+        #expect(adaptiveTotal <= fixedTotal)
+    }
+
     /// lfoci's block solved by CG (forced with denseBlockLimit 0) equals the dense Cholesky solve: the CG relative
     /// residual of 1e-12 and cond(H + lambda I) <= ~1e4 (lambda 0.01) bound the step's difference by ~1e-8 relative.
     @Test("lfoci: the CG block solve equals the dense Cholesky one")
