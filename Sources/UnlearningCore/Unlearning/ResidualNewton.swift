@@ -117,10 +117,11 @@ struct ResidualNewton {
             previous = (gNorm, cg.tolerance)
             let curvature = GaussNewtonOperator(model: model, rows: x)
             let shift = model.lambda + mu
-            let preconditioner: (([Double]) -> [Double])? = switch options.preconditioner {
-            case .none: nil
-            case .jacobi: curvature.diagonal().map { ConjugateGradient.jacobi(diagonal: $0, shift: shift) }
-            }
+            let preconditioner: (([Double]) -> [Double])? =
+                switch options.preconditioner {
+                case .none: nil
+                case .jacobi: curvature.diagonal().map { ConjugateGradient.jacobi(diagonal: $0, shift: shift) }
+                }
             let solution = ConjugateGradient.solve(shift: shift, g, preconditioner: preconditioner, options: cg, apply: curvature.apply)
             result.cgIterations += solution.iterations
             result.hessianVectorProducts += solution.products

@@ -74,7 +74,9 @@ struct ConjugateGradientTests {
         // measured 51 vs 139 at n 40, 85 vs 328 at n 64).
         if n >= 40 {
             let plain = ConjugateGradient.solve(shift: shift, b, options: options, apply: Self.product(a))
-            print("n \(n): preconditioned CG \(solution.iterations) iterations, plain \(plain.iterations) (\(plain.status)); difference to Cholesky \(err)")
+            print(
+                "n \(n): preconditioned CG \(solution.iterations) iterations, plain \(plain.iterations) (\(plain.status)); difference to Cholesky \(err)"
+            )
             #expect(solution.iterations < plain.iterations, "preconditioned \(solution.iterations), plain \(plain.iterations)")
         }
     }

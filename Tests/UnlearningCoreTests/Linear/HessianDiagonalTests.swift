@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UnlearningCore
 
 /// The diagonal `GaussNewtonOperator.diagonal` computes for the Jacobi preconditioner, against the dense
