@@ -3,7 +3,7 @@ import Testing
 
 @testable import Checkpoints
 
-/// Acceptance 3: a writer process SIGKILLed at random moments never leaves the store without a loadable newest-valid
+/// A writer process SIGKILLed at random moments never leaves the store without a loadable newest-valid
 /// snapshot, and a partial snapshot is never loaded.
 @Suite("Crash safety", .serialized)
 struct CrashSafetyTests {

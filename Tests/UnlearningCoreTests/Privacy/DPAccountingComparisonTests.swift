@@ -6,7 +6,7 @@ import UnlearningCore
 /// The project's epsilon against Google's `dp_accounting` (PyPI `dp-accounting`), run as a real `python3` process
 /// on the same release sequences. The expected values are computed by dp_accounting in this run, never stored.
 ///
-/// Acceptance: never below dp_accounting's privacy-loss-distribution value (PLD with a 1e-4 value discretisation,
+/// Required: never below dp_accounting's privacy-loss-distribution value (PLD with a 1e-4 value discretisation,
 /// pessimistic, so an upper bound that is close to the exact epsilon; anything below it would be a wrong claim), and
 /// at most 1% above its RDP accountant (same RDP of the Gaussian, same improved conversion, its default orders).
 @Suite("Accountant versus dp_accounting", .serialized, .timeLimit(.minutes(5)))

@@ -296,7 +296,7 @@ extension Bench {
             }
             progress.finish()
 
-            // Acceptance 2: lfoci below the original model's distance at every checkpoint after the first removal;
+            // Target: lfoci below the original model's distance at every checkpoint after the first removal;
             // and, honestly, where random is at least as close.
             let later = checkpoints.filter { $0.removals > 0 }
             func distance(_ c: Checkpoint, _ name: String) -> Double { c.models.first { $0.model == name }!.distanceToRetrained }
@@ -337,14 +337,14 @@ extension Bench {
                 let worstRatio = newtonRatios.max() ?? .nan
                 let worstBound = newtonBounds.max() ?? .nan
                 print(
-                    "target (issue 13, acceptance 2): newton ratio <= 1e-3 at every checkpoint: "
+                    "target: newton ratio <= 1e-3 at every checkpoint: "
                         + (worstRatio <= 1e-3 ? "met" : "NOT met") + " (max \(String(format: "%.2e", worstRatio))); "
                         + "residual bound after every removal <= 2x the first's: " + (worstBound <= 2 * first ? "met" : "NOT met")
                         + " (first \(String(format: "%.2e", first)), max \(String(format: "%.2e", worstBound)), "
                         + "min \(String(format: "%.2e", newtonBounds.min() ?? .nan)))")
             }
             print(
-                "target (issue 8, acceptance 2): lfoci below the original model's distance at every checkpoint: "
+                "target: lfoci below the original model's distance at every checkpoint: "
                     + (lfociBelow ? "met" : "NOT met"))
             print(
                 "random at least as close as lfoci at checkpoints (removals): "

@@ -156,7 +156,7 @@ extension Bench {
             print("build/DGEMM compares the medians; best/best the fastest sample of each (load from other processes only slows a sample down)")
             print("forward share: time of the forward pass over the rows (inside the build, not counted in its flops) / build time")
             print(
-                "target (issue 8, acceptance 4): Hessian-block build >= 50% of DGEMM at p >= 1000: "
+                "target: Hessian-block build >= 50% of DGEMM at p >= 1000: "
                     + (met ? "met" : "NOT met")
                     + (worst.map { " (lowest \(BenchTools.fmt(100 * $0.buildOverDGEMM, 0))% at \($0.scenario), p = \($0.parameters))" } ?? ""))
             let loadEnd = BenchTools.loadAverage()

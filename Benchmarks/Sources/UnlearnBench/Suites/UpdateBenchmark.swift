@@ -303,7 +303,7 @@ extension Bench {
                     "    newton: \(newton.newtonIterations.map(String.init).joined(separator: ", ")) Newton steps, "
                         + "\(newton.cgIterations.map(String.init).joined(separator: ", ")) CG iterations per request")
                 print(
-                    "    target (issue 13, acceptance 1): newton dist ratio median <= 1e-3: \(median <= 1e-3 ? "met" : "NOT met") "
+                    "    target: newton dist ratio median <= 1e-3: \(median <= 1e-3 ? "met" : "NOT met") "
                         + "(\(String(format: "%.2e", median))), max <= 1e-2: \(worst <= 1e-2 ? "met" : "NOT met") (\(String(format: "%.2e", worst))), "
                         + "time <= warm retrain: \(t <= warmTime ? "met" : "NOT met") (\(BenchTools.fmt(t, 3)) s vs \(BenchTools.fmt(warmTime, 3)) s)"
                 )
@@ -326,7 +326,7 @@ extension Bench {
                 let speedup = fullTime / BenchTools.median(lfoci.secondsPerRequest)
                 let gap = abs(BenchTools.mean(lfoci.forgottenAccuracy) - BenchTools.mean(retrainedForgotten)) * 100
                 print(
-                    "    target (issue 5/8): lfoci >= 20x faster than full: \(speedup >= 20 ? "met" : "NOT met") (\(BenchTools.fmt(speedup, 1))x); "
+                    "    target: lfoci >= 20x faster than full: \(speedup >= 20 ? "met" : "NOT met") (\(BenchTools.fmt(speedup, 1))x); "
                         + "forgotten-row accuracy within 5 points of retraining: \(gap <= 5 ? "met" : "NOT met") (\(BenchTools.fmt(gap, 1)) points)")
             }
             return ModelResult(
@@ -375,14 +375,14 @@ extension Bench {
                     met ? "met" : "NOT met",
                 ])
                 verdicts.append(
-                    "    target (issue 13, acceptance 3): \(m.mode): \(met ? "met" : "NOT met") ("
+                    "    deep-model target: \(m.mode): \(met ? "met" : "NOT met") ("
                         + checks.map { "\($0.0): \($0.1 ? "met" : "NOT met") (\($0.2))" }.joined(separator: "; ") + ")")
             }
-            print("    acceptance 3 columns (means over requests; ratios and differences against the same-seed retrained models):")
+            print("    deep-model target columns (means over requests; ratios and differences against the same-seed retrained models):")
             BenchTools.printTable(
                 [
                     "mode", "forgotten loss", "/ retrain", "validation acc %", "vs base (points)", "MIA AUC", "- retrain AUC",
-                    "s/request (median)", "time / retrain", "applied", "dampened (median)", "acceptance 3",
+                    "s/request (median)", "time / retrain", "applied", "dampened (median)", "target",
                 ],
                 rows
             )
