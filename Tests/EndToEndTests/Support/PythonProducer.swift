@@ -25,6 +25,38 @@ enum PythonProducer {
         guard result.status == 0 else { throw HarnessError("python3 confluent-kafka producer exited with \(result.status): \(result.stderrText)") }
     }
 
+    /// Starts a producer that sends each `key<TAB>value` line written to its stdin (`ChildProcess.send`) as it
+    /// arrives, and on end of input waits until every one is delivered, exiting 0 only then. Unlike kcat, which
+    /// gives up when all brokers are down, it keeps the messages queued through an outage (message.timeout.ms, 300 s).
+    static func stream(topic: String, bootstrap: String, name: String, directory: URL) throws -> ChildProcess {
+        let config = String(decoding: try JSONSerialization.data(withJSONObject: ["bootstrap.servers": bootstrap]), as: UTF8.self)
+        return try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", "-c", streamScript, config, topic], name: name, stdout: .discard,
+            stderr: .file(directory.appendingPathComponent("\(name).stderr").path)
+        )
+    }
+
+    static let streamScript = #"""
+        import json, sys
+        from confluent_kafka import Producer
+
+        failures = []
+        def delivered(error, message):
+            if error is not None:
+                failures.append(str(error))
+        producer = Producer({**json.loads(sys.argv[1]), "error_cb": lambda error: print(error, file=sys.stderr, flush=True)})
+        while True:
+            line = sys.stdin.readline()
+            if not line:
+                break
+            key, _, value = line.rstrip("\n").partition("\t")
+            producer.produce(sys.argv[2], key=key.encode(), value=value.encode(), on_delivery=delivered)
+            producer.poll(0)
+        left = producer.flush(120)
+        if left or failures:
+            sys.exit(f"{left} undelivered, failures: {failures[:5]}")
+        """#
+
     static let script = #"""
         import base64, json, sys
         from confluent_kafka import Producer
