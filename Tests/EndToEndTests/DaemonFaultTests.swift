@@ -69,10 +69,13 @@ struct DaemonFaultTests {
                 // broker needs ~5 s, more on a loaded machine, to hand the partitions to the new member), then kill
                 // 0 to 0.4 s later, so the kill lands between or inside the next batches.
                 let working = try await eventually(.seconds(120), "the restarted daemon to write a snapshot") { () -> Bool? in
-                    let now = try expected.keys.map { try fixture.newest($0)?.manifest.version ?? 0 }.reduce(0, +)
+                    // Versions and ledgers from one read of each model: read apart, a snapshot written in between
+                    // made a run that had just finished its chunk look like one that had written nothing.
+                    let newest = try expected.keys.map { ($0, try fixture.newest($0)) }
+                    let now = newest.map { $0.1?.manifest.version ?? 0 }.reduce(0, +)
                     if now > before { return true }
-                    let done = try expected.allSatisfy { model, ids in
-                        Set(ids).isSubset(of: Set(try fixture.newest(model)?.manifest.appliedRequestIds ?? []))
+                    let done = newest.allSatisfy { model, snapshot in
+                        Set(expected[model] ?? []).isSubset(of: Set(snapshot?.manifest.appliedRequestIds ?? []))
                     }
                     return done ? false : nil
                 }
