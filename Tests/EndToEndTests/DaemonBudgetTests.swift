@@ -5,6 +5,7 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
+/// On the mock cluster and on Tansu.
 @Suite("unlearnd budget and retrain", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
 struct DaemonBudgetTests {
     static func subjects(_ bundle: ModelBundle) -> [String] {
@@ -13,9 +14,11 @@ struct DaemonBudgetTests {
 
     /// One retrain event per epoch (re-sent copies carry the same alert_id), later
     /// deletions tombstoned and on the exclusion list, and after `unlearnctl rebase` updates resume in epoch 2.
-    @Test("budget exhaustion: one alert per epoch, exclusion list kept current, rebase starts a new epoch", .timeLimit(.minutes(5)))
-    func exhaustion() async throws {
-        let fixture = try await DaemonFixture(label: "budget", models: ["digits-a"])
+    @Test(
+        "budget exhaustion: one alert per epoch, exclusion list kept current, rebase starts a new epoch", .timeLimit(.minutes(5)),
+        arguments: Broker.allCases)
+    func exhaustion(broker: Broker) async throws {
+        let fixture = try await DaemonFixture(label: "budget", models: ["digits-a"], broker: broker)
         do {
             let config = try fixture.writeConfig([
                 "unlearning": ["noise": true, "selection": "full"],
@@ -30,8 +33,7 @@ struct DaemonBudgetTests {
             let names = Self.subjects(bundle)
             let first = Array(names.prefix(12))
             let ids = first.indices.map { "budget-\($0)" }
-            try Kcat.produce(
-                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
+            try fixture.produce(
                 lines: zip(ids, first).map { Requests.line(id: $0, model: "digits-a", scope: .subject($1)) }
             )
             let exhausted = try await fixture.waitForLedger("digits-a", contains: Set(ids))
@@ -44,7 +46,7 @@ struct DaemonBudgetTests {
             )
 
             func alerts() throws -> [RetrainEvent] {
-                try Kcat.consume(bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.alerts").compactMap { record in
+                try fixture.consume(topic: "unlearn.alerts").compactMap { record in
                     let value = record.components(separatedBy: "\u{1}").last ?? ""
                     return try? JSONDecoder().decode(RetrainEvent.self, from: Data(value.utf8))
                 }
@@ -69,8 +71,7 @@ struct DaemonBudgetTests {
             let later = Array(names.dropFirst(12).prefix(3))
             let laterIDs = later.indices.map { "later-\($0)" }
             let before = try #require(try fixture.newest("digits-a"))
-            try Kcat.produce(
-                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
+            try fixture.produce(
                 lines: zip(laterIDs, later).map { Requests.line(id: $0, model: "digits-a", scope: .subject($1)) }
             )
             let recorded = try await fixture.waitForLedger("digits-a", contains: Set(laterIDs))
@@ -90,8 +91,7 @@ struct DaemonBudgetTests {
             #expect(rebase.status == 0, "rebase: \(rebase.stderr)")
             daemon = try fixture.startDaemon(config: config)
             let resumedIDs = ["resume-0"]
-            try Kcat.produce(
-                bootstrap: fixture.broker.bootstrapServers, topic: "unlearn.deletions",
+            try fixture.produce(
                 lines: [Requests.line(id: resumedIDs[0], model: "digits-a", scope: .subject(names[20]))]
             )
             let resumed = try await fixture.waitForLedger("digits-a", contains: Set(resumedIDs))

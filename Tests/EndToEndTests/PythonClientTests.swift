@@ -5,7 +5,7 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-/// The clients people already use, against the dev broker and the real `unlearnd`: Deploy/python/publish.py
+/// The clients people already use, against the real `unlearnd` on the dev broker and on Tansu: Deploy/python/publish.py
 /// publishes deletions until the budget is exhausted, Deploy/python/alerts.py receives the retrain event once (also
 /// after the daemon re-sends it), and the kcat one-liners of Deploy/python/README.md run as written.
 @Suite(
@@ -17,9 +17,12 @@ import UnlearningCore
 struct PythonClientTests {
     @Test(
         "publish.py deletions are applied until the budget is exhausted; alerts.py gets the retrain event once; the README's kcat lines work",
-        .timeLimit(.minutes(5)))
-    func clientsAgainstTheDaemon() async throws {
-        let fixture = try await DaemonFixture(label: "python-clients", models: ["digits-a"])
+        .timeLimit(.minutes(5)), arguments: Broker.allCases)
+    func clientsAgainstTheDaemon(broker: Broker) async throws {
+        let fixture = try await DaemonFixture(label: "python-clients", models: ["digits-a"], broker: broker)
+        // confluent-kafka loads the librdkafka of its wheel; kcat (also in the README's one-liners) needs the newer one
+        // on LD_LIBRARY_PATH for Tansu.
+        let clientEnvironment = fixture.broker.clientEnvironment
         var alertsProcess: ChildProcess?
         do {
             let config = try fixture.writeConfig([
@@ -87,7 +90,7 @@ struct PythonClientTests {
             #expect(daemon.status == 0)
             daemon = try fixture.startDaemon(config: config)
             _ = try await eventually(.seconds(60), "the re-sent alert") { () -> Bool? in
-                try Kcat.consume(bootstrap: bootstrap, topic: "unlearn.alerts").count >= 2 ? true : nil
+                try fixture.consume(topic: "unlearn.alerts").count >= 2 ? true : nil
             }
             let again = try PythonClient.run("alerts.py", ["--bootstrap", bootstrap, "--group", "py-alerts-2", "--count", "2", "--timeout", "10"])
             #expect(again.status == 3, "alerts.py: \(again.stderr)")
@@ -97,7 +100,9 @@ struct PythonClientTests {
             // 4. The README's kcat one-liners, as written there.
             let oneLiners = try PythonClient.readmeKcatLines()
             try #require(oneLiners.count == 3, "expected publish, alerts and dead-letter lines in Deploy/python/README.md")
-            let environment = ["BOOTSTRAP": bootstrap, "MODEL": "digits-a", "SUBJECT": subjects[published.count]]
+            let environment = clientEnvironment.merging(["BOOTSTRAP": bootstrap, "MODEL": "digits-a", "SUBJECT": subjects[published.count]]) {
+                $1
+            }
             let publish = try PythonClient.shell(oneLiners[0], environment: environment)
             #expect(publish.status == 0, "kcat publish: \(publish.stderr)")
             let recorded = try await eventually(.seconds(60), "the kcat request in the ledger") { () -> Snapshot? in
@@ -112,7 +117,7 @@ struct PythonClientTests {
             #expect(
                 alertLines.stdout.contains("digits-a {") && alertLines.stdout.contains(#""alert_id":"digits-a:1""#),
                 "kcat alerts: \(alertLines.stdout)")
-            try Kcat.produce(bootstrap: bootstrap, topic: "unlearn.deletions", lines: ["digits-a\t" + #"{"schema":"unlearn.deletion.v1"}"#])
+            try fixture.produce(lines: ["digits-a\t" + #"{"schema":"unlearn.deletion.v1"}"#])
             let deadLetters = try await eventually(.seconds(60), "the dead letter") { () -> String? in
                 let out = try PythonClient.shell(oneLiners[2], environment: environment).stdout
                 return out.contains("reason=missing_field") ? out : nil

@@ -1,11 +1,13 @@
 import Checkpoints
 import Foundation
+import ProcessHarness
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
 /// Releases against the real processes: the receipts on the receipts topic cover every applied request exactly once,
-/// a receipt lost to a crash is re-sent with the same id, and the released file is what the daemon serves.
+/// a receipt lost to a crash is re-sent with the same id, and the released file is what the daemon serves; on the mock
+/// cluster and on Tansu.
 @Suite("release receipts end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
 struct ReleaseReceiptTests {
     static let model = "digits-a"
@@ -31,9 +33,9 @@ struct ReleaseReceiptTests {
 
     /// Every message on the receipts topic, in no particular order across partitions; values that do not decode fail.
     static func receipts(_ fixture: DaemonFixture) throws -> [Message] {
-        try Kcat.consume(bootstrap: fixture.broker.bootstrap, topic: topic, format: "%k\u{1}%s").map { record in
+        try fixture.consume(topic: topic, format: "%k\u{1}%s").map { record in
             let parts = record.components(separatedBy: "\u{1}")
-            guard parts.count == 2 else { throw Binaries.Failure("unexpected kcat record \(record.debugDescription)") }
+            guard parts.count == 2 else { throw HarnessError("unexpected kcat record \(record.debugDescription)") }
             let data = Data(parts[1].utf8)
             let event = try JSONDecoder().decode(ReleaseEvent.self, from: data)
             let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any], "a receipt is not a JSON object")
@@ -99,9 +101,9 @@ struct ReleaseReceiptTests {
         let line = try String(contentsOfFile: path + ".sha256", encoding: .utf8)
         #expect(line == "\(digest)  current.safetensors\n", "current.safetensors.sha256 says \(line.debugDescription), the file hashes to \(digest)")
         // safetensors: an 8-byte little-endian header length, then the JSON header with __metadata__.
-        guard bytes.count >= 8 else { throw Binaries.Failure("\(path) is \(bytes.count) bytes") }
+        guard bytes.count >= 8 else { throw HarnessError("\(path) is \(bytes.count) bytes") }
         let length = bytes[0..<8].enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
-        guard length > 0, 8 + length <= bytes.count else { throw Binaries.Failure("\(path): header length \(length)") }
+        guard length > 0, 8 + length <= bytes.count else { throw HarnessError("\(path): header length \(length)") }
         let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any]
         let metadata = header?["__metadata__"] as? [String: String]
         #expect(metadata?["unlearnd.model_id"] == model)
@@ -113,20 +115,17 @@ struct ReleaseReceiptTests {
     }
 
     static func publish(_ fixture: DaemonFixture, _ requests: [(id: String, subject: String)]) throws {
-        try Kcat.produce(
-            bootstrap: fixture.broker.bootstrap, topic: "unlearn.deletions",
-            lines: requests.map { Requests.line(id: $0.id, model: model, scope: .subject($0.subject)) }
-        )
+        try fixture.produce(lines: requests.map { Requests.line(id: $0.id, model: model, scope: .subject($0.subject)) })
     }
 
     // MARK: - Tests
 
     @Test(
         "every applied request id is in exactly one receipt; fewer receipts than updates; each receipt matches its release",
-        .timeLimit(.minutes(4))
+        .timeLimit(.minutes(4)), arguments: Broker.allCases
     )
-    func everyRequestInOneReceipt() async throws {
-        let fixture = try await DaemonFixture(label: "receipts-cover", models: [Self.model])
+    func everyRequestInOneReceipt(broker: Broker) async throws {
+        let fixture = try await DaemonFixture(label: "receipts-cover", models: [Self.model], broker: broker)
         do {
             // A release every 4 updates, and by time for the ones left over at the end (14 is not a multiple of 4).
             let config = try Self.config(fixture, everyUpdates: 4, everySeconds: 3)
@@ -180,10 +179,10 @@ struct ReleaseReceiptTests {
 
     @Test(
         "kill -9 after a release is durable but before its receipt is published: the restart re-sends it with the same id",
-        .timeLimit(.minutes(4))
+        .timeLimit(.minutes(4)), arguments: Broker.allCases
     )
-    func receiptResentAfterCrash() async throws {
-        let fixture = try await DaemonFixture(label: "receipts-crash", models: [Self.model])
+    func receiptResentAfterCrash(broker: Broker) async throws {
+        let fixture = try await DaemonFixture(label: "receipts-crash", models: [Self.model], broker: broker)
         var brokerStopped = false
         do {
             // Releases only on demand, so the test decides when the one release happens.
@@ -195,8 +194,9 @@ struct ReleaseReceiptTests {
             let durable = try await fixture.waitForLedger(Self.model, contains: Set(ids))
             #expect(durable.manifest.updates.allSatisfy { !$0.released }, "released before it was asked to")
 
-            // A frozen broker accepts connections' bytes but answers nothing: the receipt cannot be delivered.
-            fixture.broker.child.signal(SIGSTOP)
+            // A frozen broker accepts connections' bytes but answers nothing: the receipt cannot be delivered. (SIGSTOP
+            // of the broker process on both brokers: Tansu has no fault injection of its own.)
+            fixture.broker.pause()
             brokerStopped = true
             let ask = try Binaries.run("unlearnctl", ["release", "--state-dir", fixture.stateDirectory, "--model", Self.model, "--timeout", "0"])
             #expect(ask.status == 0, "unlearnctl release: \(ask.stderr)")
@@ -215,7 +215,7 @@ struct ReleaseReceiptTests {
             #expect(first.isRunning, "the daemon exited while the broker was frozen: \(first.status.map(String.init) ?? "")")
             first.signal(SIGKILL)
             #expect(await first.waitForExit(timeout: .seconds(10)) != nil)
-            fixture.broker.child.signal(SIGCONT)
+            fixture.broker.resume()
             brokerStopped = false
             // A send the killed daemon had handed to its socket may still reach the broker now that it runs again:
             // let it land, then count, so that a new copy can only come from the restarted daemon.
@@ -250,17 +250,18 @@ struct ReleaseReceiptTests {
         } catch {
             Issue.record("\(error)\n\(fixture.logs)")
         }
-        if brokerStopped { fixture.broker.child.signal(SIGCONT) }
+        if brokerStopped { fixture.broker.resume() }
         await fixture.tearDown()
     }
 
     @Test(
         "the released file loads with Python safetensors and reproduces the daemon's released predictions and accuracy",
         .timeLimit(.minutes(4)),
-        .enabled(if: PythonSafetensors.available, "python3 with numpy and safetensors is not available (./dev test installs them)")
+        .enabled(if: PythonSafetensors.available, "python3 with numpy and safetensors is not available (./dev test installs them)"),
+        arguments: Broker.allCases
     )
-    func releasedFileInPython() async throws {
-        let fixture = try await DaemonFixture(label: "receipts-python", models: [Self.model])
+    func releasedFileInPython(broker: Broker) async throws {
+        let fixture = try await DaemonFixture(label: "receipts-python", models: [Self.model], broker: broker)
         do {
             let config = try Self.config(fixture, everyUpdates: 0, everySeconds: 0)
             let daemon = try fixture.startDaemon(config: config)

@@ -6,16 +6,18 @@ import ProcessHarness
 import UnlearnDaemon
 import UnlearningCore
 
-/// A temporary world for one end-to-end test: trained bundles, a dev broker, a state directory, a config file,
-/// and any number of `unlearnd` processes.
+/// A temporary world for one end-to-end test: trained bundles, a broker (the dev broker's mock cluster or Tansu), a
+/// state directory, a config file, and any number of `unlearnd` processes.
 final class DaemonFixture: @unchecked Sendable {
     let directory: URL
-    let broker: DevBrokerProcess
+    let broker: FixtureBroker
     let stateDirectory: String
     var daemons: [ChildProcess] = []
     let models: [String: String]
 
     static let topics = ["unlearn.deletions", "unlearn.deletions.dlq", "unlearn.alerts"]
+    /// Tansu would create the receipts topic on the first receipt, after the test's consumers asked for it.
+    static let tansuTopics = topics + ["unlearn.receipts"]
 
     /// Bundles are trained once per test process (logistic regression on the bundled digits) and shared read-only.
     static let bundles: [String: String] = {
@@ -34,14 +36,16 @@ final class DaemonFixture: @unchecked Sendable {
         return paths
     }()
 
-    init(label: String, models: [String] = ["digits-a", "digits-b"], partitions: Int = 4) async throws {
-        directory = try Binaries.temporaryDirectory(label)
+    init(label: String, models: [String] = ["digits-a", "digits-b"], partitions: Int = 4, broker kind: Broker = .mock) async throws {
+        directory = try Binaries.temporaryDirectory("\(label)-\(kind)")
         stateDirectory = directory.appendingPathComponent("state").path
-        broker = try await DevBrokerProcess.start(
-            unlearnctl: Binaries.path("unlearnctl"),
-            arguments: ["--partitions", "\(partitions)", "--log-level", "warning"] + Self.topics.flatMap { ["--topics", $0] },
-            stderr: .file(directory.appendingPathComponent("dev-broker.stderr").path)
-        )
+        do {
+            broker = try await FixtureBroker(
+                kind, topics: kind == .tansu ? Self.tansuTopics : Self.topics, partitions: partitions, directory: directory)
+        } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
         self.models = Dictionary(uniqueKeysWithValues: models.map { ($0, Self.bundles[$0]!) })
     }
 
@@ -65,15 +69,18 @@ final class DaemonFixture: @unchecked Sendable {
         return path
     }
 
-    /// Starts `unlearnd --config <path>`, with `notify` as its NOTIFY_SOCKET when given.
+    /// Starts `unlearnd --config <path>`, with `notify` as its NOTIFY_SOCKET when given, in the broker's client
+    /// environment unless `environment` replaces it.
     @discardableResult
-    func startDaemon(config: String, notify: NotifySocket? = nil, label: String? = nil) throws -> ChildProcess {
+    func startDaemon(
+        config: String, notify: NotifySocket? = nil, label: String? = nil, environment: [String: String]? = nil
+    ) throws -> ChildProcess {
         let name = label ?? "unlearnd-\(daemons.count)"
         let daemon = try ChildProcess.unlearnd(
             executable: Binaries.path("unlearnd"), config: config, name: name,
             stdout: .file(directory.appendingPathComponent("\(name).stdout").path),
             stderr: .file(directory.appendingPathComponent("\(name).stderr").path),
-            directory: Binaries.repositoryRoot, notify: notify
+            directory: Binaries.repositoryRoot, environment: environment ?? broker.clientEnvironment, notify: notify
         )
         daemons.append(daemon)
         return daemon
@@ -100,6 +107,16 @@ final class DaemonFixture: @unchecked Sendable {
         }
     }
 
+    /// Publishes `key<TAB>value` lines with kcat, in the broker's client environment.
+    func produce(topic: String = "unlearn.deletions", lines: [String]) throws {
+        try Kcat.produce(bootstrap: broker.bootstrapServers, topic: topic, lines: lines, environment: broker.clientEnvironment)
+    }
+
+    /// Every message of a topic from the beginning, read with kcat (see `Kcat.consume`).
+    func consume(topic: String, format: String = "%k\u{1}%h\u{1}%s") throws -> [String] {
+        try Kcat.consume(bootstrap: broker.bootstrapServers, topic: topic, format: format, environment: broker.clientEnvironment)
+    }
+
     func tearDown() async {
         for d in daemons { await d.stop() }
         await broker.stop()
@@ -109,7 +126,9 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// The daemons' stderr, for failure messages.
-    var logs: String { daemons.map { "--- \($0.name) ---\n\($0.stderr.suffix(4000))" }.joined(separator: "\n") }
+    var logs: String {
+        (daemons.map { "--- \($0.name) ---\n\($0.stderr.suffix(4000))" } + [broker.log]).joined(separator: "\n")
+    }
 }
 
 /// Deletion requests as the JSON the schema documents.
