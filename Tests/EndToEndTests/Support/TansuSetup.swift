@@ -61,7 +61,11 @@ enum TansuSetup {
         switch paths {
         case .success(let paths): return paths
         case .failure(let error) where required: throw error
-        case .failure(let error): try Test.cancel("Tansu is not prepared (\(error)); ./dev test requires it")
+        case .failure(let error):
+            // The console reporter does not print a cancelled case's reason, so say it here as well.
+            let reason = "Tansu is not prepared (\(error)); ./dev test requires it"
+            FileHandle.standardError.write(Data("cancelled a Tansu run: \(reason)\n".utf8))
+            try Test.cancel(Comment(rawValue: reason))
         }
     }
 }
