@@ -78,11 +78,13 @@ struct ConfluentKafkaInteropTests {
     }
 }
 
-/// A Python interpreter that can import confluent_kafka, if there is one.
+/// A Python interpreter that can import confluent_kafka, if there is one: KAFKALOG_TEST_PYTHON, else python3 on
+/// PATH (where pip installed it).
 enum PythonConfluentKafka {
     static let interpreter: URL? = {
-        let candidate = ProcessInfo.processInfo.environment["KAFKALOG_TEST_PYTHON"] ?? "/usr/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: candidate) else { return nil }
+        guard let candidate = ProcessInfo.processInfo.environment["KAFKALOG_TEST_PYTHON"] ?? ProcessRunner.which("python3"),
+            FileManager.default.isExecutableFile(atPath: candidate)
+        else { return nil }
         let probe = try? ProcessRunner.run(candidate, ["-c", "import confluent_kafka"])
         return probe?.status == 0 ? URL(fileURLWithPath: candidate) : nil
     }()

@@ -18,7 +18,17 @@ import COpenBLAS
 /// 3. J^T u by backpropagation (`MLP.backpropagate`), down to the block's lowest layer.
 /// Each layer costs three GEMMs of the forward pass's size; the forward pass itself is computed once, at
 /// construction, and reused by every product (conjugate gradients calls it tens of times at one theta).
+///
+/// With `precision: .single` and a block in the output layer (all of logistic regression), the products run the
+/// two GEMMs in Float32 over the nonzero columns (`OutputLayerRows`, which says why and how accurate).
 public struct GaussNewtonOperator: Sendable {
+    public enum Precision: Sendable, Equatable {
+        /// Every product in Float64.
+        case double
+        /// Float32 GEMMs where the block lies in the output layer; Float64 elsewhere.
+        case single
+    }
+
     public let model: MLP
     /// The block, or nil for every parameter.
     public let slices: [Slice]?
@@ -30,9 +40,11 @@ public struct GaussNewtonOperator: Sendable {
     let lowestLayer: Int
     /// Layers with at least one parameter in the block (the others have V_l = 0 and skip their GEMM).
     let layersInBlock: Set<Int>
+    /// The chunks' rows in single precision, when the products use them.
+    let singleChunks: [OutputLayerRows]?
 
     /// Precomputes the forward pass over `x` in chunks of at most `maxChunkRows` rows.
-    public init(model: MLP, rows x: Matrix, slices: [Slice]? = nil, maxChunkRows: Int = 2048) {
+    public init(model: MLP, rows x: Matrix, slices: [Slice]? = nil, maxChunkRows: Int = 2048, precision: Precision = .double) {
         precondition(maxChunkRows > 0, "maxChunkRows must be positive")
         self.model = model
         self.slices = slices
@@ -50,7 +62,18 @@ public struct GaussNewtonOperator: Sendable {
             start = end
         }
         self.chunks = chunks
+        let last = arch.layers.count - 1
+        if precision == .single && lowestLayer == last {
+            singleChunks = chunks.map { chunk in
+                OutputLayerRows(input: last == 0 ? chunk.x : chunk.pass.activations[last - 1], probabilities: chunk.pass.probabilities)
+            }
+        } else {
+            singleChunks = nil
+        }
     }
+
+    /// Whether the products run in Float32 (`precision: .single` with a block in the output layer).
+    public var isSinglePrecision: Bool { singleChunks != nil }
 
     /// (G/n) v for v of length `dimension` (block coordinates when restricted).
     public func apply(_ v: [Double]) -> [Double] {
@@ -58,6 +81,18 @@ public struct GaussNewtonOperator: Sendable {
         guard rows > 0, dimension > 0 else { return [Double](repeating: 0, count: dimension) }
         let full = slices.map { scatter(v, $0) } ?? v
         var out = [Double](repeating: 0, count: model.parameterCount)
+        if let singleChunks {
+            let arch = model.architecture
+            let last = arch.layers.count - 1
+            full.withUnsafeBufferPointer { v in
+                for chunk in singleChunks {
+                    chunk.accumulateProduct(
+                        v, offset: arch.parameterOffset(ofLayer: last), fanIn: arch.fanIn(last), units: arch.layers[last].units, into: &out)
+                }
+            }
+            Vector.scale(&out, by: 1 / Double(rows))
+            return slices.map { model.gather(out, slices: $0) } ?? out
+        }
         for chunk in chunks {
             var u = directionalLogits(full, chunk.x, chunk.pass)
             Self.multiplyBySoftmaxHessian(&u, probabilities: chunk.pass.probabilities)

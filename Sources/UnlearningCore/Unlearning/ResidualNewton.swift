@@ -24,6 +24,9 @@ struct ResidualNewton {
         var forcing: Forcing = .fixed
         /// Preconditioner of the CG solves.
         var preconditioner: Preconditioner = .none
+        /// Arithmetic of the Gauss-Newton-vector products (`GaussNewtonOperator.Precision`); F and grad F are
+        /// always Float64, so the stopping rule holds either way.
+        var precision: GaussNewtonOperator.Precision = .double
     }
 
     /// The forcing term eta_k: CG stops at ||g_k - (G/n + lambda I) d|| <= eta_k ||g_k||. Either way eta_k is at
@@ -115,7 +118,7 @@ struct ResidualNewton {
             }
             cg.tolerance = max(options.cg.tolerance, min(0.5, eta))
             previous = (gNorm, cg.tolerance)
-            let curvature = GaussNewtonOperator(model: model, rows: x)
+            let curvature = GaussNewtonOperator(model: model, rows: x, precision: options.precision)
             let shift = model.lambda + mu
             let preconditioner: (([Double]) -> [Double])? =
                 switch options.preconditioner {

@@ -14,7 +14,10 @@ extension Unlearner {
             damping: model.architecture.isConvex ? 0 : options.newtonDamping,
             // Adaptive forcing cut the CG products of MNIST logistic-regression updates 1.7x (BENCHMARKS.md, newton
             // section); MLPs' damped Gauss-Newton steps keep the fixed term they were tuned with.
-            forcing: model.architecture.isConvex ? .eisenstatWalker : .fixed
+            forcing: model.architecture.isConvex ? .eisenstatWalker : .fixed,
+            // Float32 products: the same Newton steps and final ||grad F|| on MNIST logistic regression, each product
+            // faster (BENCHMARKS.md, newton precision section); MLP steps keep Float64.
+            precision: model.architecture.isConvex ? .single : .double
         )
         let result = ResidualNewton.minimize(model, x: residual.x, labels: residual.labels, options: newtonOptions)
         clock.lap("newton")

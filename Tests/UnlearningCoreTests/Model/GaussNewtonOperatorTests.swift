@@ -112,4 +112,47 @@ struct GaussNewtonOperatorTests {
             #expect(Vector.dot(v, curvature.apply(v)) >= 0)
         }
     }
+
+    // Single precision against the dense Float64 hessianBlock: Float32 GEMMs over at most a few hundred terms are
+    // accurate to about 1e-6 relative; 1e-5 allows for cancellation, and a dropped column, a misplaced bias or a
+    // missing p p^T shows up at 1e-2 or worse. Column 2 is zero in every row, as constant pixels are after
+    // standardisation: the single-precision rows drop it, the dense block keeps it.
+    @Test(
+        "single precision: the output-layer product equals the dense hessianBlock to Float32 rounding, zero columns dropped",
+        arguments: [([Int](), Activation.identity), ([6], .tanh), ([7], .relu)])
+    func singlePrecisionMatchesDense(hidden: [Int], activation: Activation) throws {
+        var (model, x, _) = try MLPDerivativeTests.randomProblem(hidden: hidden, activation: activation, rows: 31)
+        for i in 0..<x.rows { x[i, 2] = 0 }
+        let arch = model.architecture
+        let out = arch.layers.count - 1
+        // Move theta off the seeded start so the probabilities are uneven, as after training.
+        var rng = SeededGenerator(seed: 41)
+        for i in model.theta.indices { model.theta[i] += rng.nextGaussian() }
+        let blocks: [[Slice]?] = [
+            out == 0 ? nil : (0..<arch.classes).map { Slice(layer: out, unit: $0) },
+            [Slice(layer: out, unit: 3), Slice(layer: out, unit: 1)],
+        ]
+        for (b, slices) in blocks.enumerated() {
+            let dense = model.hessianBlock(x, slices: slices ?? arch.allSlices)
+            let v = Self.randomVector(model.blockSize(slices ?? arch.allSlices), seed: UInt64(b + 60))
+            let expected = Self.dense(dense, v)
+            for chunkRows in [31, 8] {
+                let curvature = GaussNewtonOperator(model: model, rows: x, slices: slices, maxChunkRows: chunkRows, precision: .single)
+                #expect(curvature.isSinglePrecision)
+                let err = MLPDerivativeTests.relativeError(curvature.apply(v), expected)
+                #expect(err < 1e-5, "block \(b), chunks of \(chunkRows) rows: relative error \(err)")
+                #expect(err > 0, "block \(b): identical to Float64 to the last bit, so the Float32 path did not run")
+            }
+        }
+    }
+
+    // A block reaching a hidden layer has no single-precision path: the products stay Float64, bit for bit.
+    @Test("single precision falls back to Float64 for blocks below the output layer")
+    func singlePrecisionFallback() throws {
+        let (model, x, _) = try MLPDerivativeTests.randomProblem(hidden: [6], activation: .tanh, rows: 13)
+        let single = GaussNewtonOperator(model: model, rows: x, precision: .single)
+        #expect(!single.isSinglePrecision)
+        let v = Self.randomVector(model.parameterCount, seed: 77)
+        #expect(single.apply(v) == GaussNewtonOperator(model: model, rows: x).apply(v))
+    }
 }

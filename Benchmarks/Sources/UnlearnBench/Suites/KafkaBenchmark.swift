@@ -76,7 +76,11 @@ extension Bench {
         @Option(name: .customLong("max-rows"), help: "batch.max_rows in the subject and samples scenarios.")
         var maxRows: Int = 256
 
-        @Option(name: .customLong("daemon-set"), help: "Extra daemon setting KEY=VALUE (repeatable), passed as unlearnd --set.")
+        @Option(
+            name: .customLong("daemon-set"),
+            help:
+                "Extra daemon setting KEY=VALUE (repeatable), passed as unlearnd --set; it replaces a default of the bench with the same key (e.g. unlearning.noise=true)."
+        )
         var daemonSet: [String] = []
 
         @Option(name: .customLong("poll-ms"), help: "How often the observer lists the snapshot directory (milliseconds).")
@@ -149,6 +153,7 @@ extension Bench {
                 + "\(architecture.parameterCount) parameters, lambda \(bundle.descriptor.lambda), \(bundle.train.count) training rows, "
                 + "\(bundle.validation.count) validation rows"
             print("model: \(modelText)")
+            print("daemon settings (besides the defaults): \(daemonSettings.joined(separator: " "))")
 
             var results: [ScenarioResult] = []
             for name in scenarioNames {
@@ -225,7 +230,7 @@ extension Bench {
                 command: CommandLine.arguments.joined(separator: " "), date: RFC3339.format(started),
                 cores: ProcessInfo.processInfo.activeProcessorCount, loadAverageStart: load0, loadAverageEnd: load1,
                 model: modelText, trainSeconds: trainSeconds, pollMilliseconds: pollMs,
-                daemonSettings: Self.commonSettings + daemonSet, scenarios: results,
+                daemonSettings: daemonSettings, scenarios: results,
                 totalSeconds: Date().timeIntervalSince(started)
             )
             try BenchTools.writeJSON(result, to: json)
@@ -247,6 +252,13 @@ extension Bench {
         /// Settings every scenario shares (besides the model, the state and the broker): noise off so that the
         /// privacy budget and the removal limit cannot stop updates mid-run, and no accuracy guard (see the help).
         static let commonSettings = ["unlearning.noise=false", "budget.max_accuracy_drop=1", "metrics.interval_ms=100"]
+
+        /// The common settings, less those --daemon-set gives another value, then --daemon-set's.
+        var daemonSettings: [String] {
+            func key(_ setting: String) -> Substring { setting.prefix { $0 != "=" } }
+            let overridden = Set(daemonSet.map(key))
+            return Self.commonSettings.filter { !overridden.contains(key($0)) } + daemonSet
+        }
 
         func makeScenario(_ name: String, bundle: ModelBundle) throws -> Scenario {
             var rowsBySubject: [String: [Int]] = [:]
@@ -339,7 +351,7 @@ extension Bench {
             let daemonLog = dir.appendingPathComponent("unlearnd.log").path
             let notify = try NotifySocket(directory: dir)
             let daemon = try ChildProcess.unlearnd(
-                executable: tools.unlearnd, config: configPath, arguments: (Self.commonSettings + daemonSet).flatMap { ["--set", $0] },
+                executable: tools.unlearnd, config: configPath, arguments: daemonSettings.flatMap { ["--set", $0] },
                 stdout: .file(daemonLog), stderr: .file(daemonLog), notify: notify
             )
             return try await withCleanup {
