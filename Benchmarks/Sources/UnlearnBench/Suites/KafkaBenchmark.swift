@@ -386,10 +386,18 @@ extension Bench {
                 }
                 print("    warm-up: \(scenario.warmup.count) subject requests durable after \(BenchTools.fmt(s, 1)) s (group join included)")
             }
-            // Let the daemon write a metrics file that includes the warm-up, to subtract it.
-            try await Task.sleep(for: .milliseconds(400))
+            // Wait for a metrics file that includes the warm-up's snapshot, to subtract it (a fixed pause was sometimes
+            // too short, and the warm-up update then counted as measured engine time).
             let metricsPath = (stateDirectory as NSString).appendingPathComponent("metrics/unlearnd.prom")
-            let metrics0 = Self.readMetrics(metricsPath)
+            let warmVersion = Double(watcher.newest?.manifest.version ?? 0)
+            var metrics0 = Self.readMetrics(metricsPath)
+            for _ in 0..<100 where (metrics0["unlearnd_snapshot_version"] ?? 0) < warmVersion {
+                try await Task.sleep(for: .milliseconds(50))
+                metrics0 = Self.readMetrics(metricsPath)
+            }
+            guard (metrics0["unlearnd_snapshot_version"] ?? 0) >= warmVersion else {
+                throw ValidationError("the daemon's metrics file \(metricsPath) did not reach the warm-up's snapshot \(Int(warmVersion)) within 5 s")
+            }
             let cpu0 = Self.cpuSeconds(pid: daemon.pid)
             let brokerCPU0 = Self.cpuSeconds(pid: broker.pid)
             let versionsBefore = watcher.versionCount
