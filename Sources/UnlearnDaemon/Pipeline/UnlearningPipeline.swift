@@ -46,6 +46,21 @@ public final class UnlearningPipeline: Service, Sendable {
                 ]
             )
         }
+        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+            let better = BLASLibrary.betterCoreType(coreName: BLASLibrary.coreName, cpuFlags: BLASLibrary.cpuFlags)
+        {
+            logger.warning(
+                "OpenBLAS chose kernels that do not use this CPU's vector units",
+                metadata: [
+                    LogKey.blasKernels: "\(BLASLibrary.coreName)",
+                    LogKey.reason: """
+                    this OpenBLAS does not recognise the CPU model and fell back to its \(BLASLibrary.coreName) kernels; \
+                    set OPENBLAS_CORETYPE=\(better) in the daemon's environment (/etc/unlearnd/unlearnd.env) to use \
+                    its AVX2/AVX-512 kernels (README, Install as a service)
+                    """,
+                ]
+            )
+        }
         try await openModels()
         let kafka = KafkaConfiguration(configuration.kafka)
         let producer = try KafkaProducer(configuration: kafka, logger: logger)

@@ -25,6 +25,7 @@ public enum LogKey {
     public static let requestID = "unlearnd.request_id"
     public static let version = "unlearnd.version"
     public static let librdkafka = "unlearnd.librdkafka.version"
+    public static let blasKernels = "unlearnd.openblas.kernels"
     public static let config = "unlearnd.config"
     public static let alertID = "unlearnd.alert_id"
     public static let path = "unlearnd.path"

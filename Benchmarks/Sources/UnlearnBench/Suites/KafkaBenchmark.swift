@@ -128,6 +128,8 @@ extension Bench {
             let tools = try Tools.locate(binDir)
             let load0 = BenchTools.loadAverage()
             print("unlearn-bench kafka  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load0) at start)")
+            let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", OPENBLAS_CORETYPE=\($0)" } ?? ""
+            print("OpenBLAS: \(BLASLibrary.coreName) kernels\(forced) (the daemon inherits this environment)")
 
             // The model: trained once, shared by every scenario (each scenario imports it into a fresh state).
             let bundlePath: String
