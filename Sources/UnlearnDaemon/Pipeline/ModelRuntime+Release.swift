@@ -37,14 +37,31 @@ extension ModelRuntime {
         manifest.updates.last { $0.released }?.release
     }
 
-    /// True when the cadence asks for a release: `everyUpdates` updates are waiting, or the oldest waiting one has
-    /// waited `everySeconds` (0 disables either rule).
-    public func releaseDue(everyUpdates: Int, everySeconds: Double, now: Date = Date()) -> Bool {
+    /// When the daemon releases on its own: once `updates` updates wait, or once the oldest waiting update is
+    /// `seconds` old (`release.every_updates`, `release.every_seconds`; 0 disables either rule).
+    public struct ReleaseCadence: Sendable, Equatable {
+        public var updates: Int
+        public var seconds: Double
+
+        public init(updates: Int, seconds: Double) {
+            self.updates = updates
+            self.seconds = seconds
+        }
+    }
+
+    /// True when `cadence` asks for a release, counting `extra` updates about to land in the version being written
+    /// (1 when an update may be released in its own snapshot, 0 for a release alone). Never while the model waits
+    /// for a retrain.
+    public func releaseDue(_ cadence: ReleaseCadence, counting extra: Int = 0, now: Date = Date()) -> Bool {
         guard !state.budget.retrainRequired else { return false }
         let pending = unreleased
-        guard pending.updates > 0 else { return false }
-        if everyUpdates > 0 && pending.updates >= everyUpdates { return true }
-        if everySeconds > 0, let since = pending.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= everySeconds { return true }
+        let waiting = pending.updates + extra
+        guard waiting > 0 else { return false }
+        if cadence.updates > 0 && waiting >= cadence.updates { return true }
+        // The timer runs from the oldest update already waiting: one about to land has not waited yet.
+        if cadence.seconds > 0, let since = pending.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= cadence.seconds {
+            return true
+        }
         return false
     }
 
