@@ -65,34 +65,6 @@ extension ModelRuntime {
         return false
     }
 
-    /// A release alone (the cadence's timer, or `unlearnctl release`): publishes every update since the last release
-    /// in a new snapshot without consuming anything. Returns nil when no update is waiting or the model waits for a
-    /// retrain. Throws `Stale` after reloading when another writer was faster.
-    public func releaseNow(options: UnlearningOptions, policy: BudgetPolicy) throws -> Applied? {
-        let pending = unreleased
-        guard pending.updates > 0, !state.budget.retrainRequired else { return nil }
-        let version = manifest.version + 1
-        var next = state
-        let wasRequired = next.budget.retrainRequired
-        var seeded = options
-        seeded.seed = options.seed &+ version
-        let made = Unlearner.release(in: &next, options: seeded, policy: policy, noiseSlices: pending.slices)
-        var newManifest = nextManifest(version: version, state: next, policy: policy)
-        var record = SnapshotManifest.UpdateRecord(
-            time: RFC3339.format(Date()), requestIds: [], rowsRemoved: 0, outcome: .release,
-            epsilonSpent: made.epsilonSpent, release: Self.releaseRecord(made, version: version, requestIDs: pending.requestIDs)
-        )
-        record.reasons = made.reasonsRaised.map(\.rawValue)
-        record.seconds = ["release": made.seconds]
-        newManifest.updates.append(record)
-        let committed = try commit(newManifest, state: next)
-        return Applied(
-            version: committed.version, report: nil, release: made, receipt: try writeReleaseIfMade(policy: policy),
-            duplicates: [], retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
-            snapshotSeconds: committed.seconds
-        )
-    }
-
     /// The manifest of the next version of `state`: lineage, row accounting, budget and the daemon's extensions.
     func nextManifest(version: UInt64, state next: UnlearningState, policy: BudgetPolicy) -> SnapshotManifest {
         var newManifest = manifest
@@ -133,7 +105,6 @@ extension ModelRuntime {
             throw Stale(description: "model \(id): another writer created a newer snapshot; reloaded version \(manifest.version)")
         }
         adopt(state: next, manifest: newManifest, sha256: committed.record.payloadSHA256)
-        if state.budget.retrainRequired { try writeExclusionList() }
         return (committed.version, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
