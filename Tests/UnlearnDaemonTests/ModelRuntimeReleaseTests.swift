@@ -94,6 +94,71 @@ struct ModelRuntimeReleaseTests {
         )
     }
 
+    /// The kept value against the one the epoch's history gives.
+    static func expectKept(_ runtime: ModelRuntime, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(runtime.unreleased == ModelRuntime.Unreleased(history: runtime.manifest.updates), sourceLocation: sourceLocation)
+    }
+
+    @Test("the unreleased updates kept by the runtime match its history through updates, releases, a reopen and a rebase")
+    func unreleasedKept() throws {
+        let world = try World()
+        let runtime = try world.open()
+        #expect(runtime.unreleased.updates == 0)
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r0", subject: "s0", offset: 0)
+        try Self.apply(runtime, "r1", subject: "s1", offset: 1)
+        #expect(runtime.unreleased.updates == 2)
+        #expect(runtime.unreleased.requestIDs == ["r0", "r1"])
+        #expect(runtime.unreleased.since == runtime.manifest.updates.first?.time)
+        Self.expectKept(runtime)
+
+        // Released in the update's own snapshot: the release covers the updates waiting and this one.
+        let inOwnSnapshot = try Self.apply(runtime, "r2", subject: "s2", offset: 2, release: true)
+        #expect(inOwnSnapshot.release?.released == true)
+        #expect(inOwnSnapshot.receipt?.requestIDs == ["r0", "r1", "r2"])
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r3", subject: "s3", offset: 3)
+        // A batch of duplicates only adds no history record.
+        let duplicate = try Self.apply(runtime, "r3", subject: "s3", offset: 4)
+        #expect(duplicate.duplicates.count == 1)
+        #expect(runtime.unreleased.requestIDs == ["r3"])
+        Self.expectKept(runtime)
+
+        let alone = try #require(try runtime.releaseNow(options: Self.options, policy: Self.policy))
+        #expect(alone.release?.released == true)
+        #expect(alone.receipt?.requestIDs == ["r3"])
+        #expect(runtime.manifest.updates.last?.outcome == .release)
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        #expect(try runtime.releaseNow(options: Self.options, policy: Self.policy) == nil)
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r4", subject: "s4", offset: 5)
+        try Self.apply(runtime, "r5", subject: "s5", offset: 6)
+        #expect(runtime.unreleased.requestIDs == ["r4", "r5"])
+        Self.expectKept(runtime)
+
+        let reopened = try world.open()
+        #expect(reopened.manifest.version == runtime.manifest.version)
+        #expect(reopened.unreleased == runtime.unreleased)
+        Self.expectKept(reopened)
+        // A release by the other runtime reaches this one through a reload.
+        _ = try reopened.releaseNow(options: Self.options, policy: Self.policy)
+        try runtime.reload()
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+
+        // A rebase starts a new epoch with an empty history: nothing waits.
+        try Self.apply(runtime, "r6", subject: "s6", offset: 7)
+        #expect(runtime.unreleased.updates == 1)
+        try runtime.rebase(to: runtime.state.model, standardization: nil)
+        #expect(runtime.manifest.budgetEpoch == 2)
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+    }
+
     @Test("the cadence counts the waiting updates plus the ones about to land, and times the oldest waiting one")
     func cadence() throws {
         let world = try World()
@@ -135,5 +200,6 @@ struct ModelRuntimeReleaseTests {
         #expect(!runtime.releaseDue(ModelRuntime.ReleaseCadence(updates: 1, seconds: 0), counting: 1))
         #expect(!runtime.releaseDue(ModelRuntime.ReleaseCadence(updates: 0, seconds: 1), now: Date().addingTimeInterval(3600)))
         #expect(try runtime.releaseNow(options: Self.options, policy: capped) == nil)
+        Self.expectKept(runtime)
     }
 }

@@ -8,28 +8,32 @@ import UnlearningCore
 extension ModelRuntime {
     /// What the updates since the last release did: the requests a release would make effective and the slices
     /// they changed (the scope of block noise).
-    public struct Unreleased: Sendable {
+    public struct Unreleased: Sendable, Equatable {
         public var requestIDs: [String] = []
         public var slices: [Slice] = []
         public var updates = 0
         /// RFC 3339 time of the oldest waiting update (nil when none waits).
         public var since: String?
-    }
 
-    /// The updates applied to the noise-free state since the last release of the epoch.
-    public var unreleased: Unreleased {
-        var result = Unreleased()
-        for record in manifest.updates {
+        init() {}
+
+        /// What waits after `history`, the update records of an epoch in order.
+        init(history: [SnapshotManifest.UpdateRecord]) {
+            for record in history { add(record) }
+        }
+
+        /// Counts the next record of the history: a release makes everything waiting effective; an update applied
+        /// to the noise-free state waits for the next release.
+        mutating func add(_ record: SnapshotManifest.UpdateRecord) {
             if record.released {
-                result = Unreleased()
+                self = Unreleased()
             } else if record.outcome == .applied {
-                if result.since == nil { result.since = record.time }
-                result.requestIDs += record.requestIds
-                result.slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
-                result.updates += 1
+                if since == nil { since = record.time }
+                requestIDs += record.requestIds
+                slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
+                updates += 1
             }
         }
-        return result
     }
 
     /// The newest release record of the epoch (nil before the first release).
@@ -54,12 +58,11 @@ extension ModelRuntime {
     /// for a retrain.
     public func releaseDue(_ cadence: ReleaseCadence, counting extra: Int = 0, now: Date = Date()) -> Bool {
         guard !state.budget.retrainRequired else { return false }
-        let pending = unreleased
-        let waiting = pending.updates + extra
+        let waiting = unreleased.updates + extra
         guard waiting > 0 else { return false }
         if cadence.updates > 0 && waiting >= cadence.updates { return true }
         // The timer runs from the oldest update already waiting: one about to land has not waited yet.
-        if cadence.seconds > 0, let since = pending.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= cadence.seconds {
+        if cadence.seconds > 0, let since = unreleased.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= cadence.seconds {
             return true
         }
         return false

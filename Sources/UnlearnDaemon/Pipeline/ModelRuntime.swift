@@ -25,6 +25,9 @@ public final class ModelRuntime: @unchecked Sendable {
     /// from the model's own recorded offsets (see `UnlearningPipeline.offsetClaims`). Persisted in every snapshot as
     /// the manifest extension `replay` until the next budget epoch.
     public private(set) var replaying: Bool
+    /// The updates applied to the noise-free state since the epoch's last release: derived from the history when a
+    /// version is loaded, then kept up to date as versions are committed (it is read on every update and tick).
+    public private(set) var unreleased: Unreleased
     private let logger: Logger
 
     /// The result of applying one batch.
@@ -128,6 +131,7 @@ public final class ModelRuntime: @unchecked Sendable {
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = loaded.replaying
+        self.unreleased = Unreleased(history: loaded.manifest.updates)
     }
 
     /// Opens a model that the daemon already imported, finding its bundle through the path recorded at import
@@ -191,6 +195,7 @@ public final class ModelRuntime: @unchecked Sendable {
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = replaying || loaded.replaying
+        self.unreleased = Unreleased(history: loaded.manifest.updates)
     }
 
     /// Adopts a version just committed.
@@ -401,10 +406,9 @@ public final class ModelRuntime: @unchecked Sendable {
         newManifest.appliedRequestIds += requestIDs
         let record = report.map { Self.record($0, requestIDs: requestIDs) }
         var pending: Unreleased?
-        if release, let report, report.outcome == .applied {
-            var waiting = unreleased  // the release covers this update too
-            waiting.requestIDs += requestIDs
-            waiting.slices += report.slices
+        if release, let record, record.outcome == .applied {
+            var waiting = unreleased
+            waiting.add(record)  // the release covers this update too
             pending = waiting
         }
         var applied = try commitVersion(
@@ -468,6 +472,7 @@ public final class ModelRuntime: @unchecked Sendable {
         if let record { newManifest.updates.append(record) }
         let committed = try commit(newManifest, state: next)
         ledger.formUnion(requestIDs.map(ExactText.init))
+        if let record { unreleased.add(record) }
         if state.budget.retrainRequired { try writeExclusionList() }
         return Applied(
             version: committed.version, report: nil, release: made, receipt: try writeReleaseIfMade(policy: policy),
