@@ -8,28 +8,32 @@ import UnlearningCore
 extension ModelRuntime {
     /// What the updates since the last release did: the requests a release would make effective and the slices
     /// they changed (the scope of block noise).
-    public struct Unreleased: Sendable {
+    public struct Unreleased: Sendable, Equatable {
         public var requestIDs: [String] = []
         public var slices: [Slice] = []
         public var updates = 0
         /// RFC 3339 time of the oldest waiting update (nil when none waits).
         public var since: String?
-    }
 
-    /// The updates applied to the noise-free state since the last release of the epoch.
-    public var unreleased: Unreleased {
-        var result = Unreleased()
-        for record in manifest.updates {
+        init() {}
+
+        /// What waits after `history`, the update records of an epoch in order.
+        init(history: [SnapshotManifest.UpdateRecord]) {
+            for record in history { add(record) }
+        }
+
+        /// Counts the next record of the history: a release makes everything waiting effective; an update applied
+        /// to the noise-free state waits for the next release.
+        mutating func add(_ record: SnapshotManifest.UpdateRecord) {
             if record.released {
-                result = Unreleased()
+                self = Unreleased()
             } else if record.outcome == .applied {
-                if result.since == nil { result.since = record.time }
-                result.requestIDs += record.requestIds
-                result.slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
-                result.updates += 1
+                if since == nil { since = record.time }
+                requestIDs += record.requestIds
+                slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
+                updates += 1
             }
         }
-        return result
     }
 
     /// The newest release record of the epoch (nil before the first release).
@@ -37,43 +41,31 @@ extension ModelRuntime {
         manifest.updates.last { $0.released }?.release
     }
 
-    /// True when the cadence asks for a release: `everyUpdates` updates are waiting, or the oldest waiting one has
-    /// waited `everySeconds` (0 disables either rule).
-    public func releaseDue(everyUpdates: Int, everySeconds: Double, now: Date = Date()) -> Bool {
-        guard !state.budget.retrainRequired else { return false }
-        let pending = unreleased
-        guard pending.updates > 0 else { return false }
-        if everyUpdates > 0 && pending.updates >= everyUpdates { return true }
-        if everySeconds > 0, let since = pending.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= everySeconds { return true }
-        return false
+    /// When the daemon releases on its own: once `updates` updates wait, or once the oldest waiting update is
+    /// `seconds` old (`release.every_updates`, `release.every_seconds`; 0 disables either rule).
+    public struct ReleaseCadence: Sendable, Equatable {
+        public var updates: Int
+        public var seconds: Double
+
+        public init(updates: Int, seconds: Double) {
+            self.updates = updates
+            self.seconds = seconds
+        }
     }
 
-    /// A release alone (the cadence's timer, or `unlearnctl release`): publishes every update since the last release
-    /// in a new snapshot without consuming anything. Returns nil when no update is waiting or the model waits for a
-    /// retrain. Throws `Stale` after reloading when another writer was faster.
-    public func releaseNow(options: UnlearningOptions, policy: BudgetPolicy) throws -> Applied? {
-        let pending = unreleased
-        guard pending.updates > 0, !state.budget.retrainRequired else { return nil }
-        let version = manifest.version + 1
-        var next = state
-        let wasRequired = next.budget.retrainRequired
-        var seeded = options
-        seeded.seed = options.seed &+ version
-        let made = Unlearner.release(in: &next, options: seeded, policy: policy, noiseSlices: pending.slices)
-        var newManifest = nextManifest(version: version, state: next, policy: policy)
-        var record = SnapshotManifest.UpdateRecord(
-            time: RFC3339.format(Date()), requestIds: [], rowsRemoved: 0, outcome: .release,
-            epsilonSpent: made.epsilonSpent, release: Self.releaseRecord(made, version: version, requestIDs: pending.requestIDs)
-        )
-        record.reasons = made.reasonsRaised.map(\.rawValue)
-        record.seconds = ["release": made.seconds]
-        newManifest.updates.append(record)
-        let committed = try commit(newManifest, state: next)
-        return Applied(
-            version: committed.version, report: nil, release: made, receipt: try writeReleaseIfMade(policy: policy),
-            duplicates: [], retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
-            snapshotSeconds: committed.seconds
-        )
+    /// True when `cadence` asks for a release, counting `extra` updates about to land in the version being written
+    /// (1 when an update may be released in its own snapshot, 0 for a release alone). Never while the model waits
+    /// for a retrain.
+    public func releaseDue(_ cadence: ReleaseCadence, counting extra: Int = 0, now: Date = Date()) -> Bool {
+        guard !state.budget.retrainRequired else { return false }
+        let waiting = unreleased.updates + extra
+        guard waiting > 0 else { return false }
+        if cadence.updates > 0 && waiting >= cadence.updates { return true }
+        // The timer runs from the oldest update already waiting: one about to land has not waited yet.
+        if cadence.seconds > 0, let since = unreleased.since.flatMap(RFC3339.parse), now.timeIntervalSince(since) >= cadence.seconds {
+            return true
+        }
+        return false
     }
 
     /// The manifest of the next version of `state`: lineage, row accounting, budget and the daemon's extensions.
@@ -116,7 +108,6 @@ extension ModelRuntime {
             throw Stale(description: "model \(id): another writer created a newer snapshot; reloaded version \(manifest.version)")
         }
         adopt(state: next, manifest: newManifest, sha256: committed.record.payloadSHA256)
-        if state.budget.retrainRequired { try writeExclusionList() }
         return (committed.version, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 

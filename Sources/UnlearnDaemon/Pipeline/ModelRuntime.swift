@@ -25,6 +25,9 @@ public final class ModelRuntime: @unchecked Sendable {
     /// from the model's own recorded offsets (see `UnlearningPipeline.offsetClaims`). Persisted in every snapshot as
     /// the manifest extension `replay` until the next budget epoch.
     public private(set) var replaying: Bool
+    /// The updates applied to the noise-free state since the epoch's last release: derived from the history when a
+    /// version is loaded, then kept up to date as versions are committed (it is read on every update and tick).
+    public private(set) var unreleased: Unreleased
     private let logger: Logger
 
     /// The result of applying one batch.
@@ -128,6 +131,7 @@ public final class ModelRuntime: @unchecked Sendable {
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = loaded.replaying
+        self.unreleased = Unreleased(history: loaded.manifest.updates)
     }
 
     /// Opens a model that the daemon already imported, finding its bundle through the path recorded at import
@@ -191,6 +195,7 @@ public final class ModelRuntime: @unchecked Sendable {
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = replaying || loaded.replaying
+        self.unreleased = Unreleased(history: loaded.manifest.updates)
     }
 
     /// Adopts a version just committed.
@@ -372,7 +377,6 @@ public final class ModelRuntime: @unchecked Sendable {
         var next = state
         var report: UpdateReport?
         let rows = Set(fresh.flatMap(\.rows)).filter { !next.removed[$0] }.sorted()
-        let wasRequired = next.budget.retrainRequired
         var seeded = options
         seeded.seed = options.seed &+ version
         if !rows.isEmpty {
@@ -396,17 +400,69 @@ public final class ModelRuntime: @unchecked Sendable {
             }
         }
 
+        let requestIDs = fresh.map(\.request.requestID)
         var newManifest = nextManifest(version: version, state: next, policy: policy)
         newManifest.kafkaOffsets = Self.merge(manifest.kafkaOffsets, fresh: fresh, safe: safeOffsets)
-        newManifest.appliedRequestIds += fresh.map(\.request.requestID)
-        var record = report.map { Self.record($0, requestIDs: fresh.map(\.request.requestID)) }
-        var released: ReleaseReport?
-        if release, report?.outcome == .applied {
-            var pending = unreleased
-            pending.requestIDs += fresh.map(\.request.requestID)
-            pending.slices += report?.slices ?? []
-            let made = Unlearner.release(in: &next, options: seeded, policy: policy, noiseSlices: pending.slices)
-            released = made
+        newManifest.appliedRequestIds += requestIDs
+        let record = report.map { Self.record($0, requestIDs: requestIDs) }
+        var pending: Unreleased?
+        if release, let record, record.outcome == .applied {
+            var waiting = unreleased
+            waiting.add(record)  // the release covers this update too
+            pending = waiting
+        }
+        var applied = try commitVersion(
+            .update(newManifest, record: record, requestIDs: requestIDs), state: next, releasing: pending, options: seeded,
+            policy: policy
+        )
+        applied.report = report
+        applied.duplicates = duplicates
+        return applied
+    }
+
+    /// A release alone (the cadence's timer, or `unlearnctl release`): publishes every update since the last release
+    /// in a new snapshot without consuming anything. Returns nil when no update is waiting or the model waits for a
+    /// retrain. Throws `Stale` after reloading when another writer was faster.
+    public func releaseNow(options: UnlearningOptions, policy: BudgetPolicy) throws -> Applied? {
+        guard unreleased.updates > 0, !state.budget.retrainRequired else { return nil }
+        var seeded = options
+        seeded.seed = options.seed &+ (manifest.version + 1)
+        return try commitVersion(.releaseAlone, state: state, releasing: unreleased, options: seeded, policy: policy)
+    }
+
+    /// What `apply` and `releaseNow` hand to `commitVersion`.
+    private enum Draft {
+        /// An update: the manifest of its version, its record (nil when nothing was left to remove) and the request
+        /// ids it adds to the ledger.
+        case update(SnapshotManifest, record: SnapshotManifest.UpdateRecord?, requestIDs: [String])
+        /// A release alone: its manifest and record are made once the release has run.
+        case releaseAlone
+    }
+
+    /// The end of `apply` and `releaseNow`: releases `next` first when `pending` is given (the updates the release
+    /// makes effective) and records the release in the version's record, commits and adopts the version, and writes
+    /// the released file when new weights were released. The returned `Applied` has no update report or duplicates.
+    private func commitVersion(
+        _ draft: Draft, state next: UnlearningState, releasing pending: Unreleased?, options: UnlearningOptions, policy: BudgetPolicy
+    ) throws -> Applied {
+        let version = manifest.version + 1
+        let wasRequired = state.budget.retrainRequired
+        var next = next
+        let made = pending.map { Unlearner.release(in: &next, options: options, policy: policy, noiseSlices: $0.slices) }
+        var newManifest: SnapshotManifest
+        var record: SnapshotManifest.UpdateRecord?
+        var requestIDs: [String] = []
+        switch draft {
+        case .update(let prepared, let update, let ids):
+            newManifest = prepared
+            record = update
+            requestIDs = ids
+        case .releaseAlone:
+            newManifest = nextManifest(version: version, state: next, policy: policy)
+            record = SnapshotManifest.UpdateRecord(time: RFC3339.format(Date()), requestIds: [], rowsRemoved: 0, outcome: .release)
+            record?.seconds = ["release": made?.seconds ?? 0]  // a release alone has no update phases to time
+        }
+        if let made, let pending {
             record?.release = Self.releaseRecord(made, version: version, requestIDs: pending.requestIDs)
             record?.released = made.released
             record?.reasons += made.reasonsRaised.map(\.rawValue)
@@ -415,10 +471,12 @@ public final class ModelRuntime: @unchecked Sendable {
         }
         if let record { newManifest.updates.append(record) }
         let committed = try commit(newManifest, state: next)
-        ledger.formUnion(fresh.map { ExactText($0.request.requestID) })
+        ledger.formUnion(requestIDs.map(ExactText.init))
+        if let record { unreleased.add(record) }
+        if state.budget.retrainRequired { try writeExclusionList() }
         return Applied(
-            version: committed.version, report: report, release: released, receipt: try writeReleaseIfMade(policy: policy),
-            duplicates: duplicates, retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
+            version: committed.version, report: nil, release: made, receipt: try writeReleaseIfMade(policy: policy),
+            duplicates: [], retrainBecameRequired: !wasRequired && state.budget.retrainRequired,
             snapshotSeconds: committed.seconds
         )
     }

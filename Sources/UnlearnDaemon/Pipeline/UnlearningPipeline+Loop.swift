@@ -29,6 +29,9 @@ extension UnlearningPipeline {
 
         var logger: Logger { pipeline.logger }
         var configuration: DaemonConfiguration { pipeline.configuration }
+        var cadence: ModelRuntime.ReleaseCadence {
+            ModelRuntime.ReleaseCadence(updates: configuration.releaseEveryUpdates, seconds: configuration.releaseEverySeconds)
+        }
         static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
         /// Before consuming: alerts of models already waiting for a retrain and the receipts of the newest releases
@@ -147,16 +150,14 @@ extension UnlearningPipeline {
         mutating func apply(_ batch: PendingBatch, safeOffsets: [SnapshotManifest.KafkaOffset], attempt: Int) async throws -> [PipelineAction] {
             let options = configuration.unlearning
             let policy = configuration.budget
-            let cadence = (updates: configuration.releaseEveryUpdates, seconds: configuration.releaseEverySeconds)
+            let cadence = self.cadence
             let model = batch.model
             let result: ModelRuntime.Applied
             do {
                 result = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                     guard let runtime = runtimes.get(model) else { throw RejectionReason(RejectionReason.unknownModel, "model is not loaded") }
                     // The update is released in its own snapshot when the cadence falls on it (section 3.3).
-                    let release =
-                        (cadence.updates > 0 && runtime.unreleased.updates + 1 >= cadence.updates)
-                        || runtime.releaseDue(everyUpdates: 0, everySeconds: cadence.seconds) || runtime.releaseRequested
+                    let release = runtime.releaseDue(cadence, counting: 1) || runtime.releaseRequested
                     let applied = try runtime.apply(batch, options: options, policy: policy, safeOffsets: safeOffsets, release: release)
                     if applied.release != nil { runtime.clearReleaseRequest() }
                     return applied
@@ -204,17 +205,18 @@ extension UnlearningPipeline {
             return machine.batchApplied(batch, duplicates: result.duplicates.count, retrainBecameRequired: result.retrainBecameRequired)
         }
 
-        /// Releases every model whose cadence timer ran out or that `unlearnctl release` asked for; true when a
-        /// release raised a limit (the alert is sent here).
+        /// Releases every model whose cadence is due (in practice its timer: an update the count falls on was released
+        /// in its own snapshot) or that `unlearnctl release` asked for; true when a release raised a limit (the alert
+        /// is sent here).
         func releaseDue() async throws -> Bool {
             let options = configuration.unlearning
             let policy = configuration.budget
-            let seconds = configuration.releaseEverySeconds
+            let cadence = self.cadence
             let made: [(String, ModelRuntime.Applied)] = try await pipeline.engine.run { [runtimes = pipeline.runtimes, logger] in
                 var made: [(String, ModelRuntime.Applied)] = []
                 for runtime in runtimes.all {
                     let requested = runtime.releaseRequested
-                    guard requested || runtime.releaseDue(everyUpdates: 0, everySeconds: seconds) else { continue }
+                    guard requested || runtime.releaseDue(cadence) else { continue }
                     do {
                         if let applied = try runtime.releaseNow(options: options, policy: policy) {
                             made.append((runtime.id, applied))

@@ -1,0 +1,205 @@
+import Checkpoints
+import Foundation
+import Logging
+import Testing
+import UnlearningCore
+
+@testable import UnlearnDaemon
+
+@Suite("ModelRuntime releases and their cadence", .serialized)
+struct ModelRuntimeReleaseTests {
+    /// A model directory with a freshly imported toy bundle, removed when the test ends.
+    final class World {
+        let root: String
+        let bundlePath: String
+        let stateDirectory: String
+
+        init() throws {
+            root = FileManager.default.temporaryDirectory.appendingPathComponent("model-runtime-release-\(UUID().uuidString)").path
+            bundlePath = root + "/bundle"
+            stateDirectory = root + "/state"
+            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try Self.toyBundle().write(to: bundlePath)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: root) }
+
+        func open() throws -> ModelRuntime {
+            try ModelRuntime.open(
+                id: "toy", bundlePath: bundlePath, stateDirectory: stateDirectory, retain: 3, compressionLevel: 1,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+            )
+        }
+
+        /// Logistic regression on three well separated classes in four dimensions: 12 subjects of 5 training rows.
+        static func toyBundle() throws -> ModelBundle {
+            var generator = SeededGenerator(seed: 7)
+            func rows(_ count: Int, prefix: String) -> Dataset {
+                var features: [Double] = []
+                var labels: [Int] = []
+                for row in 0..<count {
+                    let label = row % 3
+                    labels.append(label)
+                    for feature in 0..<4 {
+                        features.append((feature == label ? 2.0 : 0.0) + Double.random(in: -0.5...0.5, using: &generator))
+                    }
+                }
+                return Dataset(
+                    features: Matrix(rows: count, cols: 4, storage: features), labels: labels,
+                    sampleIDs: (0..<count).map { "\(prefix)\($0)" }, subjects: (0..<count).map { "s\($0 / 5)" },
+                    featureNames: ["a", "b", "c", "d"]
+                )
+            }
+            let train = rows(60, prefix: "t")
+            let validation = rows(15, prefix: "v")
+            var model = try MLP(architecture: Architecture(inputs: 4, hidden: [], classes: 3), lambda: 0.01, seed: 1)
+            _ = Trainer.lbfgs(&model, x: train.features, labels: train.labels)
+            let descriptor = ModelBundle.Descriptor(
+                architecture: model.architecture, lambda: model.lambda, standardization: nil, training: nil, source: nil,
+                trainRows: train.count, validationRows: validation.count, trainAccuracy: nil, validationAccuracy: nil
+            )
+            return ModelBundle(descriptor: descriptor, model: model, train: train, validation: validation)
+        }
+    }
+
+    /// Noise off: every release is allowed, so the tests follow the bookkeeping rather than the release rule.
+    static let options: UnlearningOptions = {
+        var options = UnlearningOptions()
+        options.noise = false
+        return options
+    }()
+
+    static let policy: BudgetPolicy = {
+        var policy = BudgetPolicy()
+        policy.maxAccuracyDrop = 1
+        return policy
+    }()
+
+    static func batch(_ runtime: ModelRuntime, request: String, subject: String, offset: Int64) throws -> PendingBatch {
+        let rows = try runtime.index.rows(for: .subject(subject)).get()
+        let deletion = DeletionRequest(requestID: request, model: runtime.id, scope: .subject(subject), requestedAt: "2026-01-01T00:00:00Z")
+        var batch = PendingBatch(model: runtime.id, key: .subject(ExactText(subject)))
+        batch.requests = [PendingRequest(request: deletion, rows: rows, topic: "unlearn.deletions", partition: 0, offset: offset, receivedAt: 0)]
+        batch.rowCount = rows.count
+        return batch
+    }
+
+    @discardableResult
+    static func apply(
+        _ runtime: ModelRuntime, _ request: String, subject: String, offset: Int64, release: Bool = false, policy: BudgetPolicy = policy
+    ) throws -> ModelRuntime.Applied {
+        try runtime.apply(
+            try batch(runtime, request: request, subject: subject, offset: offset), options: options, policy: policy,
+            safeOffsets: [], release: release
+        )
+    }
+
+    /// The kept value against the one the epoch's history gives.
+    static func expectKept(_ runtime: ModelRuntime, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(runtime.unreleased == ModelRuntime.Unreleased(history: runtime.manifest.updates), sourceLocation: sourceLocation)
+    }
+
+    @Test("the unreleased updates kept by the runtime match its history through updates, releases, a reopen and a rebase")
+    func unreleasedKept() throws {
+        let world = try World()
+        let runtime = try world.open()
+        #expect(runtime.unreleased.updates == 0)
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r0", subject: "s0", offset: 0)
+        try Self.apply(runtime, "r1", subject: "s1", offset: 1)
+        #expect(runtime.unreleased.updates == 2)
+        #expect(runtime.unreleased.requestIDs == ["r0", "r1"])
+        #expect(runtime.unreleased.since == runtime.manifest.updates.first?.time)
+        Self.expectKept(runtime)
+
+        // Released in the update's own snapshot: the release covers the updates waiting and this one.
+        let inOwnSnapshot = try Self.apply(runtime, "r2", subject: "s2", offset: 2, release: true)
+        #expect(inOwnSnapshot.release?.released == true)
+        #expect(inOwnSnapshot.receipt?.requestIDs == ["r0", "r1", "r2"])
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r3", subject: "s3", offset: 3)
+        // A batch of duplicates only adds no history record.
+        let duplicate = try Self.apply(runtime, "r3", subject: "s3", offset: 4)
+        #expect(duplicate.duplicates.count == 1)
+        #expect(runtime.unreleased.requestIDs == ["r3"])
+        Self.expectKept(runtime)
+
+        let alone = try #require(try runtime.releaseNow(options: Self.options, policy: Self.policy))
+        #expect(alone.release?.released == true)
+        #expect(alone.receipt?.requestIDs == ["r3"])
+        #expect(runtime.manifest.updates.last?.outcome == .release)
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        #expect(try runtime.releaseNow(options: Self.options, policy: Self.policy) == nil)
+        Self.expectKept(runtime)
+
+        try Self.apply(runtime, "r4", subject: "s4", offset: 5)
+        try Self.apply(runtime, "r5", subject: "s5", offset: 6)
+        #expect(runtime.unreleased.requestIDs == ["r4", "r5"])
+        Self.expectKept(runtime)
+
+        let reopened = try world.open()
+        #expect(reopened.manifest.version == runtime.manifest.version)
+        #expect(reopened.unreleased == runtime.unreleased)
+        Self.expectKept(reopened)
+        // A release by the other runtime reaches this one through a reload.
+        _ = try reopened.releaseNow(options: Self.options, policy: Self.policy)
+        try runtime.reload()
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+
+        // A rebase starts a new epoch with an empty history: nothing waits.
+        try Self.apply(runtime, "r6", subject: "s6", offset: 7)
+        #expect(runtime.unreleased.updates == 1)
+        try runtime.rebase(to: runtime.state.model, standardization: nil)
+        #expect(runtime.manifest.budgetEpoch == 2)
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+    }
+
+    @Test("the cadence counts the waiting updates plus the ones about to land, and times the oldest waiting one")
+    func cadence() throws {
+        let world = try World()
+        let runtime = try world.open()
+        let everyUpdate = ModelRuntime.ReleaseCadence(updates: 1, seconds: 0)
+        #expect(runtime.releaseDue(everyUpdate, counting: 1))
+        #expect(!runtime.releaseDue(everyUpdate), "nothing waits for a release alone")
+
+        let everyThird = ModelRuntime.ReleaseCadence(updates: 3, seconds: 0)
+        try Self.apply(runtime, "r0", subject: "s0", offset: 0)
+        #expect(!runtime.releaseDue(everyThird, counting: 1))
+        try Self.apply(runtime, "r1", subject: "s1", offset: 1)
+        #expect(runtime.releaseDue(everyThird, counting: 1))
+        #expect(!runtime.releaseDue(everyThird))
+        try Self.apply(runtime, "r2", subject: "s2", offset: 2)
+        #expect(runtime.releaseDue(everyThird))
+
+        let since = try #require(runtime.unreleased.since.flatMap(RFC3339.parse))
+        let timer = ModelRuntime.ReleaseCadence(updates: 0, seconds: 30)
+        #expect(!runtime.releaseDue(timer, now: since.addingTimeInterval(29)))
+        #expect(runtime.releaseDue(timer, now: since.addingTimeInterval(30)))
+        #expect(runtime.releaseDue(timer, counting: 1, now: since.addingTimeInterval(30)))
+        let off = ModelRuntime.ReleaseCadence(updates: 0, seconds: 0)
+        #expect(!runtime.releaseDue(off, counting: 1, now: since.addingTimeInterval(86_400)))
+
+        _ = try runtime.releaseNow(options: Self.options, policy: Self.policy)
+        #expect(!runtime.releaseDue(timer, now: since.addingTimeInterval(86_400)), "the timer starts again with the next update")
+    }
+
+    @Test("no release is due while the model waits for a retrain")
+    func waitingForRetrain() throws {
+        let world = try World()
+        let runtime = try world.open()
+        var capped = Self.policy
+        capped.maxRemovals = 5
+        try Self.apply(runtime, "r0", subject: "s0", offset: 0, policy: capped)
+        #expect(runtime.state.budget.retrainRequired)
+        #expect(runtime.unreleased.updates == 1)
+        #expect(!runtime.releaseDue(ModelRuntime.ReleaseCadence(updates: 1, seconds: 0), counting: 1))
+        #expect(!runtime.releaseDue(ModelRuntime.ReleaseCadence(updates: 0, seconds: 1), now: Date().addingTimeInterval(3600)))
+        #expect(try runtime.releaseNow(options: Self.options, policy: capped) == nil)
+        Self.expectKept(runtime)
+    }
+}
