@@ -76,10 +76,19 @@ struct DaemonBudgetTests {
             )
             let recorded = try await fixture.waitForLedger("digits-a", contains: Set(laterIDs))
             #expect(recorded.parameters.theta == before.parameters.theta, "weights changed after the limit")
-            let exclusions = try String(contentsOfFile: alert.tombstonesFile, encoding: .utf8).split(separator: "\n").map(String.init)
             let laterSamples = bundle.train.sampleIDs.indices.filter { later.contains(bundle.train.subjects[$0] ?? "") }.map {
                 bundle.train.sampleIDs[$0]
             }
+            // The daemon rewrites the exclusion list just after the snapshot that records the tombstones: wait for it.
+            func exclusionList() -> [String] {
+                ((try? String(contentsOfFile: alert.tombstonesFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            }
+            let listed = try? await eventually(.seconds(30), "the exclusion list with the later deletions") { () -> Bool? in
+                let lines = exclusionList()
+                return Set(laterSamples).isSubset(of: Set(lines)) && lines.count == recorded.manifest.tombstones.count ? true : nil
+            }
+            #expect(listed == true, "the exclusion list did not catch up with the snapshot within 30 s")
+            let exclusions = exclusionList()
             #expect(Set(laterSamples).isSubset(of: Set(exclusions)), "later deletions are missing from the exclusion list")
             #expect(exclusions.count == recorded.manifest.tombstones.count)
             let mode = try FileManager.default.attributesOfItem(atPath: alert.tombstonesFile)[.posixPermissions] as? Int
