@@ -202,4 +202,29 @@ struct ModelRuntimeReleaseTests {
         #expect(try runtime.releaseNow(options: Self.options, policy: capped) == nil)
         Self.expectKept(runtime)
     }
+
+    // `unlearnctl status` opens the state read-only: a corrupt newest version is skipped for the one before it,
+    // but stays where it is (the daemon quarantines it when it loads); a writer's open moves it.
+    @Test("a read-only open skips a version that does not verify without moving it; a writer's open quarantines it")
+    func readOnlyOpenMovesNothing() throws {
+        let world = try World()
+        let runtime = try world.open()
+        try Self.apply(runtime, "r0", subject: "s0", offset: 0)
+        let newest = runtime.manifest.version
+        let path = runtime.store.snapshotPath(newest)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+        let status = try ModelRuntime.openExisting(id: "toy", stateDirectory: world.stateDirectory, logger: logger, readOnly: true)
+        #expect(status.manifest.version == newest - 1)
+        #expect(FileManager.default.fileExists(atPath: path), "a read-only open moved the corrupt snapshot")
+        #expect(try runtime.store.quarantinedFiles().isEmpty)
+
+        let writer = try ModelRuntime.openExisting(id: "toy", stateDirectory: world.stateDirectory, logger: logger)
+        #expect(writer.manifest.version == newest - 1)
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try runtime.store.quarantinedFiles().map(\.version).contains(newest))
+    }
 }

@@ -115,7 +115,8 @@ public final class ModelRuntime: @unchecked Sendable {
     }
 
     private init(
-        id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, stateDirectory: String, logger: Logger
+        id: String, bundlePath: String, bundle: ModelBundle, store: SnapshotStore, stateDirectory: String, logger: Logger,
+        quarantine: Bool = true
     ) throws {
         self.id = id
         self.stateDirectory = stateDirectory
@@ -124,7 +125,7 @@ public final class ModelRuntime: @unchecked Sendable {
         self.store = store
         self.logger = logger
         self.index = RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes)
-        let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id, quarantine: quarantine)
         self.state = loaded.state
         self.manifest = loaded.manifest
         self.snapshotSHA256 = loaded.sha256
@@ -136,7 +137,9 @@ public final class ModelRuntime: @unchecked Sendable {
 
     /// Opens a model that the daemon already imported, finding its bundle through the path recorded at import
     /// (for `unlearnctl status` and `rebase`, which have the state directory but not the daemon's config).
-    public static func openExisting(id: String, stateDirectory: String, logger: Logger) throws -> ModelRuntime {
+    /// `readOnly` (status) moves nothing: a version that does not verify is skipped but left where it is, and dead
+    /// writers' temporary files stay for the daemon to remove, so a monitoring user needs no write access.
+    public static func openExisting(id: String, stateDirectory: String, logger: Logger, readOnly: Bool = false) throws -> ModelRuntime {
         let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: id))
         guard try !store.versions().isEmpty else {
             throw CheckpointError(.noValidSnapshot, "model \(id) has no snapshots under \(stateDirectory); has the daemon imported it yet?")
@@ -147,7 +150,7 @@ public final class ModelRuntime: @unchecked Sendable {
         }
         return try ModelRuntime(
             id: id, bundlePath: bundlePath, bundle: try ModelBundle.read(from: bundlePath), store: store,
-            stateDirectory: stateDirectory, logger: logger
+            stateDirectory: stateDirectory, logger: logger, quarantine: !readOnly
         )
     }
 
@@ -293,8 +296,8 @@ public final class ModelRuntime: @unchecked Sendable {
         var replaying: Bool
     }
 
-    static func load(store: SnapshotStore, bundle: ModelBundle, logger: Logger, id: String) throws -> Loaded {
-        let loaded = try store.loadNewestValid()
+    static func load(store: SnapshotStore, bundle: ModelBundle, logger: Logger, id: String, quarantine: Bool = true) throws -> Loaded {
+        let loaded = try store.loadNewestValid(quarantine: quarantine)
         for skipped in loaded.skipped {
             logger.error(
                 "Skipped a snapshot that does not verify",

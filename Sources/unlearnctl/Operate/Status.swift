@@ -69,7 +69,7 @@ struct Status: AsyncParsableCommand {
         let ids = try model.map { [$0] } ?? FileManager.default.contentsOfDirectory(atPath: modelsRoot).filter { !$0.hasPrefix(".") }.sorted()
         var rows: [ModelStatus] = []
         for id in ids {
-            let runtime = try ModelRuntime.openExisting(id: id, stateDirectory: stateDirectory, logger: logger)
+            let runtime = try ModelRuntime.openExisting(id: id, stateDirectory: stateDirectory, logger: logger, readOnly: true)
             let budget = runtime.state.budget
             let policy = try? runtime.manifest.extensions?["budget_policy"].map { try $0.decode(BudgetPolicy.self) }
             let delta = policy?.delta ?? BudgetPolicy().delta
