@@ -110,8 +110,8 @@ def check_receipt(event):
         return "request_ids is not an array of non-empty strings"
     if len(set(ids)) != len(ids):
         return "request_ids repeats an id"
-    if event["mode"] not in ("certified", "adaptive"):
-        return "mode is neither certified nor adaptive"
+    if event["mode"] not in ("certified", "adaptive", "retrained"):
+        return "mode is not certified, adaptive or retrained"
     if not isinstance(event["certified"], bool):
         return "certified is not a boolean"
     for key in ("sigma", "epsilon_release", "epsilon_spent"):

@@ -111,6 +111,19 @@ struct DaemonBudgetTests {
             #expect(state.appliedUpdates == 1)
             #expect(resumed.parameters.theta != recorded.parameters.theta)
             #expect(resumed.manifest.tombstones.count == recorded.manifest.tombstones.count + bundle.train.subjects.filter { $0 == names[20] }.count)
+
+            // Every request is in exactly one receipt: epoch 1's releases, the retrained base's (what epoch 1 recorded
+            // after its last release: unreleased and tombstoned after the limit), and epoch 2's.
+            let everyID = ids + laterIDs + resumedIDs
+            let receipts = try await eventually(.seconds(30), "receipts covering every request") { () -> [String: ReleaseEvent]? in
+                let byID = Dictionary(try ReleaseReceiptTests.receipts(fixture).map { ($0.event.eventID, $0.event) }) { first, _ in first }
+                return Set(byID.values.flatMap(\.requestIDs)).isSuperset(of: everyID) ? byID : nil
+            }
+            #expect(receipts.values.flatMap(\.requestIDs).sorted() == everyID.sorted(), "a request is in more than one receipt")
+            let retrained = receipts.values.filter { $0.mode == "retrained" }
+            #expect(retrained.count == 1 && retrained.first?.budgetEpoch == 2 && retrained.first?.certified == false)
+            #expect(
+                Set(laterIDs).isSubset(of: Set(retrained.first?.requestIDs ?? [])), "the tombstoned requests are not in the retrained base's receipt")
             await daemon.stop()
             #expect(daemon.status == 0)
         } catch {

@@ -227,4 +227,43 @@ struct ModelRuntimeReleaseTests {
         #expect(!FileManager.default.fileExists(atPath: path))
         #expect(try runtime.store.quarantinedFiles().map(\.version).contains(newest))
     }
+
+    // A retrained base is the new epoch's first release: its receipt lists what the old epoch recorded after its
+    // last release (applied but unreleased, and tombstoned after the limit), so no request misses a receipt.
+    @Test("rebase serves the retrained base as a release whose receipt lists the requests no earlier receipt listed")
+    func rebaseReceiptCoversTheUnreleased() throws {
+        let world = try World()
+        let runtime = try world.open()
+        var policy = Self.policy
+        policy.maxRemovals = 10  // two subjects of 5 rows: the second reaches the cap, the third is only recorded
+        let first = try Self.apply(runtime, "r0", subject: "s0", offset: 0, release: true, policy: policy)
+        #expect(first.receipt?.requestIDs == ["r0"])
+        try Self.apply(runtime, "r1", subject: "s1", offset: 1, policy: policy)
+        try Self.apply(runtime, "r2", subject: "s2", offset: 2, policy: policy)
+        #expect(runtime.state.budget.retrainRequired)
+        #expect(runtime.manifest.updates.map(\.outcome) == [.applied, .applied, .recordedOnly])
+        #expect(runtime.unreleased.requestIDs == ["r1"])
+
+        let keep = runtime.state.residualIndices
+        var retrained = runtime.state.model
+        _ = Trainer.lbfgs(&retrained, x: runtime.state.trainFeatures.selectingRows(keep), labels: keep.map { runtime.state.trainLabels[$0] })
+        let version = try runtime.rebase(to: retrained, standardization: nil)
+
+        let receipt = try #require(runtime.receipt(policy: policy))
+        #expect(receipt.eventID == "toy:\(version)")
+        #expect(receipt.budgetEpoch == 2)
+        #expect(receipt.requestIDs == ["r1", "r2"])
+        #expect(receipt.mode == "retrained" && !receipt.certified)
+        #expect(receipt.sigma == 0 && receipt.epsilonRelease == 0 && receipt.epsilonSpent == 0)
+        let served = try Data(contentsOf: URL(fileURLWithPath: runtime.releasedFilePath))
+        #expect(receipt.sha256 == SHA256.hash(Array(served)).description, "the receipt names another file than the one served")
+        #expect(runtime.releasedVersion == version)
+        #expect(runtime.unreleased == ModelRuntime.Unreleased())
+        Self.expectKept(runtime)
+
+        // Epoch 2 goes on from there: the next release lists only its own requests.
+        let next = try Self.apply(runtime, "r3", subject: "s3", offset: 3, release: true)
+        #expect(next.receipt?.requestIDs == ["r3"])
+        #expect(next.receipt?.mode == "certified" || next.receipt?.mode == "adaptive")
+    }
 }

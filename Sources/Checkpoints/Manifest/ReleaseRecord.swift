@@ -3,11 +3,16 @@ extension SnapshotManifest {
     /// noise-free state, the noise, the privacy spent, the requests the release covers and the SHA-256 of the
     /// released file, or why nothing was released.
     public struct ReleaseRecord: Codable, Sendable, Equatable {
+        /// `mode` of a retrained base's release.
+        public static let retrainedMode = "retrained"
+
         /// The snapshot version that made this release (later snapshots carry the record in their history).
         public var version: UInt64
         /// False when a limit refused the release (`reasons`): the weights served stay the previous release's.
         public var released: Bool
-        /// `certified` (fixed sigma, release only within the bound) or `adaptive` (sigma from the bound).
+        /// `certified` (fixed sigma, release only within the bound), `adaptive` (sigma from the bound), or
+        /// `retrained` (a base fitted without the removed rows, served as a new epoch's first release: no noise, no
+        /// epsilon, residual bound 0 because no removed row entered it).
         public var mode: String
         public var certified: Bool
         public var sigma: Double

@@ -178,15 +178,43 @@ public final class ModelRuntime: @unchecked Sendable {
         newManifest.createdAt = RFC3339.format(Date())
         newManifest.lambda = model.lambda
         newManifest.budget = try JSONValue(encoding: next.budget)
-        newManifest.updates = []
+        // The base is served as the new epoch's first release. It was fitted without every tombstoned row, so it
+        // makes effective the requests the old epoch recorded after its last release: applied to the noise-free
+        // state but not yet released, or tombstoned after a limit. Its receipt lists them, so every request the
+        // daemon records is in exactly one receipt.
+        var record = SnapshotManifest.UpdateRecord(time: RFC3339.format(Date()), requestIds: [], rowsRemoved: 0, outcome: .release)
+        record.method = "retrained"
+        record.released = true
+        record.release = SnapshotManifest.ReleaseRecord(
+            version: version, released: true, mode: SnapshotManifest.ReleaseRecord.retrainedMode, certified: false, sigma: 0,
+            residualBound: 0, sensitivity: 0, sensitivityLimit: nil, epsilonRelease: 0, epsilonSpent: 0,
+            requestIds: Self.unreleasedRequestIDs(manifest.updates), validationAccuracy: next.budget.baseValidationAccuracy
+        )
+        newManifest.updates = [record]
         // A retrained base was fitted without every tombstoned row: nothing is left to replay.
         newManifest.extensions?["replay"] = nil
         let parameters = try ModelParameters(model, standardization: newStandardization)
+        let bytes = try Self.releasedFileBytes(manifest: newManifest, parameters: parameters, releaseVersion: version)
+        newManifest.updates[0].release?.fileSHA256 = SHA256.hash(bytes).description
         let committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
         replaying = false
         try reload()  // features are re-standardised with the new base's statistics
         try writeReleasedFile()  // the retrained base is what is served now
         return committed.version
+    }
+
+    /// Request ids of an epoch's history recorded after its last release (applied or tombstoned only): what no
+    /// receipt of the epoch lists.
+    static func unreleasedRequestIDs(_ history: [SnapshotManifest.UpdateRecord]) -> [String] {
+        var ids: [String] = []
+        for record in history {
+            if record.released {
+                ids = []
+            } else if record.outcome != .release {
+                ids += record.requestIds
+            }
+        }
+        return ids
     }
 
     /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).

@@ -111,9 +111,21 @@ extension UnlearningPipeline {
             case .publishAlert(let model):
                 try await sendAlert(model)
             case .reload:
-                try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
-                    for runtime in runtimes.all { try runtime.reload() }
+                // A version another writer made may be a release (`unlearnctl rebase` serves the retrained base as
+                // one): its receipt is sent here, as at start.
+                let receipts: [ReleaseEvent] = try await pipeline.engine.run { [runtimes = pipeline.runtimes, policy = configuration.budget] in
+                    var fresh: [ReleaseEvent] = []
+                    for runtime in runtimes.all {
+                        let before = runtime.receipt(policy: policy)?.eventID
+                        try runtime.reload()
+                        if let receipt = runtime.receipt(policy: policy), receipt.eventID != before {
+                            try runtime.writeReleasedFile()
+                            fresh.append(receipt)
+                        }
+                    }
+                    return fresh
                 }
+                for receipt in receipts { try await sendReceipt(receipt) }
                 if let retrain = await pipeline.refreshModels() { machine.retrainRequired(retrain) }
             case .reportStatus(let text):
                 pipeline.notifier.status(text)
