@@ -17,86 +17,64 @@ The dev broker (librdkafka's mock cluster) finishes a rebalance only session.tim
 leaves, so this script sets session.timeout.ms=6000; override it with -X like any other client property.
 Requires: pip install confluent-kafka. The JSON Schema of the value is Config/schemas/retrain-event.schema.json.
 """
-import argparse
 import json
 import sys
-import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException
+import consumer
 from seen_ids import load_seen, remember
 
 SCHEMA = "unlearn.retrain.v1"
 
 
+class Alerts:
+    """What happens to each value: decoding, de-duplication by alert_id, and --count."""
+
+    def __init__(self, args):
+        self.args = args
+        self.seen = load_seen(args.seen_file)
+        self.printed = 0
+
+    def note(self, message):
+        print(f"alerts.py: {message}", file=sys.stderr, flush=True)
+
+    def handle(self, where, value):
+        """Returns 0 once --count alerts are printed, else None."""
+        try:
+            event = json.loads(value)
+            alert_id = event["alert_id"] if event.get("schema") == SCHEMA else None
+        except (ValueError, TypeError, AttributeError, KeyError):
+            alert_id = None
+        if alert_id is None:
+            self.note(f"skipped {where}: not an {SCHEMA} event")
+        elif alert_id in self.seen:
+            self.note(f"skipped {where}: duplicate of alert {alert_id}")
+        else:
+            print(json.dumps(event, sort_keys=True), flush=True)
+            self.seen.add(alert_id)
+            remember(self.args.seen_file, alert_id)
+            self.printed += 1
+        if self.args.count is not None and self.printed >= self.args.count:
+            return 0
+        return None
+
+    def at_timeout(self):
+        if self.args.count is None or self.printed >= self.args.count:
+            return 0
+        self.note(f"timed out after {self.args.timeout} s with {self.printed} of {self.args.count} alerts")
+        return 3
+
+
 def main():
-    parser = argparse.ArgumentParser(description="Print unlearnd retrain-required events, once per alert_id.")
-    parser.add_argument("--bootstrap", required=True, help="Kafka bootstrap servers (host:port[,host:port])")
-    parser.add_argument("--topic", default="unlearn.alerts", help="alerts topic (default %(default)s)")
-    parser.add_argument("--group", default="unlearn-alerts-py", help="consumer group id (default %(default)s)")
-    parser.add_argument("--count", type=int, help="exit 0 after this many distinct alerts")
-    parser.add_argument("--timeout", type=float, help="stop after this many seconds")
-    parser.add_argument("--seen-file", help="file of alert ids already handled (appended to; survives restarts)")
-    parser.add_argument("-X", dest="properties", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra Kafka client property (repeatable)")
+    parser = consumer.argument_parser(
+        "Print unlearnd retrain-required events, once per alert_id.",
+        events="alerts", ids="alert ids", topic="unlearn.alerts", group="unlearn-alerts-py",
+    )
     args = parser.parse_args()
-
-    config = {
-        "bootstrap.servers": args.bootstrap,
-        "group.id": args.group,
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-        "session.timeout.ms": 6000,
-    }
-    for item in args.properties:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"-X {item}: expected KEY=VALUE")
-        config[key] = value
-
-    seen = load_seen(args.seen_file)
-    printed = 0
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    consumer = Consumer(config)
-    try:
-        consumer.subscribe([args.topic])
-        while args.count is None or printed < args.count:
-            if deadline is not None and time.monotonic() >= deadline:
-                if args.count is None:
-                    return 0
-                print(f"alerts.py: timed out after {args.timeout} s with {printed} of {args.count} alerts", file=sys.stderr)
-                return 3
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                if msg.error().fatal():
-                    raise KafkaException(msg.error())
-                print(f"alerts.py: {msg.error()}", file=sys.stderr)
-                continue
-            where = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
-            try:
-                event = json.loads(msg.value())
-                alert_id = event["alert_id"] if event.get("schema") == SCHEMA else None
-            except (ValueError, TypeError, AttributeError, KeyError):
-                alert_id = None
-            if alert_id is None:
-                print(f"alerts.py: skipped {where}: not an {SCHEMA} event", file=sys.stderr)
-            elif alert_id in seen:
-                print(f"alerts.py: skipped {where}: duplicate of alert {alert_id}", file=sys.stderr)
-            else:
-                print(json.dumps(event, sort_keys=True), flush=True)
-                seen.add(alert_id)
-                remember(args.seen_file, alert_id)
-                printed += 1
-            consumer.commit(message=msg, asynchronous=False)
-        return 0
-    except KafkaException as error:
-        print(f"alerts.py: {error}", file=sys.stderr)
-        return 1
-    finally:
-        consumer.close()
+    config = consumer.client_config(args, parser)
+    alerts = Alerts(args)
+    # A --count of 0 is reached before any alert arrives: the loop's first look at the deadline ends it.
+    timeout = 0 if args.count is not None and args.count <= 0 else args.timeout
+    return consumer.run(config, args.topic, timeout, alerts, kafka_error=1)
 
 
 if __name__ == "__main__":

@@ -37,15 +37,15 @@ leaves, so this script sets session.timeout.ms=6000; override it with -X like an
 Requires: pip install confluent-kafka (not for --input). The JSON Schema of the value is
 Config/schemas/release-event.schema.json; check_receipt below applies the same rules without a schema library.
 """
-import argparse
 import datetime
 import hashlib
 import json
 import os
 import re
 import sys
-import time
 import uuid
+
+import consumer
 from seen_ids import load_seen, remember
 
 SCHEMA = "unlearn.released.v1"
@@ -255,6 +255,9 @@ class Receipts:
             return FOUND
         return None
 
+    def at_timeout(self):
+        return self.at_end(timed_out=True)
+
     def at_end(self, timed_out):
         """The exit status at --timeout or at the end of --input."""
         if self.args.request_id is not None:
@@ -284,55 +287,27 @@ def consume_inputs(receipts, paths):
     return receipts.at_end(timed_out=False)
 
 
-def consume_kafka(receipts, args, config):
-    from confluent_kafka import Consumer, KafkaError, KafkaException
-
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    # A query reads every receipt still on the topic, so it must not start from (or move) a group's offsets.
-    commit = args.request_id is None
-    consumer = Consumer(config)
-    try:
-        consumer.subscribe([args.topic])
-        while True:
-            if deadline is not None and time.monotonic() >= deadline:
-                return receipts.at_end(timed_out=True)
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            if msg.error():
-                if msg.error().code() == KafkaError._PARTITION_EOF:
-                    continue
-                if msg.error().fatal():
-                    raise KafkaException(msg.error())
-                receipts.note(f"{msg.error()}")
-                continue
-            status = receipts.handle(f"{msg.topic()}[{msg.partition()}]@{msg.offset()}", msg.value())
-            if commit and status != MISMATCH:
-                consumer.commit(message=msg, asynchronous=False)
-            if status is not None:
-                return status
-    except KafkaException as error:
-        receipts.note(f"{error}")
-        return KAFKA_ERROR
-    finally:
-        consumer.close()
-
-
 def main():
-    parser = argparse.ArgumentParser(description="Print unlearnd release receipts, once per event_id.")
-    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (host:port[,host:port])")
-    parser.add_argument("--input", action="append", metavar="FILE", help="read receipts from FILE (- is stdin) instead")
-    parser.add_argument("--topic", default="unlearn.receipts", help="receipts topic (default %(default)s)")
-    parser.add_argument("--group", default="unlearn-receipts-py", help="consumer group id (default %(default)s)")
-    parser.add_argument("--model", help="only receipts of this model")
-    parser.add_argument("--count", type=int, help="exit 0 after this many distinct receipts")
-    parser.add_argument("--timeout", type=float, help="stop after this many seconds")
-    parser.add_argument("--verify", action="store_true", help="check each released file's SHA-256 against its receipt")
-    parser.add_argument("--released-dir", metavar="DIR", help="with --verify: DIR/<model>/current.safetensors, not `file`")
-    parser.add_argument("--request-id", help="exit 0 printing the version of the release that made this request effective")
-    parser.add_argument("--seen-file", help="file of event ids already handled (appended to; survives restarts)")
-    parser.add_argument("-X", dest="properties", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra Kafka client property (repeatable)")
+    parser = consumer.argument_parser(
+        "Print unlearnd release receipts, once per event_id.",
+        events="receipts", ids="event ids", topic="unlearn.receipts", group="unlearn-receipts-py",
+        bootstrap_required=False,
+        own={
+            "--bootstrap": [
+                consumer.option("--input", action="append", metavar="FILE",
+                                help="read receipts from FILE (- is stdin) instead"),
+            ],
+            "--group": [consumer.option("--model", help="only receipts of this model")],
+            "--timeout": [
+                consumer.option("--verify", action="store_true",
+                                help="check each released file's SHA-256 against its receipt"),
+                consumer.option("--released-dir", metavar="DIR",
+                                help="with --verify: DIR/<model>/current.safetensors, not `file`"),
+                consumer.option("--request-id",
+                                help="exit 0 printing the version of the release that made this request effective"),
+            ],
+        },
+    )
     args = parser.parse_args()
     if (args.bootstrap is None) == (args.input is None):
         parser.error("give either --bootstrap or --input")
@@ -344,19 +319,14 @@ def main():
     receipts = Receipts(args)
     if args.input is not None:
         return consume_inputs(receipts, args.input)
-    config = {
-        "bootstrap.servers": args.bootstrap,
-        "group.id": args.group if args.request_id is None else f"unlearn-receipts-query-{uuid.uuid4()}",
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-        "session.timeout.ms": 6000,
-    }
-    for item in args.properties:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"-X {item}: expected KEY=VALUE")
-        config[key] = value
-    return consume_kafka(receipts, args, config)
+    # A query reads every receipt still on the topic, so it must not start from (or move) a group's offsets.
+    query = args.request_id is not None
+    config = consumer.client_config(args, parser, group=f"unlearn-receipts-query-{uuid.uuid4()}" if query else None)
+    return consumer.run(
+        config, args.topic, args.timeout, receipts, kafka_error=KAFKA_ERROR,
+        # A mismatch is left uncommitted, so the receipt is read again once the file is repaired.
+        commit=lambda status: not query and status != MISMATCH,
+    )
 
 
 if __name__ == "__main__":

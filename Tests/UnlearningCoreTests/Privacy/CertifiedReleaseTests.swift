@@ -7,10 +7,40 @@ import Testing
 /// release is accounted with Delta* = sigma epsilon_step / sqrt(2 ln(1.25/delta)); updates alone release nothing.
 @Suite("Certified releases with fixed noise, separate from updates")
 struct CertifiedReleaseTests {
-    static func policy() -> BudgetPolicy {
+    /// What every release test starts from: the digits logistic regression, the rows of its first subjects, noise
+    /// drawn from a fixed seed, and a policy whose accuracy guard never refuses (these tests are about Delta and
+    /// epsilon, not accuracy).
+    struct Scenario {
+        let base: UnlearningState
+        let subjects: [[Int]]
+        let options: UnlearningOptions
         var policy = BudgetPolicy()
-        policy.maxAccuracyDrop = 1
-        return policy
+
+        init(subjects count: Int, noiseSeed: UInt64) {
+            let (base, train) = UnlearningFixtures.digitsLogReg
+            self.base = base
+            subjects = UnlearningFixtures.subjects(train, count: count).map(\.rows)
+            var options = UnlearningOptions()
+            options.noiseSeed = noiseSeed
+            self.options = options
+            policy.maxAccuracyDrop = 1
+        }
+
+        func update(_ rows: [Int], in state: inout UnlearningState) throws -> UpdateReport {
+            try Unlearner.update(rows: rows, in: &state, options: options, policy: policy)
+        }
+
+        func release(in state: inout UnlearningState) -> ReleaseReport {
+            Unlearner.release(in: &state, options: options, policy: policy)
+        }
+
+        /// The base state after one update that forgets `rows`, and the release that follows it.
+        func updateThenRelease(_ rows: [Int]) throws -> (state: UnlearningState, release: ReleaseReport) {
+            var state = base
+            _ = try update(rows, in: &state)
+            let report = release(in: &state)
+            return (state, report)
+        }
     }
 
     @Test("defaults: certified for logistic regression, epsilon 1 per epoch, 0.1 per release, delta 1e-5")
@@ -28,14 +58,11 @@ struct CertifiedReleaseTests {
 
     @Test("an update alone changes the noise-free state only: the served weights stay, no budget is spent")
     func updateReleasesNothing() throws {
-        let (base, train) = UnlearningFixtures.digitsLogReg
-        let subjects = UnlearningFixtures.subjects(train, count: 3)
-        var options = UnlearningOptions()
-        options.noiseSeed = 5
-        let policy = Self.policy()
+        let scenario = Scenario(subjects: 3, noiseSeed: 5)
+        let (base, policy) = (scenario.base, scenario.policy)
         var state = base
-        for subject in subjects {
-            let report = try Unlearner.update(rows: subject.rows, in: &state, options: options, policy: policy)
+        for rows in scenario.subjects {
+            let report = try scenario.update(rows, in: &state)
             #expect(report.outcome == .applied)
             #expect(report.release == nil)
         }
@@ -45,7 +72,7 @@ struct CertifiedReleaseTests {
         #expect(state.budget.epsilonSpent(delta: policy.delta) == 0)
 
         // One release covers all three updates and spends one release's epsilon.
-        let release = Unlearner.release(in: &state, options: options, policy: policy)
+        let release = scenario.release(in: &state)
         #expect(release.released && release.certified)
         #expect(release.sigma == policy.sigma)
         #expect(state.budget.accountant.releases == 1)
@@ -60,17 +87,14 @@ struct CertifiedReleaseTests {
 
     @Test("every certified release costs the same epsilon, whatever its Delta")
     func dataIndependentEpsilon() throws {
-        let (base, train) = UnlearningFixtures.digitsLogReg
-        let subjects = UnlearningFixtures.subjects(train, count: 2)
-        var options = UnlearningOptions()
-        options.noiseSeed = 9
-        let policy = Self.policy()
-        var a = base
-        let first = try Unlearner.forget(rows: subjects[0].rows, in: &a, options: options, policy: policy)
-        var b = base
-        let second = try Unlearner.forget(rows: subjects[1].rows, in: &b, options: options, policy: policy)
-        let ra = try #require(first.release)
-        let rb = try #require(second.release)
+        let scenario = Scenario(subjects: 2, noiseSeed: 9)
+        // Each subject forgotten from its own copy of the model, released at once (`forget`).
+        let reports = try scenario.subjects.map { rows in
+            var state = scenario.base
+            return try Unlearner.forget(rows: rows, in: &state, options: scenario.options, policy: scenario.policy)
+        }
+        let ra = try #require(reports[0].release)
+        let rb = try #require(reports[1].release)
         #expect(ra.residualBound != rb.residualBound)
         #expect(ra.epsilonRelease == rb.epsilonRelease)
         #expect(ra.sigma == rb.sigma && ra.sensitivity == rb.sensitivity)
@@ -78,31 +102,24 @@ struct CertifiedReleaseTests {
 
     @Test("a release is refused with removal_limit exactly when Delta + gamma sqrt(d) passes Delta*")
     func limitAtTheBound() throws {
-        let (base, train) = UnlearningFixtures.digitsLogReg
-        let rows = UnlearningFixtures.subjects(train, count: 1)[0].rows
-        var options = UnlearningOptions()
-        options.noiseSeed = 3
-        var policy = Self.policy()
-        var probe = base
-        _ = try Unlearner.update(rows: rows, in: &probe, options: options, policy: policy)
-        let measured = Unlearner.release(in: &probe, options: options, policy: policy)
+        var scenario = Scenario(subjects: 1, noiseSeed: 3)
+        let (base, rows) = (scenario.base, scenario.subjects[0])
+        let measured = try scenario.updateThenRelease(rows).release
         #expect(measured.released)
         let delta = measured.residualBound
-        #expect(delta > 0 && delta < policy.certifiedSensitivity)
+        #expect(delta > 0 && delta < scenario.policy.certifiedSensitivity)
 
         // sigma so that Delta* sits just above, then just below, the bound (gamma = sigma 2^-24 moves it too).
+        let policy = scenario.policy
         func sigma(forLimit limit: Double) -> Double { limit * policy.gaussianCalibration / policy.epsilonStep }
         let d = Double(base.model.theta.count)
         let withLattice = delta * (1 + 1e-6) / (1 - sigma(forLimit: 1) * 0x1p-24 * d.squareRoot())
-        policy.sigma = sigma(forLimit: withLattice * 1.001)
-        var under = base
-        _ = try Unlearner.update(rows: rows, in: &under, options: options, policy: policy)
-        #expect(Unlearner.release(in: &under, options: options, policy: policy).released)
+        scenario.policy.sigma = sigma(forLimit: withLattice * 1.001)
+        let under = try scenario.updateThenRelease(rows).release
+        #expect(under.released)
 
-        policy.sigma = sigma(forLimit: delta * 0.999)
-        var over = base
-        _ = try Unlearner.update(rows: rows, in: &over, options: options, policy: policy)
-        let refused = Unlearner.release(in: &over, options: options, policy: policy)
+        scenario.policy.sigma = sigma(forLimit: delta * 0.999)
+        let (over, refused) = try scenario.updateThenRelease(rows)
         #expect(!refused.released && !refused.certified)
         #expect(refused.reasonsRaised == [.removalLimit])
         #expect(over.releasedModel.theta == base.model.theta)
@@ -112,16 +129,13 @@ struct CertifiedReleaseTests {
 
     @Test("privacy_budget: releases stop before the epoch's epsilon would pass the budget")
     func budgetLasts() throws {
-        let (base, train) = UnlearningFixtures.digitsLogReg
-        let rows = UnlearningFixtures.subjects(train, count: 1)[0].rows
-        var options = UnlearningOptions()
-        options.noiseSeed = 1
-        let policy = Self.policy()
-        var state = base
-        _ = try Unlearner.update(rows: rows, in: &state, options: options, policy: policy)
+        let scenario = Scenario(subjects: 1, noiseSeed: 1)
+        let policy = scenario.policy
+        var state = scenario.base
+        _ = try scenario.update(scenario.subjects[0], in: &state)
         var released = 0
         while released < 1000 {
-            let report = Unlearner.release(in: &state, options: options, policy: policy)
+            let report = scenario.release(in: &state)
             guard report.released else {
                 #expect(report.reasonsRaised == [.privacyBudget])
                 break
