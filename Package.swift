@@ -77,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "unlearnd",
             dependencies: [
-                "UnlearnDaemon",
+                "UnlearnDaemon", "UnlearningCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -3,12 +3,17 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 import UnlearnDaemon
+import UnlearningCore
 
 /// `unlearnd`: the unlearning daemon. Configuration: `--config FILE` (JSON), `UNLEARND_*` environment variables and
 /// `--set key=value` overrides; see Config/README.md.
 @main
 enum UnlearnDMain {
     static func main() async {
+        // Debian 12's OpenBLAS picks SSE kernels on CPUs newer than it; restart once with the ones the CPU can run
+        // (README, "Install as a service"). Before anything else: exec replaces the process. If it fails, the
+        // pipeline's start-up warning names the setting.
+        _ = BLASLibrary.restartWithBetterKernels()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.contains("--help") || arguments.contains("-h") {
             print(

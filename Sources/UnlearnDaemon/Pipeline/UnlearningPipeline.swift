@@ -31,6 +31,7 @@ public final class UnlearningPipeline: Service, Sendable {
             "unlearnd starting",
             metadata: [
                 LogKey.librdkafka: "\(LibRdKafka.version)",
+                LogKey.blasKernels: "\(BLASLibrary.coreName)",
                 LogKey.config: "\(configuration.models.count) models, group \(configuration.groupID), topic \(configuration.deletionsTopic)",
             ]
         )
@@ -54,9 +55,10 @@ public final class UnlearningPipeline: Service, Sendable {
                 metadata: [
                     LogKey.blasKernels: "\(BLASLibrary.coreName)",
                     LogKey.reason: """
-                    this OpenBLAS does not recognise the CPU model and fell back to its \(BLASLibrary.coreName) kernels; \
-                    set OPENBLAS_CORETYPE=\(better) in the daemon's environment (/etc/unlearnd/unlearnd.env) to use \
-                    its AVX2/AVX-512 kernels (README, Install as a service)
+                    this OpenBLAS does not recognise the CPU model and fell back to its \(BLASLibrary.coreName) kernels, \
+                    and unlearnd could not restart itself with better ones; set OPENBLAS_CORETYPE=\(better) in the \
+                    daemon's environment (/etc/unlearnd/unlearnd.env) to use its AVX2/AVX-512 kernels (README, Install \
+                    as a service)
                     """,
                 ]
             )

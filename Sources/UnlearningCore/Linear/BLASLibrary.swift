@@ -34,4 +34,21 @@ public enum BLASLibrary {
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         return nil
     }
+
+    /// Starts this program again with `OPENBLAS_CORETYPE` set to `betterCoreType` when OpenBLAS fell back to
+    /// kernels without AVX2 on a CPU that has better ones, unless the variable is set already (an operator's choice,
+    /// or this program's own after the restart, so it happens at most once). OpenBLAS reads the variable only when it
+    /// is loaded, hence the new start. `execv` keeps the process id, so systemd's notify protocol is unaffected.
+    /// Call it first thing in `main`, before threads or files are opened. Returns only when nothing was to be done,
+    /// or with the reason exec failed (the program then goes on with the kernels it has).
+    public static func restartWithBetterKernels() -> String? {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+            let better = betterCoreType(coreName: coreName, cpuFlags: cpuFlags)
+        else { return nil }
+        setenv("OPENBLAS_CORETYPE", better, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        let reason = String(cString: strerror(errno))
+        unsetenv("OPENBLAS_CORETYPE")
+        return "could not restart with OPENBLAS_CORETYPE=\(better) (\(reason))"
+    }
 }
