@@ -128,8 +128,12 @@ extension Bench {
             let tools = try Tools.locate(binDir)
             let load0 = BenchTools.loadAverage()
             print("unlearn-bench kafka  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load average \(load0) at start)")
-            let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { ", OPENBLAS_CORETYPE=\($0)" } ?? ""
-            print("OpenBLAS: \(BLASLibrary.coreName) kernels\(forced) (the daemon inherits this environment)")
+            let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map { " (OPENBLAS_CORETYPE=\($0))" } ?? ""
+            let version = (try? ProcessRunner.run(tools.unlearnd, ["--version"]))?.stdoutText ?? ""
+            let daemonKernels = version.split(separator: "\n").first { $0.hasPrefix("OpenBLAS ") }.map(String.init) ?? "OpenBLAS unknown"
+            print(
+                "OpenBLAS: this process \(BLASLibrary.coreName) kernels\(forced); unlearnd \(daemonKernels.dropFirst("OpenBLAS ".count)) (its --version)"
+            )
 
             // The model: trained once, shared by every scenario (each scenario imports it into a fresh state).
             let bundlePath: String
