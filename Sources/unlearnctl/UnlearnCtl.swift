@@ -1,5 +1,6 @@
 import ArgumentParser
 import UnlearnDaemon
+import UnlearningCore
 
 /// `unlearnctl`: the operator's and data scientist's tool around the `unlearnd` daemon.
 @main
@@ -27,4 +28,11 @@ struct UnlearnCtl: AsyncParsableCommand {
             DevBroker.self,
         ]
     )
+
+    /// As `unlearnd`: restart once with the OpenBLAS kernels this CPU can run when OpenBLAS fell back to SSE ones
+    /// (`BLASLibrary.restartWithBetterKernels`), then parse and run the command.
+    static func main() async {
+        _ = BLASLibrary.restartWithBetterKernels()
+        await main(nil)
+    }
 }

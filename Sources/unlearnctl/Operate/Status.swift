@@ -66,6 +66,12 @@ struct Status: AsyncParsableCommand {
         var logger = Logger(label: "unlearnctl")
         logger.logLevel = .error
         let modelsRoot = (stateDirectory as NSString).appendingPathComponent("models")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelsRoot, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError(
+                "\(stateDirectory) holds no models/ directory: give the daemon's state_directory with --state-dir (the daemon creates models/ when it first imports a model)"
+            )
+        }
         let ids = try model.map { [$0] } ?? FileManager.default.contentsOfDirectory(atPath: modelsRoot).filter { !$0.hasPrefix(".") }.sorted()
         var rows: [ModelStatus] = []
         for id in ids {
