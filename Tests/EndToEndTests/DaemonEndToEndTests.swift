@@ -45,7 +45,11 @@ struct DaemonEndToEndTests {
         do {
             let config = try fixture.writeConfig()
             let notify = try NotifySocket(directory: fixture.directory)
-            let daemon = try fixture.startDaemon(config: config, notify: notify)
+            // The replay below runs the engine in this process and asks for bit-identical weights, so the daemon
+            // must run the OpenBLAS kernels this process runs (it would restart itself with better ones).
+            let daemon = try fixture.startDaemon(
+                config: config, notify: notify,
+                environment: fixture.broker.clientEnvironment.merging(["OPENBLAS_CORETYPE": BLASLibrary.coreName]) { $1 })
             try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
 
             var expected: [String: (ids: [String], rows: Set<Int>)] = [:]
