@@ -14,6 +14,8 @@ final class DaemonFixture: @unchecked Sendable {
     let stateDirectory: String
     var daemons: [ChildProcess] = []
     let models: [String: String]
+    /// Partitions of each topic.
+    let partitions: Int
 
     static let topics = ["unlearn.deletions", "unlearn.deletions.dlq", "unlearn.alerts"]
     /// Tansu would create the receipts topic on the first receipt, after the test's consumers asked for it.
@@ -47,6 +49,7 @@ final class DaemonFixture: @unchecked Sendable {
             throw error
         }
         self.models = Dictionary(uniqueKeysWithValues: models.map { ($0, Self.bundles[$0]!) })
+        self.partitions = partitions
     }
 
     /// Writes the config file; `overrides` are merged into the top-level sections.
@@ -95,6 +98,32 @@ final class DaemonFixture: @unchecked Sendable {
 
     func store(_ model: String) throws -> SnapshotStore {
         try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+    }
+
+    /// Throws unless every one of `daemons` still runs.
+    func requireRunning(_ daemons: [ChildProcess]) throws {
+        for daemon in daemons {
+            if let status = daemon.status { throw HarnessError("\(daemon.name) exited with \(status)") }
+        }
+    }
+
+    /// Waits until `daemons`, all members of the group, together own every partition of the deletions topic, each a
+    /// share of its own (`ChildProcess.assignedPartitions`). A daemon that joins after the coordinator has completed
+    /// a generation without it gets its share only at the next rebalance; until then the others own everything.
+    func waitUntilShared(by daemons: [ChildProcess], timeout: Duration) async throws {
+        let all = Set(0..<Int32(partitions))
+        var shares: [String] = []
+        do {
+            _ = try await eventually(timeout, "\(daemons.count) daemons sharing the \(partitions) partitions") { () throws -> Bool? in
+                try requireRunning(daemons)
+                let owned = daemons.map(\.assignedPartitions)
+                shares = zip(daemons, owned).map { "\($0.name): \($1.sorted())" }
+                let disjoint = owned.map(\.count).reduce(0, +) == all.count
+                return owned.allSatisfy { !$0.isEmpty } && disjoint && Set(owned.joined()) == all ? true : nil
+            }
+        } catch {
+            throw HarnessError("\(error) (partitions owned: \(shares.joined(separator: "; ")))")
+        }
     }
 
     func bundle(_ model: String) throws -> ModelBundle { try ModelBundle.read(from: models[model]!) }
