@@ -255,9 +255,15 @@ struct DaemonFaultTests {
             }
             try fixture.produce(lines: batches[0])
             // Wait until both daemons have written something, then kill the first one mid-stream.
-            _ = try await eventually(.seconds(90), "both daemons writing") { () -> Bool? in
-                let writers = Set(try models.flatMap { try Self.checkHistory(fixture, $0) }.compactMap(Self.writer))
-                return writers.count >= 2 ? true : nil
+            var writers: Set<String> = []
+            do {
+                _ = try await eventually(.seconds(90), "both daemons writing") { () -> Bool? in
+                    try fixture.requireRunning([first, second])
+                    writers = Set(try models.flatMap { try Self.checkHistory(fixture, $0) }.compactMap(Self.writer))
+                    return writers.count >= 2 ? true : nil
+                }
+            } catch {
+                throw HarnessError("\(error) (snapshots written by: \(writers.sorted()); first is pid \(first.pid), second \(second.pid))")
             }
             try fixture.produce(lines: batches[1])
             first.signal(SIGKILL)

@@ -89,21 +89,33 @@ final class DaemonFixture: @unchecked Sendable {
         return daemon
     }
 
-    /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining).
+    /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining); nil
+    /// before the daemon has imported the model.
     func newest(_ model: String) throws -> Snapshot? {
-        let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+        let directory = try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model)
+        guard FileManager.default.fileExists(atPath: directory) else { return nil }
+        let store = try SnapshotStore(directory: directory)
         guard try !store.versions().isEmpty else { return nil }
         return try store.loadNewestValid(quarantine: false).snapshot
     }
 
+    /// The model's snapshot store as the daemons left it. Reading never creates the model directory (SnapshotStore
+    /// would): a state directory that vanished under a test fails here instead of looking like one with no snapshots.
     func store(_ model: String) throws -> SnapshotStore {
-        try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+        let directory = try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model)
+        guard FileManager.default.fileExists(atPath: directory) else {
+            throw HarnessError("\(directory) does not exist: no daemon has imported \(model) yet, or the test directory was removed")
+        }
+        return try SnapshotStore(directory: directory)
     }
 
-    /// Throws unless every one of `daemons` still runs.
+    /// Throws unless every one of `daemons` still runs and the test directory still exists.
     func requireRunning(_ daemons: [ChildProcess]) throws {
-        for daemon in daemons {
-            if let status = daemon.status { throw HarnessError("\(daemon.name) exited with \(status)") }
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw HarnessError("the test directory \(directory.path) was removed while the test ran")
+        }
+        for daemon in daemons where !daemon.isRunning {
+            throw HarnessError("\(daemon.name) \(daemon.statusDescription)")
         }
     }
 
@@ -154,9 +166,13 @@ final class DaemonFixture: @unchecked Sendable {
         }
     }
 
-    /// The daemons' stderr, for failure messages.
+    /// The daemons' and the broker's state and logs, for failure messages.
     var logs: String {
-        (daemons.map { "--- \($0.name) ---\n\($0.stderr.suffix(4000))" } + [broker.log]).joined(separator: "\n")
+        var parts = daemons.map { $0.report() } + [broker.log]
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            parts.insert("the test directory \(directory.path) no longer exists", at: 0)
+        }
+        return parts.joined(separator: "\n")
     }
 }
 
