@@ -227,9 +227,15 @@ struct DaemonFaultTests {
         await fixture.tearDown()
     }
 
-    /// Acceptance 4: two daemons in one group over 4 models and 4 partitions. On Tansu the killed member's partitions
-    /// move once its session (6 s) expires, as on Kafka; the mock's coordinator takes about as long for its own reason
+    /// Two daemons in one group over 4 models and 4 partitions. On Tansu the killed member's partitions move once its
+    /// session (6 s) expires, as on Kafka; the mock's coordinator takes about as long for its own reason
     /// (DevBrokerProcess.clientProperties).
+    ///
+    /// The stream starts only once both daemons own a share. Started together, they need not join the same
+    /// generation: both coordinators complete the first join about 3 s after the first member asks, and a daemon
+    /// whose request comes later (its start delayed on a loaded machine) gets its partitions only at the rebalance
+    /// that follows. Meanwhile the first owns all four and may apply the whole first half, leaving the second nothing
+    /// of its own to write.
     @Test("two daemons share 4 models; killing one moves its models to the other, exactly once", .timeLimit(.minutes(6)), arguments: Broker.allCases)
     func twoDaemons(broker: Broker) async throws {
         let models = ["digits-a", "digits-b", "digits-c", "digits-d"]
@@ -238,6 +244,7 @@ struct DaemonFaultTests {
             let config = try fixture.writeConfig(["batch": ["max_rows": 16, "max_wait_ms": 20]])
             let first = try fixture.startDaemon(config: config, label: "first")
             let second = try fixture.startDaemon(config: config, label: "second")
+            try await fixture.waitUntilShared(by: [first, second], timeout: .seconds(120))
             var expected: [String: [String]] = [:]
             var batches: [[String]] = [[], []]
             for (i, model) in models.enumerated() {
@@ -248,9 +255,15 @@ struct DaemonFaultTests {
             }
             try fixture.produce(lines: batches[0])
             // Wait until both daemons have written something, then kill the first one mid-stream.
-            _ = try await eventually(.seconds(90), "both daemons writing") { () -> Bool? in
-                let writers = Set(try models.flatMap { try Self.checkHistory(fixture, $0) }.compactMap(Self.writer))
-                return writers.count >= 2 ? true : nil
+            var writers: Set<String> = []
+            do {
+                _ = try await eventually(.seconds(90), "both daemons writing") { () -> Bool? in
+                    try fixture.requireRunning([first, second])
+                    writers = Set(try models.flatMap { try Self.checkHistory(fixture, $0) }.compactMap(Self.writer))
+                    return writers.count >= 2 ? true : nil
+                }
+            } catch {
+                throw HarnessError("\(error) (snapshots written by: \(writers.sorted()); first is pid \(first.pid), second \(second.pid))")
             }
             try fixture.produce(lines: batches[1])
             first.signal(SIGKILL)

@@ -95,8 +95,8 @@ public final class TansuProcess: Sendable {
         ["bootstrap.servers": bootstrapServers, "session.timeout.ms": "6000"]
     }
 
-    /// The end of Tansu's log, for failure messages.
-    public var log: String { ((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "").suffix(4000).description }
+    /// The end of Tansu's log with its path, for failure messages (or why it has none: `LogTail`).
+    public var log: String { LogTail.of(logPath) }
 
     /// `tansu topic create`. Tansu also creates unknown topics on their first produce, which tests must not rely on:
     /// a consumer subscribed before that would not see them.

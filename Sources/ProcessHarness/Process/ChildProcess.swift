@@ -31,7 +31,13 @@ public final class ChildProcess: @unchecked Sendable {
     private let input = Pipe()
     /// Kept so that the read end `lines` reads from stays open.
     private let outputPipe: Pipe?
-    private let exitStatus = LockedValue<Int32?>(nil)
+    private let termination = LockedValue<Termination?>(nil)
+
+    /// How the child ended: Foundation reports an exit status and a terminating signal in the same field.
+    private struct Termination: Sendable {
+        var status: Int32
+        var bySignal: Bool
+    }
 
     public init(
         executable: String,
@@ -86,10 +92,10 @@ public final class ChildProcess: @unchecked Sendable {
             lines = nil
         }
 
-        let exitStatus = exitStatus
+        let termination = termination
         process.terminationHandler = { finished in
-            let status = finished.terminationStatus
-            exitStatus.withLock { $0 = status }
+            let ended = Termination(status: finished.terminationStatus, bySignal: finished.terminationReason == .uncaughtSignal)
+            termination.withLock { $0 = ended }
         }
         try process.run()
         self.process = process
@@ -97,12 +103,27 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// The exit status (or terminating signal), once the child has ended.
-    public var status: Int32? { exitStatus.value }
+    public var status: Int32? { termination.value?.status }
     public var isRunning: Bool { status == nil }
 
-    /// What the child wrote to its stdout or stderr file so far ("" when that stream does not go to a file).
-    public var stdout: String { stdoutPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" }
-    public var stderr: String { stderrPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" }
+    /// "running", "exited with status N" or "killed by signal N".
+    public var statusDescription: String {
+        guard let ended = termination.value else { return "running" }
+        return ended.bySignal ? "killed by signal \(ended.status)" : "exited with status \(ended.status)"
+    }
+
+    /// What the child wrote to its stdout or stderr file so far ("" when that stream does not go to a file), bytes
+    /// that are not UTF-8 replaced.
+    public var stdout: String { stdoutPath.map(LogTail.read) ?? "" }
+    public var stderr: String { stderrPath.map(LogTail.read) ?? "" }
+
+    /// For failure messages: the child's name, pid and state, and the end of its stderr file (of stdout when stderr
+    /// does not go to a file), saying so when the file is missing or empty.
+    public func report(characters: Int = 4000) -> String {
+        let heading = "--- \(name) (pid \(pid), \(statusDescription)) ---"
+        guard let log = stderrPath ?? stdoutPath else { return heading + "\n(its output does not go to a file)" }
+        return heading + "\n" + LogTail.of(log, characters: characters)
+    }
 
     /// Writes one line to the child's stdin.
     public func send(_ line: String) throws { try input.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8)) }

@@ -14,6 +14,8 @@ final class DaemonFixture: @unchecked Sendable {
     let stateDirectory: String
     var daemons: [ChildProcess] = []
     let models: [String: String]
+    /// Partitions of each topic.
+    let partitions: Int
 
     static let topics = ["unlearn.deletions", "unlearn.deletions.dlq", "unlearn.alerts"]
     /// Tansu would create the receipts topic on the first receipt, after the test's consumers asked for it.
@@ -47,6 +49,7 @@ final class DaemonFixture: @unchecked Sendable {
             throw error
         }
         self.models = Dictionary(uniqueKeysWithValues: models.map { ($0, Self.bundles[$0]!) })
+        self.partitions = partitions
     }
 
     /// Writes the config file; `overrides` are merged into the top-level sections.
@@ -86,15 +89,53 @@ final class DaemonFixture: @unchecked Sendable {
         return daemon
     }
 
-    /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining).
+    /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining); nil
+    /// before the daemon has imported the model.
     func newest(_ model: String) throws -> Snapshot? {
-        let store = try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+        let directory = try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model)
+        guard FileManager.default.fileExists(atPath: directory) else { return nil }
+        let store = try SnapshotStore(directory: directory)
         guard try !store.versions().isEmpty else { return nil }
         return try store.loadNewestValid(quarantine: false).snapshot
     }
 
+    /// The model's snapshot store as the daemons left it. Reading never creates the model directory (SnapshotStore
+    /// would): a state directory that vanished under a test fails here instead of looking like one with no snapshots.
     func store(_ model: String) throws -> SnapshotStore {
-        try SnapshotStore(directory: try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model))
+        let directory = try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model)
+        guard FileManager.default.fileExists(atPath: directory) else {
+            throw HarnessError("\(directory) does not exist: no daemon has imported \(model) yet, or the test directory was removed")
+        }
+        return try SnapshotStore(directory: directory)
+    }
+
+    /// Throws unless every one of `daemons` still runs and the test directory still exists.
+    func requireRunning(_ daemons: [ChildProcess]) throws {
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw HarnessError("the test directory \(directory.path) was removed while the test ran")
+        }
+        for daemon in daemons where !daemon.isRunning {
+            throw HarnessError("\(daemon.name) \(daemon.statusDescription)")
+        }
+    }
+
+    /// Waits until `daemons`, all members of the group, together own every partition of the deletions topic, each a
+    /// share of its own (`ChildProcess.assignedPartitions`). A daemon that joins after the coordinator has completed
+    /// a generation without it gets its share only at the next rebalance; until then the others own everything.
+    func waitUntilShared(by daemons: [ChildProcess], timeout: Duration) async throws {
+        let all = Set(0..<Int32(partitions))
+        var shares: [String] = []
+        do {
+            _ = try await eventually(timeout, "\(daemons.count) daemons sharing the \(partitions) partitions") { () throws -> Bool? in
+                try requireRunning(daemons)
+                let owned = daemons.map(\.assignedPartitions)
+                shares = zip(daemons, owned).map { "\($0.name): \($1.sorted())" }
+                let disjoint = owned.map(\.count).reduce(0, +) == all.count
+                return owned.allSatisfy { !$0.isEmpty } && disjoint && Set(owned.joined()) == all ? true : nil
+            }
+        } catch {
+            throw HarnessError("\(error) (partitions owned: \(shares.joined(separator: "; ")))")
+        }
     }
 
     func bundle(_ model: String) throws -> ModelBundle { try ModelBundle.read(from: models[model]!) }
@@ -125,9 +166,13 @@ final class DaemonFixture: @unchecked Sendable {
         }
     }
 
-    /// The daemons' stderr, for failure messages.
+    /// The daemons' and the broker's state and logs, for failure messages.
     var logs: String {
-        (daemons.map { "--- \($0.name) ---\n\($0.stderr.suffix(4000))" } + [broker.log]).joined(separator: "\n")
+        var parts = daemons.map { $0.report() } + [broker.log]
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            parts.insert("the test directory \(directory.path) no longer exists", at: 0)
+        }
+        return parts.joined(separator: "\n")
     }
 }
 

@@ -54,8 +54,11 @@ final class FixtureBroker: Sendable {
         try await mock.ok(line)
     }
 
-    /// The broker's own log, for failure messages (Tansu's; the mock's goes to dev-broker.stderr).
-    var log: String { tansu.map { "--- tansu ---\n\($0.log)" } ?? "" }
+    /// The broker's own log, for failure messages.
+    var log: String {
+        if let tansu { return "--- tansu (pid \(tansu.pid), \(kill(tansu.pid, 0) == 0 ? "running" : "gone")) ---\n\(tansu.log)" }
+        return mock?.child.report() ?? ""
+    }
 
     func stop() async {
         await mock?.stop()
