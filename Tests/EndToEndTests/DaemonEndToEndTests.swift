@@ -37,7 +37,7 @@ struct DaemonEndToEndTests {
         return (lines, ids, rows)
     }
 
-    /// Acceptance 1: 500 requests of all three scopes for 2 models; every valid request applied exactly once,
+    /// 500 requests of all three scopes for 2 models; every valid request applied exactly once,
     /// offsets committed, and each snapshot equal to calling the engine directly on the same batch and seed.
     @Test("500 requests for 2 models are applied exactly once and match the engine run directly", .timeLimit(.minutes(8)))
     func exactlyOnce() async throws {

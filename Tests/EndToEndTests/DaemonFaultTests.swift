@@ -31,7 +31,7 @@ struct DaemonFaultTests {
         return history
     }
 
-    /// Acceptance 2: kill -9 at 20 random moments during a 1,000-request stream, restarting each time. The full stream on
+    /// Kill -9 at 20 random moments during a 1,000-request stream, restarting each time. The full stream on
     /// Tansu too: each run's chunk must outlast the kill; the restarts, not the requests, take the time. On Tansu, as on
     /// Kafka, a killed member's partitions move only once its session (6 s here) expires.
     @Test(
@@ -105,7 +105,7 @@ struct DaemonFaultTests {
         await fixture.tearDown()
     }
 
-    /// Acceptance 3: the broker is down for 20 s mid-stream.
+    /// The broker is down for 20 s mid-stream.
     ///
     /// The mock cluster takes its broker down (`down 1`: connections refused and closed). Tansu has no such command,
     /// so its process is frozen with SIGSTOP instead: connections stay open and nothing is answered, which librdkafka
