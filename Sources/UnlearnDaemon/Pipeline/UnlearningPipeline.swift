@@ -47,9 +47,7 @@ public final class UnlearningPipeline: Service, Sendable {
                 ]
             )
         }
-        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-            let better = BLASLibrary.betterCoreType(coreName: BLASLibrary.coreName, cpuFlags: BLASLibrary.cpuFlags)
-        {
+        if let better = BLASLibrary.kernelsToForce {
             logger.warning(
                 "OpenBLAS chose kernels that do not use this CPU's vector units",
                 metadata: [

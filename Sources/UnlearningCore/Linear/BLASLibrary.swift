@@ -35,6 +35,13 @@ public enum BLASLibrary {
         return nil
     }
 
+    /// `betterCoreType` for the kernels loaded on this CPU, unless `OPENBLAS_CORETYPE` is set already (an operator's
+    /// choice, or this program's own after `restartWithBetterKernels`).
+    public static var kernelsToForce: String? {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return nil }
+        return betterCoreType(coreName: coreName, cpuFlags: cpuFlags)
+    }
+
     /// Starts this program again with `OPENBLAS_CORETYPE` set to `betterCoreType` when OpenBLAS fell back to
     /// kernels without AVX2 on a CPU that has better ones, unless the variable is set already (an operator's choice,
     /// or this program's own after the restart, so it happens at most once). OpenBLAS reads the variable only when it
@@ -42,9 +49,7 @@ public enum BLASLibrary {
     /// Call it first thing in `main`, before threads or files are opened. Returns only when nothing was to be done,
     /// or with the reason exec failed (the program then goes on with the kernels it has).
     public static func restartWithBetterKernels() -> String? {
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-            let better = betterCoreType(coreName: coreName, cpuFlags: cpuFlags)
-        else { return nil }
+        guard let better = kernelsToForce else { return nil }
         setenv("OPENBLAS_CORETYPE", better, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         let reason = String(cString: strerror(errno))
