@@ -10,6 +10,9 @@ extension ModelRuntime {
     /// they changed (the scope of block noise).
     public struct Unreleased: Sendable, Equatable {
         public var requestIDs: [String] = []
+        /// Every request id recorded since the last release, in order: the applied ones and those tombstoned without
+        /// a step (after a limit). A retrained base makes all of them effective (`rebase`).
+        public var recordedIDs: [String] = []
         public var slices: [Slice] = []
         public var updates = 0
         /// RFC 3339 time of the oldest waiting update (nil when none waits).
@@ -27,7 +30,10 @@ extension ModelRuntime {
         mutating func add(_ record: SnapshotManifest.UpdateRecord) {
             if record.released {
                 self = Unreleased()
-            } else if record.outcome == .applied {
+                return
+            }
+            if record.outcome != .release { recordedIDs += record.requestIds }
+            if record.outcome == .applied {
                 if since == nil { since = record.time }
                 requestIDs += record.requestIds
                 slices += record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) }
@@ -94,12 +100,7 @@ extension ModelRuntime {
         var newManifest = newManifest
         let start = DispatchTime.now().uptimeNanoseconds
         let parameters = try ModelParameters(next, standardization: standardization)
-        if let last = newManifest.updates.indices.last, newManifest.updates[last].release?.version == newManifest.version,
-            newManifest.updates[last].released
-        {
-            let bytes = try Self.releasedFileBytes(manifest: newManifest, parameters: parameters, releaseVersion: newManifest.version)
-            newManifest.updates[last].release?.fileSHA256 = SHA256.hash(bytes).description
-        }
+        try Self.recordReleasedFileSHA256(in: &newManifest, parameters: parameters)
         let committed: SnapshotStore.Committed
         do {
             committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
@@ -122,6 +123,16 @@ extension ModelRuntime {
 
     /// The version whose weights are being served: the last release of the epoch, or its base.
     public var releasedVersion: UInt64 { lastRelease?.version ?? manifest.baseVersion }
+
+    /// When `manifest`'s version is a release, puts the SHA-256 of the released file it makes into the release's
+    /// record (before the snapshot is committed; the file is written after it is durable).
+    static func recordReleasedFileSHA256(in manifest: inout SnapshotManifest, parameters: ModelParameters) throws {
+        guard let last = manifest.updates.indices.last, manifest.updates[last].release?.version == manifest.version,
+            manifest.updates[last].released
+        else { return }
+        let bytes = try releasedFileBytes(manifest: manifest, parameters: parameters, releaseVersion: manifest.version)
+        manifest.updates[last].release?.fileSHA256 = SHA256.hash(bytes).description
+    }
 
     static func releasedFileBytes(manifest: SnapshotManifest, parameters: ModelParameters, releaseVersion: UInt64) throws -> [UInt8] {
         // The export names the model, the release's version and the architecture only; the lineage is not part of it.

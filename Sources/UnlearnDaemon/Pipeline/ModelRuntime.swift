@@ -188,33 +188,18 @@ public final class ModelRuntime: @unchecked Sendable {
         record.release = SnapshotManifest.ReleaseRecord(
             version: version, released: true, mode: SnapshotManifest.ReleaseRecord.retrainedMode, certified: false, sigma: 0,
             residualBound: 0, sensitivity: 0, sensitivityLimit: nil, epsilonRelease: 0, epsilonSpent: 0,
-            requestIds: Self.unreleasedRequestIDs(manifest.updates), validationAccuracy: next.budget.baseValidationAccuracy
+            requestIds: unreleased.recordedIDs, validationAccuracy: next.budget.baseValidationAccuracy
         )
         newManifest.updates = [record]
         // A retrained base was fitted without every tombstoned row: nothing is left to replay.
         newManifest.extensions?["replay"] = nil
         let parameters = try ModelParameters(model, standardization: newStandardization)
-        let bytes = try Self.releasedFileBytes(manifest: newManifest, parameters: parameters, releaseVersion: version)
-        newManifest.updates[0].release?.fileSHA256 = SHA256.hash(bytes).description
+        try Self.recordReleasedFileSHA256(in: &newManifest, parameters: parameters)
         let committed = try store.commit(try Snapshot(manifest: newManifest, parameters: parameters))
         replaying = false
         try reload()  // features are re-standardised with the new base's statistics
         try writeReleasedFile()  // the retrained base is what is served now
         return committed.version
-    }
-
-    /// Request ids of an epoch's history recorded after its last release (applied or tombstoned only): what no
-    /// receipt of the epoch lists.
-    static func unreleasedRequestIDs(_ history: [SnapshotManifest.UpdateRecord]) -> [String] {
-        var ids: [String] = []
-        for record in history {
-            if record.released {
-                ids = []
-            } else if record.outcome != .release {
-                ids += record.requestIds
-            }
-        }
-        return ids
     }
 
     /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).
