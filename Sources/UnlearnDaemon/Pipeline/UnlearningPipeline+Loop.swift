@@ -39,7 +39,7 @@ extension UnlearningPipeline {
         mutating func start() async throws {
             let retrain = await pipeline.refreshModels() ?? []
             try await perform(machine.started(retrainRequired: retrain))
-            try await resendPendingReceipts()
+            try await sendNewestReceipts(reloading: false)
         }
 
         mutating func run() async throws {
@@ -113,19 +113,7 @@ extension UnlearningPipeline {
             case .reload:
                 // A version another writer made may be a release (`unlearnctl rebase` serves the retrained base as
                 // one): its receipt is sent here, as at start.
-                let receipts: [ReleaseEvent] = try await pipeline.engine.run { [runtimes = pipeline.runtimes, policy = configuration.budget] in
-                    var fresh: [ReleaseEvent] = []
-                    for runtime in runtimes.all {
-                        let before = runtime.receipt(policy: policy)?.eventID
-                        try runtime.reload()
-                        if let receipt = runtime.receipt(policy: policy), receipt.eventID != before {
-                            try runtime.writeReleasedFile()
-                            fresh.append(receipt)
-                        }
-                    }
-                    return fresh
-                }
-                for receipt in receipts { try await sendReceipt(receipt) }
+                try await sendNewestReceipts(reloading: true)
                 if let retrain = await pipeline.refreshModels() { machine.retrainRequired(retrain) }
             case .reportStatus(let text):
                 pipeline.notifier.status(text)
@@ -287,14 +275,20 @@ extension UnlearningPipeline {
             try await sendReliably(topic: configuration.receiptsTopic, key: Array(receipt.model.utf8), value: try receipt.encoded())
         }
 
-        /// At start: every model's released file is made to hold the served weights, and the receipt of each model's
-        /// newest release is sent again (same event id; consumers de-duplicate): a crash may have come between the
-        /// release's snapshot and the receipt's delivery.
-        func resendPendingReceipts() async throws {
+        /// At start (`reloading: false`): every model's released file is made to hold the served weights, and the
+        /// receipt of each model's newest release is sent again (same event id; consumers de-duplicate), as a crash may
+        /// have come between the release's snapshot and the receipt's delivery. With `reloading`, every model is
+        /// reloaded first, and only those whose newest release changed (another writer made it) get both.
+        func sendNewestReceipts(reloading: Bool) async throws {
             let policy = configuration.budget
             let receipts: [ReleaseEvent] = try await pipeline.engine.run { [runtimes = pipeline.runtimes] in
                 var receipts: [ReleaseEvent] = []
                 for runtime in runtimes.all {
+                    if reloading {
+                        let before = runtime.receipt(policy: policy)?.eventID
+                        try runtime.reload()
+                        guard let after = runtime.receipt(policy: policy)?.eventID, after != before else { continue }
+                    }
                     try runtime.writeReleasedFile()
                     if let receipt = runtime.receipt(policy: policy) { receipts.append(receipt) }
                 }
