@@ -1,6 +1,7 @@
 import ArgumentParser
 import Checkpoints
 import Foundation
+import UnlearningCore
 
 /// `unlearnctl export --safetensors`: a plain safetensors file of the weights for PyTorch / NumPy users.
 struct Export: ParsableCommand {

@@ -10,10 +10,13 @@ struct Import: ParsableCommand {
         commandName: "import",
         abstract: "Import safetensors weights + a JSON architecture + the training-set CSV as a model bundle.",
         discussion: """
-            Weights: layers.{l}.weight [out, in] and layers.{l}.bias [out] (F64 or F32; F32 is widened exactly), \
-            optional input.mean / input.std [d] (the features are used as (x - mean) / std). Architecture JSON: \
-            {"inputs": 784, "layers": [{"units": 128, "activation": "relu"}, {"units": 10, "activation": \
-            "identity"}], "lambda": 0.0001}. The training set (CSV or CSV.zst: sample_id,subject,label,x0,...) must be \
+            Weights: a PyTorch state dict saved with safetensors.torch.save_file (F64 or F32; F32 is widened \
+            exactly): <name>.weight [out, in] or [out, in, k, k] and <name>.bias for every dense and conv2d layer, \
+            batchnorm2d statistics (folded into the conv before them), optional input.mean / input.std [d] (the \
+            features are used as (x - mean) / std). Architecture JSON (docs/NETWORKS.md): {"input": [1, 28, 28], \
+            "layers": [{"type": "conv2d", "name": "features.0", "out_channels": 16, "kernel": 5}, ...], "lambda": \
+            0.0001}, or the MLP form {"inputs": 784, "layers": [{"units": 128, "activation": "relu"}, {"units": 10, \
+            "activation": "identity"}], "lambda": 0.0001} with layers.{l}.weight/bias. The training set (CSV or CSV.zst: sample_id,subject,label,x0,...) must be \
             the rows the model was trained on: its feature count must match, and the imported weights' accuracy on \
             it is printed as a check. Writes a bundle directory (bundle.json, model.safetensors, train.csv.zst, \
             validation.csv.zst) like `unlearnctl train` does; register it in the daemon's `models` list.
@@ -35,47 +38,35 @@ struct Import: ParsableCommand {
     @Option(help: "Bundle directory to create (must not exist).")
     var out: String
 
-    struct ArchitectureFile: Decodable {
-        var inputs: Int
-        var layers: [Architecture.Layer]
-        var lambda: Double
-    }
-
     func run() throws {
-        let description = try JSONDecoder().decode(ArchitectureFile.self, from: Data(contentsOf: URL(fileURLWithPath: architecture)))
-        let shape = Architecture(inputs: description.inputs, layers: description.layers)
-        try shape.validateForSnapshot()
-        guard description.lambda > 0, description.lambda.isFinite else {
-            throw CheckpointError(.invalidArgument, "lambda must be positive and finite, got \(description.lambda)")
-        }
         let file = try SafetensorsFile.decode([UInt8](Data(contentsOf: URL(fileURLWithPath: weights))))
-        let parameters = try ModelParameters(architecture: shape, tensors: file.tensors)
-        guard parameters.theta.allSatisfy(\.isFinite) else {
-            throw CheckpointError(.invalidArgument, "the weights contain NaN or infinite values")
-        }
-        let classes = shape.layers.last!.units
+        let imported = try PyTorchImport(architectureJSON: Data(contentsOf: URL(fileURLWithPath: architecture)), tensors: file.tensors)
+        let shape = imported.architecture
+        let classes = shape.classes
         let data = try TrainingSetFile.read(train, classes: classes)
         guard data.features.cols == shape.inputs else {
             throw CheckpointError(
                 .shapeMismatch, "the training set has \(data.features.cols) features, the architecture \(shape.inputs) inputs")
         }
         let held = try validation.map { try TrainingSetFile.read($0, classes: classes) } ?? data.subset([])
-        let model = try parameters.model(lambda: description.lambda)
-        let standardization = parameters.standardization
+        let model = try Network(architecture: shape, theta: imported.theta, lambda: imported.lambda)
+        let standardization = imported.standardization
         let x = standardization.map { $0.apply(data.features) } ?? data.features
         let trainAccuracy = model.accuracy(x, labels: data.labels)
         let validationAccuracy =
             held.count > 0
             ? model.accuracy(standardization.map { $0.apply(held.features) } ?? held.features, labels: held.labels) : nil
         let descriptor = ModelBundle.Descriptor(
-            architecture: model.architecture, lambda: description.lambda, standardization: standardization, training: nil,
+            architecture: model.architecture, lambda: imported.lambda, standardization: standardization, training: nil,
             source: URL(fileURLWithPath: weights).lastPathComponent, trainRows: data.count, validationRows: held.count,
             trainAccuracy: trainAccuracy, validationAccuracy: validationAccuracy
         )
         try ModelBundle(descriptor: descriptor, model: model, train: data, validation: held).write(to: out)
         let gradient = Vector.norm(model.objectiveGradient(x, labels: data.labels))
         print(
-            "imported \(shape.summary): \(data.count) training rows, train accuracy \(String(format: "%.4f", trainAccuracy)), "
+            "imported \(shape.summary)"
+                + (imported.foldedBatchNorms.isEmpty ? "" : " (\(imported.foldedBatchNorms.count) batch norms folded into their convs)")
+                + ": \(data.count) training rows, train accuracy \(String(format: "%.4f", trainAccuracy)), "
                 + "|grad F| \(String(format: "%.2e", gradient)) (unlearning assumes a trained model: near 0 for logistic regression) -> \(out)")
     }
 }

@@ -30,8 +30,7 @@ struct SnapshotWriterTool: ParsableCommand {
     }
 
     static func snapshot(version: UInt64, parent: UInt64?, inputs: Int) throws -> Snapshot {
-        let architecture = Architecture(
-            inputs: inputs, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
+        let architecture = Architecture(inputs: inputs, hidden: [128], classes: 10)
         var manifest = SnapshotManifest(
             modelId: "crash-test", version: version, parentVersion: parent, parentSHA256: nil, budgetEpoch: 1,
             baseVersion: 1, createdAt: ISO8601DateFormatter().string(from: Date()), architecture: architecture,

@@ -13,7 +13,9 @@ struct Train: AsyncParsableCommand {
             subject into training and validation sets, features are standardised on the training rows, and the \
             bundle directory receives bundle.json, model.safetensors, train.csv.zst and validation.csv.zst.
             Logistic regression (--hidden 0) is trained with full-batch L-BFGS to a gradient norm below \
-            --tolerance; MLPs with mini-batch Adam.
+            --tolerance; MLPs with mini-batch Adam. --architecture takes a preset (cnn, resnet8) or an architecture \
+            JSON file (docs/NETWORKS.md) instead of --hidden, for convolutional and residual networks (trained with \
+            Adam). Training is deterministic for a given seed, machine and OpenBLAS thread count.
             """
     )
 
@@ -22,6 +24,12 @@ struct Train: AsyncParsableCommand {
 
     @Option(help: "Hidden layer widths, comma-separated; 0 or empty for logistic regression.")
     var hidden: String = "0"
+
+    @Option(help: "A preset (cnn, resnet8) or an architecture JSON file (docs/NETWORKS.md); replaces --hidden.")
+    var architecture: String?
+
+    @Option(name: .customLong("input-shape"), help: "C,H,W of the image rows (default 1,S,S when there are S*S features).")
+    var inputShape: String?
 
     @Option(help: "Hidden-layer activation: relu or tanh.")
     var activation: String = "relu"
@@ -119,12 +127,9 @@ struct Train: AsyncParsableCommand {
         let standardization = Standardization(fitting: trainRaw.features)
         let x = standardization.apply(trainRaw.features)
         let validation = (x: standardization.apply(validationRaw.features), labels: validationRaw.labels)
-        let architecture = Architecture(
-            inputs: dataset.features.cols, hidden: try hiddenWidths(), classes: classCount,
-            activation: Activation(rawValue: activation)!
-        )
-        var model = try MLP(architecture: architecture, lambda: lambda, seed: seed)
-        let shape = ([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")
+        let architecture = try self.networkArchitecture(features: dataset.features.cols, classes: classCount)
+        var model = try Network(architecture: architecture, lambda: lambda, seed: seed)
+        let shape = architecture.summary
         let useLBFGS = optimizer == "lbfgs" || (optimizer == "auto" && architecture.isConvex)
         let progress = ProgressLine(enabled: terminal)
         let report: TrainingReport
@@ -168,9 +173,45 @@ struct Train: AsyncParsableCommand {
             String(
                 format:
                     "trained %@ (%@, lambda %g) on %d rows with %@ in %.1f s: %d %@, F %.6f, |grad F| %.1e, train %.1f%%, validation %@ (%d rows) -> %@",
-                shape, architecture.isConvex ? "logistic regression" : activation, lambda, trainRaw.count, report.method,
+                shape, architecture.isConvex ? "logistic regression" : (self.architecture ?? activation), lambda, trainRaw.count, report.method,
                 report.seconds, report.steps, report.method == "adam" ? "epochs" : "iterations", report.objective,
                 report.gradientNorm, 100 * trainAccuracy, validationText, validationRaw.count, out
             ))
+    }
+
+    /// The network to train: `--architecture` (a preset or a JSON file) or the dense stack of `--hidden`.
+    func networkArchitecture(features: Int, classes: Int) throws -> Architecture {
+        guard let name = architecture else {
+            return Architecture(inputs: features, hidden: try hiddenWidths(), classes: classes, activation: Activation(rawValue: activation)!)
+        }
+        let input: [Int]
+        if let inputShape {
+            let parts = inputShape.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 3, parts.allSatisfy({ $0 > 0 }), parts.reduce(1, *) == features else {
+                throw ValidationError("--input-shape must be C,H,W with C*H*W = \(features) (the feature count), got \"\(inputShape)\"")
+            }
+            input = parts
+        } else {
+            let side = Int(Double(features).squareRoot().rounded())
+            guard side * side == features else {
+                throw ValidationError("\(features) features are not a square image; give --input-shape C,H,W")
+            }
+            input = [1, side, side]
+        }
+        if let preset = try Architecture.preset(name, input: input, classes: classes) { return preset }
+        guard name.hasSuffix(".json") || FileManager.default.fileExists(atPath: name) else {
+            throw ValidationError("--architecture must be a preset (\(Architecture.presetNames.joined(separator: ", "))) or a JSON file, got \"\(name)\"")
+        }
+        let decoded: Architecture
+        do {
+            decoded = try JSONDecoder().decode(Architecture.self, from: Data(contentsOf: URL(fileURLWithPath: name)))
+        } catch {
+            throw ValidationError("\(name) is not an architecture (docs/NETWORKS.md): \(error)")
+        }
+        guard decoded.inputs == features, decoded.classes == classes else {
+            throw ValidationError(
+                "\(name) takes \(decoded.inputs) inputs and has \(decoded.classes) classes; the data has \(features) features and \(classes) classes")
+        }
+        return decoded
     }
 }

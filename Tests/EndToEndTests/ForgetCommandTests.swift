@@ -29,7 +29,7 @@ struct ForgetCommandTests {
         #expect(forgotten.validation == original.validation)
 
         // Independent reference: L-BFGS from scratch on the rows the new bundle holds, to |grad F| < 1e-10.
-        var retrained = try MLP(architecture: original.model.architecture, lambda: original.model.lambda, seed: 1)
+        var retrained = try Network(architecture: original.model.architecture, lambda: original.model.lambda, seed: 1)
         var options = Trainer.LBFGSOptions()
         options.gradientTolerance = 1e-10
         _ = Trainer.lbfgs(

@@ -52,7 +52,7 @@ struct ModelRuntimeReleaseTests {
             }
             let train = rows(60, prefix: "t")
             let validation = rows(15, prefix: "v")
-            var model = try MLP(architecture: Architecture(inputs: 4, hidden: [], classes: 3), lambda: 0.01, seed: 1)
+            var model = try Network(architecture: Architecture(inputs: 4, hidden: [], classes: 3), lambda: 0.01, seed: 1)
             _ = Trainer.lbfgs(&model, x: train.features, labels: train.labels)
             let descriptor = ModelBundle.Descriptor(
                 architecture: model.architecture, lambda: model.lambda, standardization: nil, training: nil, source: nil,

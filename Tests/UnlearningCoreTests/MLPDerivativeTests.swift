@@ -11,10 +11,10 @@ struct MLPDerivativeTests {
     static let h = 1e-5
 
     static func randomProblem(hidden: [Int], activation: Activation, rows: Int = 9, seed: UInt64 = 7)
-        throws -> (MLP, Matrix, [Int])
+        throws -> (Network, Matrix, [Int])
     {
         let arch = Architecture(inputs: 5, hidden: hidden, classes: 4, activation: activation)
-        var model = try MLP(architecture: arch, lambda: 0.03, seed: seed)
+        var model = try Network(architecture: arch, lambda: 0.03, seed: seed)
         var rng = SeededGenerator(seed: seed &+ 1)
         for i in model.theta.indices { model.theta[i] += 0.3 * rng.nextGaussian() }  // non-zero biases too
         var x = Matrix(rows: rows, cols: 5)

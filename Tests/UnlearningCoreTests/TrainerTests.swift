@@ -7,7 +7,7 @@ struct TrainerTests {
     @Test("L-BFGS logistic regression on digits: gradient norm < 1e-8, validation accuracy >= 0.95")
     func logisticRegressionDigits() throws {
         let (train, validation, _) = BundledData.split(BundledData.digits)
-        var model = try MLP(architecture: Architecture(inputs: 64, hidden: [], classes: 10), lambda: 0.01, seed: 1)
+        var model = try Network(architecture: Architecture(inputs: 64, hidden: [], classes: 10), lambda: 0.01, seed: 1)
         var options = Trainer.LBFGSOptions()
         options.gradientTolerance = 1e-9
         let report = Trainer.lbfgs(&model, x: train.features, labels: train.labels, options: options)
@@ -21,7 +21,7 @@ struct TrainerTests {
     @Test("Adam MLP 784-128-10 on the MNIST extract: validation accuracy >= 0.90")
     func mlpMNIST() throws {
         let (train, validation, _) = BundledData.split(BundledData.mnist)
-        var model = try MLP(architecture: Architecture(inputs: 784, hidden: [128], classes: 10), lambda: 1e-4, seed: 1)
+        var model = try Network(architecture: Architecture(inputs: 784, hidden: [128], classes: 10), lambda: 1e-4, seed: 1)
         var options = Trainer.AdamOptions()
         options.epochs = 20
         let report = Trainer.adam(&model, x: train.features, labels: train.labels, options: options)
@@ -36,13 +36,13 @@ struct TrainerTests {
         var options = Trainer.AdamOptions()
         options.epochs = 2
         options.seed = 42
-        var a = try MLP(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 3)
+        var a = try Network(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 3)
         var b = a
         _ = Trainer.adam(&a, x: train.features, labels: train.labels, options: options)
         _ = Trainer.adam(&b, x: train.features, labels: train.labels, options: options)
         #expect(a.theta == b.theta)
         options.seed = 43
-        var c = try MLP(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 3)
+        var c = try Network(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 3)
         _ = Trainer.adam(&c, x: train.features, labels: train.labels, options: options)
         #expect(a.theta != c.theta)
     }

@@ -84,47 +84,29 @@ extension ModelBundle {
 
     /// The weights as safetensors in PyTorch naming: `layers.{l}.weight` [out, in], `layers.{l}.bias` [out], F64,
     /// plus `input.mean` / `input.std` when the inputs are standardised.
-    public static func weights(_ model: MLP, standardization: Standardization?) throws -> SafetensorsFile {
+    public static func weights(_ model: Network, standardization: Standardization?) throws -> SafetensorsFile {
         let arch = model.architecture
         var tensors: [String: SafetensorsTensor] = [:]
-        for (l, layer) in arch.layers.enumerated() {
-            let fanIn = arch.fanIn(l)
-            let offset = arch.parameterOffset(ofLayer: l)
-            var w = [Double]()
-            var b = [Double]()
-            w.reserveCapacity(layer.units * fanIn)
-            for j in 0..<layer.units {
-                let start = offset + j * (fanIn + 1)
-                w.append(contentsOf: model.theta[start..<(start + fanIn)])
-                b.append(model.theta[start + fanIn])
-            }
-            tensors["layers.\(l).weight"] = try SafetensorsTensor(float64: w, shape: [layer.units, fanIn])
-            tensors["layers.\(l).bias"] = try SafetensorsTensor(float64: b, shape: [layer.units])
+        for tensor in arch.parameterTensors {
+            tensors[tensor.name] = try SafetensorsTensor(float64: arch.values(of: tensor, in: model.theta), shape: tensor.shape)
         }
         if let standardization {
             tensors["input.mean"] = try SafetensorsTensor(float64: standardization.mean, shape: [arch.inputs])
             tensors["input.std"] = try SafetensorsTensor(float64: standardization.std, shape: [arch.inputs])
         }
-        let activations = arch.layers.map(\.activation.rawValue).joined(separator: ",")
+        // Earlier releases recorded the dense stack's activations here; kept for readers of those files.
+        let activations = arch.denseStages.map { $0.map(\.activation.rawValue).joined(separator: ",") } ?? arch.summary
         return SafetensorsFile(metadata: ["format": "unlearnd.weights.v1", "activations": activations], tensors: tensors)
     }
 
     /// Rebuilds the flat parameter vector from `layers.{l}.weight` / `layers.{l}.bias` tensors (F64 or F32).
-    public static func model(from file: SafetensorsFile, architecture: Architecture, lambda: Double, source: String) throws -> MLP {
+    public static func model(from file: SafetensorsFile, architecture: Architecture, lambda: Double, source: String) throws -> Network {
         var theta = [Double](repeating: 0, count: architecture.parameterCount)
-        for (l, layer) in architecture.layers.enumerated() {
-            let fanIn = architecture.fanIn(l)
-            let offset = architecture.parameterOffset(ofLayer: l)
-            let w = try values(file, "layers.\(l).weight", shape: [layer.units, fanIn], source: source)
-            let b = try values(file, "layers.\(l).bias", shape: [layer.units], source: source)
-            for j in 0..<layer.units {
-                let start = offset + j * (fanIn + 1)
-                for t in 0..<fanIn { theta[start + t] = w[j * fanIn + t] }
-                theta[start + fanIn] = b[j]
-            }
+        for tensor in architecture.parameterTensors {
+            architecture.store(try values(file, tensor.name, shape: tensor.shape, source: source), of: tensor, into: &theta)
         }
         do {
-            return try MLP(architecture: architecture, theta: theta, lambda: lambda)
+            return try Network(architecture: architecture, theta: theta, lambda: lambda)
         } catch {
             throw CheckpointError(.shapeMismatch, "\(source): \(error)")
         }

@@ -45,13 +45,13 @@ public struct ModelBundle: Sendable {
     }
 
     public var descriptor: Descriptor
-    public var model: MLP
+    public var model: Network
     /// Training rows with raw (unstandardised) features.
     public var train: Dataset
     /// Validation rows with raw features (may be empty).
     public var validation: Dataset
 
-    public init(descriptor: Descriptor, model: MLP, train: Dataset, validation: Dataset) {
+    public init(descriptor: Descriptor, model: Network, train: Dataset, validation: Dataset) {
         self.descriptor = descriptor
         self.model = model
         self.train = train

@@ -53,8 +53,6 @@ public struct ModelParameters: Sendable, Equatable {
         self.privateTheta = privateTheta
     }
 
-    public static func weightName(_ l: Int) -> String { "layers.\(l).weight" }
-    public static func biasName(_ l: Int) -> String { "layers.\(l).bias" }
     public static let meanName = "input.mean"
     public static let stdName = "input.std"
     public static let privateName = "private.theta"
@@ -63,23 +61,8 @@ public struct ModelParameters: Sendable, Equatable {
     /// only when `includingPrivate` (snapshots), never in exports.
     public func tensors(includingPrivate: Bool = true) throws -> [String: SafetensorsTensor] {
         var result = [String: SafetensorsTensor]()
-        var offset = 0
-        for (l, layer) in architecture.layers.enumerated() {
-            let fanIn = architecture.fanIn(l)
-            var weights = [Double]()
-            weights.reserveCapacity(layer.units * fanIn)
-            var biases = [Double]()
-            biases.reserveCapacity(layer.units)
-            theta.withUnsafeBufferPointer { theta in
-                for unit in 0..<layer.units {
-                    let start = offset + unit * (fanIn + 1)
-                    weights.append(contentsOf: theta[start..<(start + fanIn)])
-                    biases.append(theta[start + fanIn])
-                }
-            }
-            offset += layer.units * (fanIn + 1)
-            result[Self.weightName(l)] = try SafetensorsTensor(float64: weights, shape: [layer.units, fanIn])
-            result[Self.biasName(l)] = try SafetensorsTensor(float64: biases, shape: [layer.units])
+        for tensor in architecture.parameterTensors {
+            result[tensor.name] = try SafetensorsTensor(float64: architecture.values(of: tensor, in: theta), shape: tensor.shape)
         }
         if let inputMean, let inputStd {
             result[Self.meanName] = try SafetensorsTensor(float64: inputMean, shape: [architecture.inputs])
@@ -96,18 +79,10 @@ public struct ModelParameters: Sendable, Equatable {
     public init(architecture: Architecture, tensors: [String: SafetensorsTensor]) throws {
         try architecture.validateForSnapshot()
         var expected = Set<String>()
-        var theta = [Double]()
-        theta.reserveCapacity(architecture.parameterCount)
-        for (l, layer) in architecture.layers.enumerated() {
-            let fanIn = architecture.fanIn(l)
-            let weights = try Self.values(tensors, Self.weightName(l), shape: [layer.units, fanIn])
-            let biases = try Self.values(tensors, Self.biasName(l), shape: [layer.units])
-            expected.insert(Self.weightName(l))
-            expected.insert(Self.biasName(l))
-            for unit in 0..<layer.units {
-                theta.append(contentsOf: weights[(unit * fanIn)..<((unit + 1) * fanIn)])
-                theta.append(biases[unit])
-            }
+        var theta = [Double](repeating: 0, count: architecture.parameterCount)
+        for tensor in architecture.parameterTensors {
+            architecture.store(try Self.values(tensors, tensor.name, shape: tensor.shape), of: tensor, into: &theta)
+            expected.insert(tensor.name)
         }
         var mean: [Double]?
         var std: [Double]?
@@ -143,29 +118,13 @@ public struct ModelParameters: Sendable, Equatable {
     }
 
     /// Class scores for one raw input row (standardised first when mean/std are present); used by tests and
-    /// `unlearnctl import` to check a model end to end without UnlearningCore.
+    /// `unlearnctl import` to check a model end to end.
     public func logits(_ x: [Double]) -> [Double] {
-        var activation = x
+        var row = x
         if let inputMean, let inputStd {
-            for i in activation.indices { activation[i] = (activation[i] - inputMean[i]) / inputStd[i] }
+            for i in row.indices { row[i] = (row[i] - inputMean[i]) / inputStd[i] }
         }
-        var offset = 0
-        for (l, layer) in architecture.layers.enumerated() {
-            let fanIn = architecture.fanIn(l)
-            var next = [Double](repeating: 0, count: layer.units)
-            for unit in 0..<layer.units {
-                let start = offset + unit * (fanIn + 1)
-                var sum = theta[start + fanIn]
-                for i in 0..<fanIn { sum += theta[start + i] * activation[i] }
-                switch layer.activation {
-                case .relu: next[unit] = max(0, sum)
-                case .tanh: next[unit] = Foundation.tanh(sum)
-                case .identity: next[unit] = sum
-                }
-            }
-            offset += layer.units * (fanIn + 1)
-            activation = next
-        }
-        return activation
+        let network = try! Network(architecture: architecture, theta: theta, lambda: 0)
+        return network.logits(Matrix(rows: 1, cols: row.count, storage: row)).storage
     }
 }

@@ -157,7 +157,7 @@ public final class ModelRuntime: @unchecked Sendable {
     /// Installs a retrained model as the base of a new budget epoch (docs/ARCHITECTURE.md, section 3.4). The removed rows stay
     /// removed; the retrained model must have been fitted without them (`unlearnctl rebase` checks the bundle).
     @discardableResult
-    public func rebase(to model: MLP, standardization newStandardization: Standardization?) throws -> UInt64 {
+    public func rebase(to model: Network, standardization newStandardization: Standardization?) throws -> UInt64 {
         guard model.architecture == state.model.architecture else {
             throw CheckpointError(.shapeMismatch, "the retrained model's architecture differs from model \(id)'s; retrain with the same architecture")
         }

@@ -3,7 +3,7 @@ import Foundation
 import UnlearningCore
 
 extension ModelParameters {
-    public init(_ model: MLP, standardization: Standardization?) throws {
+    public init(_ model: Network, standardization: Standardization?) throws {
         try self.init(
             architecture: model.architecture, theta: model.theta,
             inputMean: standardization?.mean, inputStd: standardization?.std
@@ -21,13 +21,13 @@ extension ModelParameters {
     }
 
     /// The released model.
-    public func model(lambda: Double) throws -> MLP {
-        try MLP(architecture: architecture, theta: theta, lambda: lambda)
+    public func model(lambda: Double) throws -> Network {
+        try Network(architecture: architecture, theta: theta, lambda: lambda)
     }
 
     /// The model updates continue from: the noise-free parameters when stored, else the released ones.
-    public func engineModel(lambda: Double) throws -> MLP {
-        try MLP(architecture: architecture, theta: privateTheta ?? theta, lambda: lambda)
+    public func engineModel(lambda: Double) throws -> Network {
+        try Network(architecture: architecture, theta: privateTheta ?? theta, lambda: lambda)
     }
 
     public var standardization: Standardization? {

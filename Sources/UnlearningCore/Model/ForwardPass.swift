@@ -1,12 +1,15 @@
-import COpenBLAS
-import Foundation
-
-/// The result of a forward pass: per-layer pre-activations and activations, and softmax probabilities.
+/// The result of a forward pass over a batch: what backpropagation and forward-mode products need, the logits and
+/// the softmax probabilities.
 public struct ForwardPass: Sendable {
-    /// `preActivations[l]` is n x units(l): Z_l = A_{l-1} W_l^T + b_l.
-    public var preActivations: [Matrix]
-    /// `activations[l]` is n x units(l): A_l = act(Z_l). The last entry holds the logits.
-    public var activations: [Matrix]
-    /// n x classes softmax of the logits.
+    var caches: [NetworkProgram.Cache]
+    public let samples: Int
+    /// Input of each parametric layer (channels-last rows for a conv: samples x positions rows).
+    public var layerInputs: [Matrix]
+    /// Output of each parametric layer before its activation (a conv's: one row per sample and position, one
+    /// column per filter).
+    public var layerOutputs: [Matrix]
+    /// samples x classes.
+    public var logits: Matrix
+    /// samples x classes softmax of the logits.
     public var probabilities: Matrix
 }

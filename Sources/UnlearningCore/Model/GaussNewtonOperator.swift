@@ -1,22 +1,23 @@
 import COpenBLAS
 
-/// The mean generalised Gauss-Newton matrix G/n = (1/n) sum_i J_i^T H_z,i J_i of an MLP over a set of rows, at
+/// The mean generalised Gauss-Newton matrix G/n = (1/n) sum_i J_i^T H_z,i J_i of a network over a set of rows, at
 /// fixed parameters, applied to vectors without ever forming it. Optionally restricted to a block of slices:
 /// then it is the block's principal submatrix, acting on vectors concatenated over the slices in order.
 ///
 /// J_i = d logits_i / d theta and H_z,i = diag(p_i) - p_i p_i^T is the Hessian of softmax cross-entropy in the
-/// logits. This is the matrix `MLP.hessianBlock` forms densely: the exact loss Hessian for logistic regression and
+/// logits. For dense stacks this is the matrix `Network.hessianBlock` forms densely: the exact loss Hessian for logistic regression and
 /// for the output layer (the logits are linear in its parameters), the Gauss-Newton matrix for hidden layers
 /// (positive semi-definite; it drops the network's second-derivative term). No lambda I: callers add the shift.
 ///
 /// A product is two passes over the rows (Schraudolph 2002, "Fast curvature matrix-vector products for
 /// second-order gradient descent", section 3; Pearlmutter 1994, "Fast exact multiplication by the Hessian", the
 /// R-operator; Martens 2010, "Deep learning via Hessian-free optimization", section 4.2):
-/// 1. forward-mode directional derivatives, J v: R(Z_l) = R(A_{l-1}) W_l^T + A_{l-1} V_l^T + 1 v_b,l^T and
-///    R(A_l) = act'(Z_l) * R(Z_l), from R(A) = 0 below the block's lowest layer;
+/// 1. forward-mode directional derivatives, J v (`NetworkProgram.directional`): R(Z_l) = R(A_{l-1}) W_l^T +
+///    A_{l-1} V_l^T + 1 v_b,l^T through each parametric layer, every other layer's Jacobian applied to R(A), from
+///    R(A) = 0 below the block's lowest layer;
 /// 2. u = H_z (J v) row by row: p * Jv - p (p . Jv);
-/// 3. J^T u by backpropagation (`MLP.backpropagate`), down to the block's lowest layer.
-/// Each layer costs three GEMMs of the forward pass's size; the forward pass itself is computed once, at
+/// 3. J^T u by backpropagation (`Network.backpropagate`), down to the block's lowest layer.
+/// Each parametric layer costs three GEMMs of the forward pass's size; the forward pass itself is computed once, at
 /// construction, and reused by every product (conjugate gradients calls it tens of times at one theta).
 ///
 /// With `precision: .single` and a block in the output layer (all of logistic regression), the products run the
@@ -29,14 +30,14 @@ public struct GaussNewtonOperator: Sendable {
         case single
     }
 
-    public let model: MLP
+    public let model: Network
     /// The block, or nil for every parameter.
     public let slices: [Slice]?
     /// Length of the vectors the operator acts on (the block size, or the parameter count).
     public let dimension: Int
     /// Rows the mean is over.
     public let rows: Int
-    let chunks: [(x: Matrix, pass: ForwardPass)]
+    let chunks: [ForwardPass]
     let lowestLayer: Int
     /// Layers with at least one parameter in the block (the others have V_l = 0 and skip their GEMM).
     let layersInBlock: Set<Int>
@@ -44,7 +45,7 @@ public struct GaussNewtonOperator: Sendable {
     let singleChunks: [OutputLayerRows]?
 
     /// Precomputes the forward pass over `x` in chunks of at most `maxChunkRows` rows.
-    public init(model: MLP, rows x: Matrix, slices: [Slice]? = nil, maxChunkRows: Int = 2048, precision: Precision = .double) {
+    public init(model: Network, rows x: Matrix, slices: [Slice]? = nil, maxChunkRows: Int = 2048, precision: Precision = .double) {
         precondition(maxChunkRows > 0, "maxChunkRows must be positive")
         self.model = model
         self.slices = slices
@@ -52,20 +53,21 @@ public struct GaussNewtonOperator: Sendable {
         let arch = model.architecture
         self.dimension = slices.map { model.blockSize($0) } ?? model.parameterCount
         self.lowestLayer = slices?.map(\.layer).min() ?? 0
-        self.layersInBlock = slices.map { Set($0.map(\.layer)) } ?? Set(arch.layers.indices)
-        var chunks: [(x: Matrix, pass: ForwardPass)] = []
+        self.layersInBlock = slices.map { Set($0.map(\.layer)) } ?? Set(arch.parametricLayers.indices)
+        var chunks: [ForwardPass] = []
+        let chunkRows = min(maxChunkRows, model.rowsPerChunk)
         var start = 0
         while start < x.rows {
-            let end = min(x.rows, start + maxChunkRows)
+            let end = min(x.rows, start + chunkRows)
             let chunk = start == 0 && end == x.rows ? x : x.selectingRows(start..<end)
-            chunks.append((chunk, model.forward(chunk)))
+            chunks.append(model.forward(chunk))
             start = end
         }
         self.chunks = chunks
-        let last = arch.layers.count - 1
+        let last = arch.parametricLayers.count - 1
         if precision == .single && lowestLayer == last {
-            singleChunks = chunks.map { chunk in
-                OutputLayerRows(input: last == 0 ? chunk.x : chunk.pass.activations[last - 1], probabilities: chunk.pass.probabilities)
+            singleChunks = chunks.map { pass in
+                OutputLayerRows(input: pass.layerInputs[last], probabilities: pass.probabilities)
             }
         } else {
             singleChunks = nil
@@ -83,20 +85,20 @@ public struct GaussNewtonOperator: Sendable {
         var out = [Double](repeating: 0, count: model.parameterCount)
         if let singleChunks {
             let arch = model.architecture
-            let last = arch.layers.count - 1
+            let last = arch.parametricLayers.count - 1
             full.withUnsafeBufferPointer { v in
                 for chunk in singleChunks {
                     chunk.accumulateProduct(
-                        v, offset: arch.parameterOffset(ofLayer: last), fanIn: arch.fanIn(last), units: arch.layers[last].units, into: &out)
+                        v, offset: arch.parameterOffset(ofLayer: last), fanIn: arch.fanIn(last), units: arch.parametricLayers[last].units, into: &out)
                 }
             }
             Vector.scale(&out, by: 1 / Double(rows))
             return slices.map { model.gather(out, slices: $0) } ?? out
         }
-        for chunk in chunks {
-            var u = directionalLogits(full, chunk.x, chunk.pass)
-            Self.multiplyBySoftmaxHessian(&u, probabilities: chunk.pass.probabilities)
-            model.backpropagate(u, forward: chunk.pass, input: chunk.x, downTo: lowestLayer, into: &out)
+        for pass in chunks {
+            var u = model.directionalLogits(full, forward: pass, inBlock: layersInBlock.contains)
+            Self.multiplyBySoftmaxHessian(&u, probabilities: pass.probabilities)
+            model.backpropagate(u, forward: pass, downTo: lowestLayer, into: &out)
         }
         Vector.scale(&out, by: 1 / Double(rows))
         return slices.map { model.gather(out, slices: $0) } ?? out
@@ -112,17 +114,17 @@ public struct GaussNewtonOperator: Sendable {
     /// `ConjugateGradient.solve` (Jacobi); one pass over the rows, about the cost of one product.
     public func diagonal() -> [Double]? {
         let arch = model.architecture
-        let last = arch.layers.count - 1
+        let last = arch.parametricLayers.count - 1
         guard lowestLayer == last else { return nil }
         let fanIn = arch.fanIn(last)
-        let units = arch.layers[last].units
+        let units = arch.parametricLayers[last].units
         // sums[j * units + k] = sum_i a_ij^2 p_ik (1 - p_ik) for j < fanIn; row fanIn holds the biases' sums.
         var sums = Matrix(rows: fanIn + 1, cols: units)
-        for chunk in chunks {
-            let n = chunk.x.rows
-            var weights = chunk.pass.probabilities
+        for pass in chunks {
+            let n = pass.samples
+            var weights = pass.probabilities
             for i in weights.storage.indices { weights.storage[i] *= 1 - weights.storage[i] }
-            var squared = last == 0 ? chunk.x : chunk.pass.activations[last - 1]
+            var squared = pass.layerInputs[last]
             for i in squared.storage.indices { squared.storage[i] *= squared.storage[i] }
             // (A o A)^T W accumulated into the first fanIn rows of sums: one GEMM, the rows read once.
             squared.storage.withUnsafeBufferPointer { a in
@@ -146,62 +148,6 @@ public struct GaussNewtonOperator: Sendable {
             for j in 0...fanIn { full[offset + k * (fanIn + 1) + j] = sums[j, k] * scale }
         }
         return slices.map { model.gather(full, slices: $0) } ?? full
-    }
-
-    /// J v over one chunk: the logits' directional derivatives (rows x classes), by the R-operator forward pass.
-    func directionalLogits(_ v: [Double], _ x: Matrix, _ pass: ForwardPass) -> Matrix {
-        let arch = model.architecture
-        let n = x.rows
-        var rInput: Matrix?  // R(A_{l-1}); nil while it is zero
-        var rz = Matrix(rows: n, cols: 0)
-        v.withUnsafeBufferPointer { vp in
-            model.theta.withUnsafeBufferPointer { th in
-                for l in lowestLayer..<arch.layers.count {
-                    let fanIn = arch.fanIn(l)
-                    let units = arch.layers[l].units
-                    let offset = arch.parameterOffset(ofLayer: l)
-                    rz = Matrix(rows: n, cols: units)
-                    var beta = 0.0
-                    rz.storage.withUnsafeMutableBufferPointer { zp in
-                        if let rInput {
-                            // R(A_{l-1}) W_l^T
-                            rInput.storage.withUnsafeBufferPointer { ra in
-                                cblas_dgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(units), Int32(fanIn),
-                                    1, ra.baseAddress, Int32(fanIn), th.baseAddress! + offset, Int32(fanIn + 1),
-                                    0, zp.baseAddress, Int32(units)
-                                )
-                            }
-                            beta = 1
-                        }
-                        if layersInBlock.contains(l) {
-                            // + A_{l-1} V_l^T, V_l read in place like W_l
-                            let input = l == 0 ? x : pass.activations[l - 1]
-                            input.storage.withUnsafeBufferPointer { a in
-                                cblas_dgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(units), Int32(fanIn),
-                                    1, a.baseAddress, Int32(fanIn), vp.baseAddress! + offset, Int32(fanIn + 1),
-                                    beta, zp.baseAddress, Int32(units)
-                                )
-                            }
-                        }
-                    }
-                    if layersInBlock.contains(l) {
-                        rz.addToEachRow(
-                            UnsafeBufferPointer(start: vp.baseAddress! + offset + fanIn, count: (units - 1) * (fanIn + 1) + 1),
-                            stride: fanIn + 1
-                        )
-                    }
-                    if l < arch.layers.count - 1 {
-                        arch.layers[l].activation.multiplyByDerivative(
-                            &rz.storage, preActivation: pass.preActivations[l].storage, activation: pass.activations[l].storage
-                        )
-                        rInput = rz
-                    }
-                }
-            }
-        }
-        return rz
     }
 
     /// u_i <- H_z,i u_i = p_i * u_i - p_i (p_i . u_i) for every row i.

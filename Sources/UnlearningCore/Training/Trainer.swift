@@ -29,7 +29,7 @@ public enum Trainer {
 
     /// Mini-batch Adam. `progress` is called after every epoch.
     public static func adam(
-        _ model: inout MLP, x: Matrix, labels: [Int], validation: (x: Matrix, labels: [Int])? = nil,
+        _ model: inout Network, x: Matrix, labels: [Int], validation: (x: Matrix, labels: [Int])? = nil,
         options: AdamOptions = AdamOptions(), progress: (TrainingProgress) -> Void = { _ in }
     ) -> TrainingReport {
         let start = DispatchTime.now()
@@ -80,7 +80,7 @@ public enum Trainer {
 
     /// Full-batch L-BFGS. `progress` is called every `progressEvery` iterations and at the end.
     public static func lbfgs(
-        _ model: inout MLP, x: Matrix, labels: [Int], validation: (x: Matrix, labels: [Int])? = nil,
+        _ model: inout Network, x: Matrix, labels: [Int], validation: (x: Matrix, labels: [Int])? = nil,
         options: LBFGSOptions = LBFGSOptions(), progressEvery: Int = 25, progress: (TrainingProgress) -> Void = { _ in }
     ) -> TrainingReport {
         let start = DispatchTime.now()

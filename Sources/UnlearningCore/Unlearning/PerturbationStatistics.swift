@@ -1,5 +1,6 @@
 /// Step 1 of the update (docs/ARCHITECTURE.md, section 3.1): how the batch's loss and every unit's mean pre-activation move
-/// together when the batch inputs are perturbed. L-FOCI then picks the units (slices) whose activations carry
+/// together when the batch inputs are perturbed. A conv filter's activation is its output averaged over the batch
+/// rows and over positions, as in the paper's code (its forward hooks average each filter's map). L-FOCI then picks the units (slices) whose activations carry
 /// the most information about the loss.
 struct PerturbationStatistics {
     /// Y: mean loss over the (sub)batch for each perturbed copy (m_pert values).
@@ -9,7 +10,7 @@ struct PerturbationStatistics {
     var slices: [Slice]
 
     static func sample(
-        model: MLP, batch: Matrix, labels: [Int], options: UnlearningOptions, rng: inout SeededGenerator
+        model: Network, batch: Matrix, labels: [Int], options: UnlearningOptions, rng: inout SeededGenerator
     ) -> PerturbationStatistics {
         let arch = model.architecture
         var rows = Array(0..<batch.rows)
@@ -25,7 +26,7 @@ struct PerturbationStatistics {
         let slices = arch.allSlices
         var loss = [Double](repeating: 0, count: copies)
         var activations = Matrix(rows: slices.count, cols: copies)
-        let perChunk = max(1, (1 << 20) / max(1, m * d))
+        let perChunk = max(1, min((1 << 20) / max(1, m * d), model.rowsPerChunk / max(1, m)))
         var noise = [Double](repeating: 0, count: perChunk * m * d)
         var start = 0
         while start < copies {
@@ -40,7 +41,7 @@ struct PerturbationStatistics {
                 }
             }
             let pass = model.forward(x)
-            let rowLoss = MLP.perRowLoss(logits: pass.activations.last!, labels: (0..<(count * m)).map { baseLabels[$0 % m] })
+            let rowLoss = Network.perRowLoss(logits: pass.logits, labels: (0..<(count * m)).map { baseLabels[$0 % m] })
             let scale = 1 / Double(m)
             for q in 0..<count {
                 var s = 0.0
@@ -48,13 +49,16 @@ struct PerturbationStatistics {
                 loss[start + q] = s * scale
             }
             var sliceIndex = 0
-            for (l, layer) in arch.layers.enumerated() {
-                let z = pass.preActivations[l]
+            for (l, layer) in arch.parametricLayers.enumerated() {
+                let z = pass.layerOutputs[l]
+                // Rows of z: copy q, batch row r, position p (one position for a dense layer).
+                let positions = z.rows / (count * m)
+                let rowScale = scale / Double(positions)
                 for u in 0..<layer.units {
                     for q in 0..<count {
                         var s = 0.0
-                        for r in 0..<m { s += z[q * m + r, u] }
-                        activations[sliceIndex, start + q] = s * scale
+                        for r in (q * m * positions)..<((q + 1) * m * positions) { s += z[r, u] }
+                        activations[sliceIndex, start + q] = s * rowScale
                     }
                     sliceIndex += 1
                 }

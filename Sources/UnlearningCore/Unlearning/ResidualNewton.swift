@@ -64,7 +64,7 @@ struct ResidualNewton {
     }
 
     struct Result: Sendable {
-        var model: MLP
+        var model: Network
         var status: Status
         /// Newton steps taken.
         var iterations: Int
@@ -78,7 +78,7 @@ struct ResidualNewton {
         var damping: Double
     }
 
-    static func minimize(_ start: MLP, x: Matrix, labels: [Int], options: Options) -> Result {
+    static func minimize(_ start: Network, x: Matrix, labels: [Int], options: Options) -> Result {
         let clock = DispatchTime.now().uptimeNanoseconds
         var model = start
         var (f, g) = objectiveAndGradient(model, x, labels)
@@ -136,7 +136,7 @@ struct ResidualNewton {
             // decrease ~ ||g||^2 / lambda), so a step that keeps F equal within rounding is accepted when it
             // reduces ||grad F|| (the same rule as Trainer.lbfgs).
             var step = 1.0
-            var accepted: (model: MLP, f: Double, g: [Double])?
+            var accepted: (model: Network, f: Double, g: [Double])?
             for _ in 0..<40 {
                 var candidate = model
                 Vector.axpy(-step, d, &candidate.theta)
@@ -171,13 +171,13 @@ struct ResidualNewton {
     }
 
     /// F and grad F over the rows from one forward pass.
-    static func objectiveAndGradient(_ model: MLP, _ x: Matrix, _ labels: [Int]) -> (Double, [Double]) {
+    static func objectiveAndGradient(_ model: Network, _ x: Matrix, _ labels: [Int]) -> (Double, [Double]) {
         let pass = model.forward(x)
-        let losses = MLP.perRowLoss(logits: pass.activations.last!, labels: labels)
+        let losses = Network.perRowLoss(logits: pass.logits, labels: labels)
         let n = Double(max(x.rows, 1))
         let norm = Vector.norm(model.theta)
         let f = losses.reduce(0, +) / n + 0.5 * model.lambda * norm * norm
-        var g = model.lossGradientSum(forward: pass, input: x, labels: labels)
+        var g = model.lossGradientSum(forward: pass, labels: labels)
         if x.rows > 0 { Vector.scale(&g, by: 1 / n) }
         Vector.axpy(model.lambda, model.theta, &g)
         return (f, g)

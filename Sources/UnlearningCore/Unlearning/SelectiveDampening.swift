@@ -22,7 +22,7 @@ public enum SelectiveDampening {
     }
 
     public struct Result: Sendable {
-        public var model: MLP
+        public var model: Network
         /// Parameters whose factor was below 1.
         public var dampened: Int
         /// The slices holding at least one dampened parameter, in parameter order.
@@ -32,7 +32,7 @@ public enum SelectiveDampening {
     /// Applies SSD's rule to every parameter of `scope` (nil: the whole model) of `model`, given the mean squared
     /// gradients on the forget rows and on the training data (full-length vectors, `MLP.squaredGradientSum` / rows).
     public static func dampen(
-        _ model: MLP, forgetImportance: [Double], dataImportance: [Double], alpha: Double, lambda: Double,
+        _ model: Network, forgetImportance: [Double], dataImportance: [Double], alpha: Double, lambda: Double,
         scope: [Slice]? = nil
     ) -> Result {
         precondition(forgetImportance.count == model.parameterCount && dataImportance.count == model.parameterCount)

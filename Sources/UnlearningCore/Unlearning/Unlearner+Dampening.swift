@@ -8,9 +8,9 @@ extension Unlearner {
     /// pass over the rows (residual and batch separately, then added). With `dampeningScope` `.lfoci` only the
     /// slices L-FOCI selects for the batch (the `lfoci` method's selection) are eligible.
     static func dampeningStep(
-        model: MLP, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residual: (x: Matrix, labels: [Int]),
+        model: Network, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residual: (x: Matrix, labels: [Int]),
         options: UnlearningOptions, report: inout UpdateReport, clock: inout PhaseClock
-    ) throws(UnlearningError) -> (MLP, [Slice]) {
+    ) throws(UnlearningError) -> (Network, [Slice]) {
         guard options.dampeningAlpha > 0, options.dampeningAlpha.isFinite,
             options.dampeningLambda >= 0, options.dampeningLambda.isFinite
         else {

@@ -2,11 +2,12 @@ extension Unlearner {
     /// Steps 1-3 of the paper's Algorithm 1: L-FOCI slice selection on the perturbation statistics, then one
     /// block Newton step theta_S += (H_S + lambda I)^-1 g_S / (n - m), with g = sum_B grad_S f + m lambda theta_S
     /// and H_S the mean residual Hessian over the block. The block is solved densely (Cholesky) up to
-    /// `denseBlockLimit` parameters and by conjugate gradients on Hessian-vector products beyond it.
+    /// `denseBlockLimit` parameters and by conjugate gradients on Hessian-vector products beyond it (and always for
+    /// networks other than dense stacks, whose dense blocks `Network.hessianBlock` does not form).
     static func lfociStep(
-        model: MLP, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residualAfter: [Int], residualX: Matrix,
+        model: Network, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residualAfter: [Int], residualX: Matrix,
         options: UnlearningOptions, report: inout UpdateReport, clock: inout PhaseClock
-    ) throws(UnlearningError) -> (MLP, [Slice]) {
+    ) throws(UnlearningError) -> (Network, [Slice]) {
         var rng = SeededGenerator(seed: options.seed)
         let m = batch.x.rows
         let n = state.residualCount
@@ -40,7 +41,7 @@ extension Unlearner {
             hessianX = residualX
         }
         var step: [Double]
-        if model.blockSize(slices) > options.denseBlockLimit {
+        if model.blockSize(slices) > options.denseBlockLimit || model.architecture.denseStages == nil {
             let curvature = GaussNewtonOperator(model: model, rows: hessianX, slices: slices)
             clock.lap("hessian")
             let solution = ConjugateGradient.solve(

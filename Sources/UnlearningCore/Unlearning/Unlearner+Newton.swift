@@ -4,9 +4,9 @@ extension Unlearner {
     /// residual bound is that of the converged state and does not accumulate over removals. Throws `.notConverged`
     /// (nothing applied, the caller's state untouched) when the caps stop it first.
     static func newtonStep(
-        model: MLP, residual: (x: Matrix, labels: [Int]), options: UnlearningOptions, report: inout UpdateReport,
+        model: Network, residual: (x: Matrix, labels: [Int]), options: UnlearningOptions, report: inout UpdateReport,
         clock: inout PhaseClock
-    ) throws(UnlearningError) -> MLP {
+    ) throws(UnlearningError) -> Network {
         let newtonOptions = ResidualNewton.Options(
             tolerance: options.newtonTolerance, maxIterations: options.newtonMaxIterations,
             maxSeconds: options.newtonMaxSeconds,

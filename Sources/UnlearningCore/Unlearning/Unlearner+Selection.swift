@@ -6,7 +6,7 @@ extension Unlearner {
 
     /// Step 2: chooses the slices of the block from the perturbation statistics.
     static func select(
-        statistics: PerturbationStatistics, model: MLP, batch: (x: Matrix, labels: [Int]), options: UnlearningOptions,
+        statistics: PerturbationStatistics, model: Network, batch: (x: Matrix, labels: [Int]), options: UnlearningOptions,
         rng: inout SeededGenerator
     ) throws(UnlearningError) -> SelectedBlock {
         let arch = model.architecture
@@ -41,7 +41,7 @@ extension Unlearner {
         }
     }
 
-    static func largestGradientSlice(model: MLP, batch: (x: Matrix, labels: [Int]), costs: [Int], cap: Int) -> Slice? {
+    static func largestGradientSlice(model: Network, batch: (x: Matrix, labels: [Int]), costs: [Int], cap: Int) -> Slice? {
         let gradient = model.lossGradientSum(batch.x, labels: batch.labels)
         let slices = model.architecture.allSlices
         var best: (slice: Slice, norm: Double)?

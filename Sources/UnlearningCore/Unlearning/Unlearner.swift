@@ -52,7 +52,7 @@ public enum Unlearner {
         let residualY = residualAfter.map { state.trainLabels[$0] }
 
         // 1-3. The step: a noise-free model `updated` and the slices it changed (the scope of block noise).
-        let updated: MLP
+        let updated: Network
         let slices: [Slice]
         switch report.method {
         case .newton:
@@ -155,7 +155,7 @@ public enum Unlearner {
 
     /// The forgetting audit under `model`: mean validation loss, and the loss-based membership AUC of every removed
     /// row (plus `removing`) against the validation rows (nil without validation rows).
-    static func audit(_ model: MLP, state: UnlearningState, removing: [Int]) -> (validationLoss: Double?, membershipAUC: Double?) {
+    static func audit(_ model: Network, state: UnlearningState, removing: [Int]) -> (validationLoss: Double?, membershipAUC: Double?) {
         guard state.validationFeatures.rows > 0 else { return (nil, nil) }
         let validationLosses = model.perRowLoss(state.validationFeatures, labels: state.validationLabels)
         let forgotten = Array(Set(state.removedIndices + removing)).sorted()

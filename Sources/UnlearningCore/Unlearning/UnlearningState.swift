@@ -2,7 +2,7 @@
 /// the validation rows, and the budget state.
 public struct UnlearningState: Sendable {
     /// The noise-free model the updates continue from (secret when noise is on: it is what the noise hides).
-    public var model: MLP
+    public var model: Network
     /// Parameters of the released model (`model` plus the last update's Gaussian noise), or nil when they equal
     /// `model`'s. Output perturbation with a secret noise-free state: each update computes its step and residual
     /// bound on the noise-free model and releases it with fresh noise, so noise never enters the next residual.
@@ -17,7 +17,7 @@ public struct UnlearningState: Sendable {
     public var budget: BudgetState
 
     public init(
-        model: MLP, trainFeatures: Matrix, trainLabels: [Int], validationFeatures: Matrix, validationLabels: [Int],
+        model: Network, trainFeatures: Matrix, trainLabels: [Int], validationFeatures: Matrix, validationLabels: [Int],
         removed: [Bool]? = nil, budget: BudgetState = BudgetState(), releasedTheta: [Double]? = nil
     ) {
         precondition(trainFeatures.rows == trainLabels.count && validationFeatures.rows == validationLabels.count)
@@ -35,7 +35,7 @@ public struct UnlearningState: Sendable {
     }
 
     /// The model as released (what users load and what the accuracy guard checks).
-    public var releasedModel: MLP {
+    public var releasedModel: Network {
         guard let releasedTheta else { return model }
         var m = model
         m.theta = releasedTheta
@@ -56,7 +56,7 @@ public struct UnlearningState: Sendable {
 
     /// Installs a retrained model as the base of a new budget epoch; `removed` carries over (those rows were
     /// excluded from the retrain).
-    public mutating func rebase(model: MLP) {
+    public mutating func rebase(model: Network) {
         self.model = model
         self.releasedTheta = nil
         let epoch = budget.epoch

@@ -351,7 +351,7 @@ struct Demo: AsyncParsableCommand {
         let baseDistance = Vector.distance(bundle.model.theta, retrained.theta)
         let forgottenX = base.trainFeatures.selectingRows(rows)
         let forgottenY = rows.map { bundle.train.labels[$0] }
-        func loss(_ m: MLP) -> Double {
+        func loss(_ m: Network) -> Double {
             let l = m.perRowLoss(forgottenX, labels: forgottenY)
             return l.reduce(0, +) / Double(l.count)
         }

@@ -44,7 +44,7 @@ struct Rebase: AsyncParsableCommand {
         logger.logLevel = .error
         let runtime = try ModelRuntime.openExisting(id: model, stateDirectory: stateDirectory, logger: logger)
         let residual = runtime.state.residualIndices
-        let newModel: MLP
+        let newModel: Network
         let standardization: Standardization?
         if let bundle {
             let retrained = try ModelBundle.read(from: bundle)
@@ -62,7 +62,7 @@ struct Rebase: AsyncParsableCommand {
             let fitted = Standardization(fitting: raw)
             let x = fitted.apply(raw)
             let labels = residual.map { runtime.bundle.train.labels[$0] }
-            var m = try MLP(architecture: runtime.state.model.architecture, lambda: runtime.state.model.lambda, seed: seed)
+            var m = try Network(architecture: runtime.state.model.architecture, lambda: runtime.state.model.lambda, seed: seed)
             let report: TrainingReport
             if m.architecture.isConvex {
                 report = Trainer.lbfgs(&m, x: x, labels: labels)

@@ -10,7 +10,7 @@ struct HessianDiagonalTests {
     static let h = 1e-5
 
     /// (d grad F / d theta_p)_p by central differences: H_pp + lambda + O(h^2).
-    static func finiteDifferenceDiagonal(_ model: MLP, _ x: Matrix, _ labels: [Int]) -> [Double] {
+    static func finiteDifferenceDiagonal(_ model: Network, _ x: Matrix, _ labels: [Int]) -> [Double] {
         (0..<model.parameterCount).map { p in
             var plus = model
             var minus = model

@@ -14,7 +14,7 @@ struct GaussNewtonOperatorTests {
     }
 
     /// (grad F(theta + h v) - grad F(theta - h v)) / 2h = (H + lambda I) v + O(h^2).
-    static func finiteDifference(_ model: MLP, _ x: Matrix, _ labels: [Int], along v: [Double]) -> [Double] {
+    static func finiteDifference(_ model: Network, _ x: Matrix, _ labels: [Int], along v: [Double]) -> [Double] {
         var plus = model
         var minus = model
         Vector.axpy(h, v, &plus.theta)

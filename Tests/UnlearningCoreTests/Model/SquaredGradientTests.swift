@@ -6,7 +6,7 @@ import Testing
 /// of `lossGradientSum` on each row alone, summed over rows.
 @Suite("Squared per-row gradients")
 struct SquaredGradientTests {
-    static func perRowLoop(_ model: MLP, _ x: Matrix, _ labels: [Int]) -> [Double] {
+    static func perRowLoop(_ model: Network, _ x: Matrix, _ labels: [Int]) -> [Double] {
         var sum = [Double](repeating: 0, count: model.parameterCount)
         for i in 0..<x.rows {
             let g = model.lossGradientSum(x.selectingRows([i]), labels: [labels[i]])

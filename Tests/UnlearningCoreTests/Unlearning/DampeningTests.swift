@@ -26,7 +26,7 @@ struct DampeningRuleTests {
     @Test("dampen scales exactly the selected parameters and reports their slices")
     func handMade() throws {
         // 2 inputs, 2 classes, no hidden layer: slices L0.u0 = theta[0...2], L0.u1 = theta[3...5].
-        let model = try MLP(architecture: Architecture(inputs: 2, hidden: [], classes: 2), theta: [1, -2, 3, 4, 5, -6], lambda: 0)
+        let model = try Network(architecture: Architecture(inputs: 2, hidden: [], classes: 2), theta: [1, -2, 3, 4, 5, -6], lambda: 0)
         let forget: [Double] = [50, 1, 0, 0, 30, 8]
         let data: [Double] = [2, 1, 0, 1, 1, 1]
         let result = SelectiveDampening.dampen(model, forgetImportance: forget, dataImportance: data, alpha: 10, lambda: 1)

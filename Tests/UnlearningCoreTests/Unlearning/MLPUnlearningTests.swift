@@ -5,7 +5,7 @@ import UnlearningCore
 struct MLPUnlearningTests {
     static let trained: (state: UnlearningState, train: Dataset) = {
         let (train, validation, _) = BundledData.split(BundledData.mnist)
-        var model = try! MLP(architecture: Architecture(inputs: 784, hidden: [128], classes: 10), lambda: 1e-3, seed: 1)
+        var model = try! Network(architecture: Architecture(inputs: 784, hidden: [128], classes: 10), lambda: 1e-3, seed: 1)
         var options = Trainer.AdamOptions()
         options.epochs = 20
         _ = Trainer.adam(&model, x: train.features, labels: train.labels, options: options)

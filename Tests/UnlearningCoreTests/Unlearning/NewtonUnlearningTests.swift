@@ -208,9 +208,9 @@ struct NewtonUnlearningTests {
 
 @Suite("Newton on an MLP (digits)", .serialized)
 struct NewtonMLPTests {
-    static let trained: (model: MLP, x: Matrix, labels: [Int]) = {
+    static let trained: (model: Network, x: Matrix, labels: [Int]) = {
         let (train, _, _) = BundledData.split(BundledData.digits)
-        var model = try! MLP(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 1)
+        var model = try! Network(architecture: Architecture(inputs: 64, hidden: [16], classes: 10), lambda: 1e-3, seed: 1)
         var options = Trainer.AdamOptions()
         options.epochs = 10
         _ = Trainer.adam(&model, x: train.features, labels: train.labels, options: options)

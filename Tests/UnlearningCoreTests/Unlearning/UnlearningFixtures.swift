@@ -11,7 +11,7 @@ enum UnlearningFixtures {
     /// Logistic regression on digits, lambda = 0.01, trained to ||grad F|| < 1e-8.
     static let digitsLogReg: (state: UnlearningState, train: Dataset) = {
         let (train, validation, _) = BundledData.split(BundledData.digits)
-        var model = try! MLP(architecture: Architecture(inputs: 64, hidden: [], classes: 10), lambda: 0.01, seed: 1)
+        var model = try! Network(architecture: Architecture(inputs: 64, hidden: [], classes: 10), lambda: 0.01, seed: 1)
         let report = Trainer.lbfgs(&model, x: train.features, labels: train.labels, options: lbfgs)
         precondition(report.gradientNorm < 1e-8, "fixture did not converge: \(report.gradientNorm)")
         let state = UnlearningState(
@@ -28,10 +28,10 @@ enum UnlearningFixtures {
     }
 
     /// The exactly retrained optimum without `rows`, from a fresh initialisation.
-    static func retrained(_ state: UnlearningState, without rows: [Int]) -> MLP {
+    static func retrained(_ state: UnlearningState, without rows: [Int]) -> Network {
         let removing = Set(rows)
         let keep = state.residualIndices.filter { !removing.contains($0) }
-        var model = try! MLP(architecture: state.model.architecture, lambda: state.model.lambda, seed: 99)
+        var model = try! Network(architecture: state.model.architecture, lambda: state.model.lambda, seed: 99)
         let report = Trainer.lbfgs(
             &model, x: state.trainFeatures.selectingRows(keep), labels: keep.map { state.trainLabels[$0] }, options: lbfgs
         )

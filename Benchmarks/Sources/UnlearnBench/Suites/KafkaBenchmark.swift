@@ -16,7 +16,7 @@ extension Bench {
             commandName: "kafka",
             abstract: "End-to-end requests/s and publish-to-durable latency of unlearnd (class and subject batching).",
             discussion: """
-                Trains the MNIST-extract MLP (784-128-10, lambda 0.001) once, then per scenario starts a fresh dev \
+                Trains the MNIST-extract Network (784-128-10, lambda 0.001) once, then per scenario starts a fresh dev \
                 broker and a fresh unlearnd (separate processes, like `unlearnctl demo`), publishes warm-up \
                 requests and waits for them, then publishes the measured requests open-loop at --rate (each send's \
                 start is its publish time) while a background thread lists the model's snapshot directory every \
@@ -144,7 +144,7 @@ extension Bench {
                 bundlePath = root.appendingPathComponent("bundle").path
                 guard ["mlp", "lr"].contains(model) else { throw ValidationError("--model is mlp or lr, not \(model)") }
                 let hidden = model == "lr" ? "0" : "128"
-                print("==> training the MNIST-extract \(model == "lr" ? "logistic regression (784-10" : "MLP (784-128-10"), lambda 0.001) on \(data)")
+                print("==> training the MNIST-extract \(model == "lr" ? "logistic regression (784-10" : "Network (784-128-10"), lambda 0.001) on \(data)")
                 let (train, s) = try BenchTools.timed {
                     try ProcessRunner.run(tools.unlearnctl, ["train", "--data", data, "--hidden", hidden, "--lambda", "0.001", "--out", bundlePath])
                 }
@@ -155,7 +155,7 @@ extension Bench {
             let bundle = try ModelBundle.read(from: bundlePath)
             let architecture = bundle.descriptor.architecture
             let modelText =
-                "\(([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")) \(architecture.isConvex ? "logistic regression" : "MLP"), "
+                "\(([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")) \(architecture.isConvex ? "logistic regression" : "Network"), "
                 + "\(architecture.parameterCount) parameters, lambda \(bundle.descriptor.lambda), \(bundle.train.count) training rows, "
                 + "\(bundle.validation.count) validation rows"
             print("model: \(modelText)")

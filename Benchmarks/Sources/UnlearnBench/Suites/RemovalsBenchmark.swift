@@ -180,7 +180,7 @@ extension Bench {
 
             var lbfgs = Trainer.LBFGSOptions()
             lbfgs.gradientTolerance = tolerance
-            let initial = try MLP(architecture: arch, lambda: lambda, seed: 1)
+            let initial = try Network(architecture: arch, lambda: lambda, seed: 1)
             var original = initial
             let trainReport = Trainer.lbfgs(&original, x: train.features, labels: train.labels, options: lbfgs)
             guard trainReport.converged else {
@@ -229,7 +229,7 @@ extension Bench {
                 let forgottenX = train.features.selectingRows(removedRows)
                 let forgottenY = removedRows.map { train.labels[$0] }
                 let originalDistance = Vector.distance(original.theta, retrained.theta)
-                func measure(_ name: String, _ model: MLP) -> Measurement {
+                func measure(_ name: String, _ model: Network) -> Measurement {
                     let distance = Vector.distance(model.theta, retrained.theta)
                     return Measurement(
                         model: name,

@@ -12,7 +12,7 @@ extension Bench {
             abstract: "GFLOP/s of MLP.hessianBlock and Cholesky.solve versus DGEMM of the same order, block sizes ~250..~4000.",
             discussion: """
                 Blocks: output-layer slices of logistic regression (784-10) and hidden- and output-layer slices of a \
-                784-H-10 ReLU MLP (seeded initial weights: the flop count does not depend on the weights), built over \
+                784-H-10 ReLU Network (seeded initial weights: the flop count does not depend on the weights), built over \
                 --rows standardised MNIST-extract rows. Flops counted: hessianBlock = dsyrk N p (p + 1) + fill N p, \
                 N = rows x rows per sample in G (the classes K, or the k selected units of a reduced output-layer \
                 block); the forward pass and backpropagation run inside the timing but are not counted. \
@@ -44,7 +44,7 @@ extension Bench {
 
         struct Scenario {
             var name: String
-            var model: MLP
+            var model: Network
             var slices: [Slice]
         }
 
@@ -104,8 +104,8 @@ extension Bench {
             let x = Standardization(fitting: dataset.features).apply(dataset.features).selectingRows(0..<min(rows, dataset.count))
             print("rows: \(x.rows) standardised rows of \(data); models: logreg 784-10 and MLP 784-\(hidden)-10 (ReLU), seeded initial weights")
 
-            let logreg = try MLP(architecture: Architecture(inputs: 784, hidden: [], classes: 10), lambda: 0.01, seed: 1)
-            let mlp = try MLP(architecture: Architecture(inputs: 784, hidden: [hidden], classes: 10), lambda: 1e-3, seed: 1)
+            let logreg = try Network(architecture: Architecture(inputs: 784, hidden: [], classes: 10), lambda: 0.01, seed: 1)
+            let mlp = try Network(architecture: Architecture(inputs: 784, hidden: [hidden], classes: 10), lambda: 1e-3, seed: 1)
             let outputSlices = { (count: Int) in (0..<count).map { Slice(layer: 1, unit: $0) } }
             let logregSlices = { (count: Int) in (0..<count).map { Slice(layer: 0, unit: $0) } }
             let hiddenSlices = { (count: Int) in (0..<count).map { Slice(layer: 0, unit: $0 * max(1, hidden / count)) } }
@@ -169,7 +169,7 @@ extension Bench {
         }
 
         /// Rows of G per training row: K, or the k units of an output-layer-only block with k < K (as hessianBlock).
-        static func rowsPerSample(_ model: MLP, _ slices: [Slice]) -> Int {
+        static func rowsPerSample(_ model: Network, _ slices: [Slice]) -> Int {
             let arch = model.architecture
             let outputLayer = arch.layers.count - 1
             guard slices.allSatisfy({ $0.layer == outputLayer }) else { return arch.classes }

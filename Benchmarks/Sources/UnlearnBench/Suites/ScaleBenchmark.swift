@@ -67,7 +67,7 @@ extension Bench {
                     for j in 0..<d { storage[i * d + j] = source.features[r, j] + inputNoise * rng.nextGaussian() }
                 }
                 let x = Matrix(rows: n, cols: d, storage: storage)
-                var model = try MLP(architecture: Architecture(inputs: d, hidden: [], classes: 10), lambda: 0.01, seed: 1)
+                var model = try Network(architecture: Architecture(inputs: d, hidden: [], classes: 10), lambda: 0.01, seed: 1)
                 var lbfgs = Trainer.LBFGSOptions()
                 lbfgs.gradientTolerance = 1e-9
                 let trained = Trainer.lbfgs(&model, x: x, labels: labels, options: lbfgs)
@@ -81,7 +81,7 @@ extension Bench {
                     return Array((s * subjectRows)..<((s + 1) * subjectRows))
                 }
                 var warmSeconds: [Double] = []
-                var retrained: [MLP] = []
+                var retrained: [Network] = []
                 for rows in chosen {
                     let drop = Set(rows)
                     let keep = (0..<n).filter { !drop.contains($0) }

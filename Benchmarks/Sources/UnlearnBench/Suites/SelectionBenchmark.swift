@@ -9,7 +9,7 @@ extension Bench {
             commandName: "selection",
             abstract: "L-FOCI / L-CODEC: pruned search vs brute force, and L-CODEC noise vs exact tie handling.",
             discussion: """
-                (a) Realistic candidates: m perturbations of a batch through a random ReLU MLP; Y is the batch's \
+                (a) Realistic candidates: m perturbations of a batch through a random ReLU Network; Y is the batch's \
                 mean loss, the candidates are the mean pre-activations of every hidden and output unit. L-FOCI \
                 (pruned search, both cores) selects up to 10 and is timed against the brute-force O(m^2) \
                 neighbour search on the same matrix. (b) Heavy ties: binary features, Y a Boolean function of 3; \
@@ -84,7 +84,7 @@ extension Bench {
                 """
 
                 (a) batch \(batch): m = \(samples) perturbations (N(0, 0.1^2) on each input) of a batch of \(batch) \
-                through a random ReLU MLP \(inputs)-\(hidden)-\(classes); Y = mean cross-entropy of the batch; \
+                through a random ReLU Network \(inputs)-\(hidden)-\(classes); Y = mean cross-entropy of the batch; \
                 candidates = mean pre-activation of each hidden and output unit: p = \(candidates.variableCount) \
                 (hidden units are linear in the \(inputs)-dim mean noise, so candidates are strongly collinear).
                 """)

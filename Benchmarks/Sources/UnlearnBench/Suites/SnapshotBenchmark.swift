@@ -10,7 +10,7 @@ extension Bench {
             commandName: "snapshot",
             abstract: "Snapshot size vs raw safetensors, write and read throughput in MB/s.",
             discussion: """
-                Model: the MNIST-extract MLP shape (784-128(relu)-10) with He-initialised random F64 weights \
+                Model: the MNIST-extract Network shape (784-128(relu)-10) with He-initialised random F64 weights \
                 (N(0, 2/fan_in), biases 0.01 * N(0,1)) and input standardisation, seeded; or the snapshot given with \
                 --from. Write = payload encoding + SHA-256 (in parallel with) zstd compression; store write adds \
                 the file writes, fsyncs, link and directory fsync. Read = file read + strict frame decompression + \

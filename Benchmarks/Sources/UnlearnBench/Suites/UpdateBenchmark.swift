@@ -115,8 +115,8 @@ extension Bench {
             return (Architecture(inputs: inputs, hidden: [width], classes: 10), 1e-3)
         }
 
-        func fit(_ arch: Architecture, lambda: Double, x: Matrix, labels: [Int]) throws -> (MLP, Double) {
-            var model = try MLP(architecture: arch, lambda: lambda, seed: 1)
+        func fit(_ arch: Architecture, lambda: Double, x: Matrix, labels: [Int]) throws -> (Network, Double) {
+            var model = try Network(architecture: arch, lambda: lambda, seed: 1)
             if arch.isConvex {
                 var options = Trainer.LBFGSOptions()
                 options.gradientTolerance = 1e-9
@@ -140,7 +140,7 @@ extension Bench {
             let baseAccuracy = model.accuracy(validation.features, labels: validation.labels)
             print("    trained in \(BenchTools.fmt(trainSeconds, 1)) s, validation accuracy \(BenchTools.fmt(100 * baseAccuracy, 1))%")
 
-            var retrained: [MLP] = []
+            var retrained: [Network] = []
             var retrainSeconds: [Double] = []
             for rows in subjects {
                 let drop = Set(rows)
@@ -163,16 +163,16 @@ extension Bench {
                     warmRetrainSeconds.append(report.seconds)
                 }
             }
-            func forgottenAccuracy(_ m: MLP, _ rows: [Int]) -> Double {
+            func forgottenAccuracy(_ m: Network, _ rows: [Int]) -> Double {
                 m.accuracy(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] })
             }
             let baseForgotten = subjects.map { forgottenAccuracy(model, $0) }
             let retrainedForgotten = zip(retrained, subjects).map { forgottenAccuracy($0, $1) }
-            func forgottenLoss(_ m: MLP, _ rows: [Int]) -> Double {
+            func forgottenLoss(_ m: Network, _ rows: [Int]) -> Double {
                 BenchTools.mean(m.perRowLoss(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] }))
             }
             // Yeom et al.'s loss attack: forgotten rows (members before the request) against validation rows.
-            func membershipAUC(_ m: MLP, _ rows: [Int]) -> Double {
+            func membershipAUC(_ m: Network, _ rows: [Int]) -> Double {
                 MembershipInference.lossAUC(
                     members: m.perRowLoss(train.features.selectingRows(rows), labels: rows.map { train.labels[$0] }),
                     nonMembers: m.perRowLoss(validation.features, labels: validation.labels)

@@ -1,22 +1,22 @@
-import COpenBLAS
 import Foundation
 
-/// A sequential multi-layer perceptron with softmax cross-entropy loss and L2 coefficient `lambda`.
+/// A network (docs/NETWORKS.md) with softmax cross-entropy loss and L2 coefficient `lambda`: dense, conv, pooling
+/// and residual layers; a dense stack is the MLP of earlier releases, one dense layer logistic regression.
 ///
-/// All parameters live in one flat vector `theta`: for each layer in order, for each output unit, the unit's weight
-/// row (fan-in values) followed by its bias. A slice (one unit) is therefore a contiguous range, which keeps block
-/// updates, noise and checkpoints simple. Layer `l`'s weight matrix is the row-major view of `theta` at
-/// `parameterOffset(ofLayer: l)` with leading dimension `fanIn + 1`; BLAS reads it in place.
+/// All parameters live in one flat vector `theta`: for each parametric layer in order, for each output unit or
+/// filter, its weights followed by its bias. A slice (one unit or filter) is therefore a contiguous range, which
+/// keeps block updates, noise and checkpoints simple, and a layer's weight matrix is the row-major view of `theta`
+/// at its offset with leading dimension `fanIn + 1`, which BLAS reads in place.
 ///
 /// The training objective (docs/ARCHITECTURE.md, section 3) is F(theta) = (1/n) sum_i loss(theta, z_i) + (lambda/2) ||theta||^2,
 /// biases included in the penalty, so that logistic regression is lambda-strongly convex in every parameter.
-public struct MLP: Sendable, Equatable {
+public struct Network: Sendable, Equatable {
     public let architecture: Architecture
     public var theta: [Double]
     public var lambda: Double
+    let program: NetworkProgram
 
     public init(architecture: Architecture, theta: [Double], lambda: Double) throws(ModelError) {
-        try architecture.validate()
         guard theta.count == architecture.parameterCount else {
             throw ModelError("parameter vector has \(theta.count) values, the architecture needs \(architecture.parameterCount)")
         }
@@ -24,23 +24,22 @@ public struct MLP: Sendable, Equatable {
         self.architecture = architecture
         self.theta = theta
         self.lambda = lambda
+        self.program = NetworkProgram(architecture)
     }
 
-    /// Glorot-uniform weights for identity/tanh layers, He-uniform for ReLU layers; zero biases. Deterministic.
+    /// He-uniform weights for layers followed by a ReLU, Glorot-uniform for the others (fan-out of a conv:
+    /// filters x k^2, as PyTorch counts it); zero biases. Deterministic.
     public init(architecture: Architecture, lambda: Double, seed: UInt64) throws(ModelError) {
-        try architecture.validate()
         var rng = SeededGenerator(seed: seed)
         var theta = [Double](repeating: 0, count: architecture.parameterCount)
-        for (l, layer) in architecture.layers.enumerated() {
-            let fanIn = architecture.fanIn(l)
+        for layer in architecture.parametricLayers {
             let limit: Double =
-                layer.activation == .relu
-                ? (6.0 / Double(fanIn)).squareRoot()
-                : (6.0 / Double(fanIn + layer.units)).squareRoot()
-            let offset = architecture.parameterOffset(ofLayer: l)
+                layer.feedsReLU
+                ? (6.0 / Double(layer.fanIn)).squareRoot()
+                : (6.0 / Double(layer.fanIn + layer.fanOut)).squareRoot()
             for j in 0..<layer.units {
-                for t in 0..<fanIn {
-                    theta[offset + j * (fanIn + 1) + t] = (2 * rng.nextUniform() - 1) * limit
+                for t in 0..<layer.fanIn {
+                    theta[layer.offset + j * (layer.fanIn + 1) + t] = (2 * rng.nextUniform() - 1) * limit
                 }
             }
         }
@@ -48,44 +47,60 @@ public struct MLP: Sendable, Equatable {
     }
 
     public var parameterCount: Int { theta.count }
+
+    public static func == (a: Network, b: Network) -> Bool {
+        a.architecture == b.architecture && a.theta == b.theta && a.lambda == b.lambda
+    }
+
+    /// Rows per pass when a function walks many rows: all of them for dense stacks, a bounded number for image
+    /// networks, whose activations and im2col patches take thousands of values per row.
+    var rowsPerChunk: Int {
+        let perRow = program.valuesPerSample
+        return perRow <= 4096 ? Int.max : max(16, (1 << 23) / perRow)
+    }
+
+    /// Calls `body` with consecutive chunks of at most `rowsPerChunk` rows of `x` (and their range).
+    func forEachChunk(_ x: Matrix, _ body: (Matrix, Range<Int>) -> Void) {
+        let chunk = rowsPerChunk
+        if x.rows <= chunk {
+            body(x, 0..<x.rows)
+            return
+        }
+        var start = 0
+        while start < x.rows {
+            let end = min(x.rows, start + chunk)
+            body(x.selectingRows(start..<end), start..<end)
+            start = end
+        }
+    }
 }
 
-extension MLP {
-    /// Forward pass over the rows of `x` (n x inputs, already standardised).
+extension Network {
+    /// Forward pass over the rows of `x` (n x inputs, already standardised, images flat in CHW order).
     public func forward(_ x: Matrix) -> ForwardPass {
         precondition(x.cols == architecture.inputs, "input has \(x.cols) features, model expects \(architecture.inputs)")
-        var pre: [Matrix] = []
-        var act: [Matrix] = []
-        pre.reserveCapacity(architecture.layers.count)
-        act.reserveCapacity(architecture.layers.count)
-        theta.withUnsafeBufferPointer { th in
-            var input = x
-            for (l, layer) in architecture.layers.enumerated() {
-                let fanIn = architecture.fanIn(l)
-                let w = th.baseAddress! + architecture.parameterOffset(ofLayer: l)
-                var z = Matrix(rows: x.rows, cols: layer.units)
-                if x.rows > 0 {
-                    // Z = A W^T with W read in place (leading dimension fanIn + 1), then Z += 1 b^T.
-                    input.storage.withUnsafeBufferPointer { a in
-                        z.storage.withUnsafeMutableBufferPointer { zp in
-                            cblas_dgemm(
-                                CblasRowMajor, CblasNoTrans, CblasTrans,
-                                Int32(x.rows), Int32(layer.units), Int32(fanIn),
-                                1, a.baseAddress, Int32(fanIn), w, Int32(fanIn + 1),
-                                0, zp.baseAddress, Int32(layer.units)
-                            )
-                        }
-                    }
-                    z.addToEachRow(UnsafeBufferPointer(start: w + fanIn, count: (layer.units - 1) * (fanIn + 1) + 1), stride: fanIn + 1)
-                }
-                var a = z
-                layer.activation.apply(&a.storage)
-                pre.append(z)
-                act.append(a)
-                input = a
-            }
+        var caches: [NetworkProgram.Cache] = []
+        let empty = Matrix(rows: 0, cols: 0)
+        var inputs = [Matrix](repeating: empty, count: architecture.parametricLayers.count)
+        var outputs = inputs
+        let logits = theta.withUnsafeBufferPointer { th in
+            NetworkProgram.forward(
+                program.nodes, x, samples: x.rows, theta: th.baseAddress!, architecture: architecture, caches: &caches,
+                layerInputs: &inputs, layerOutputs: &outputs)
         }
-        return ForwardPass(preActivations: pre, activations: act, probabilities: Self.softmax(act.last!))
+        return ForwardPass(
+            caches: caches, samples: x.rows, layerInputs: inputs, layerOutputs: outputs, logits: logits,
+            probabilities: Self.softmax(logits))
+    }
+
+    /// The logits of the rows of `x`, computed in chunks.
+    public func logits(_ x: Matrix) -> Matrix {
+        var out = Matrix(rows: x.rows, cols: architecture.classes)
+        forEachChunk(x) { chunk, range in
+            let logits = forward(chunk).logits
+            out.storage.replaceSubrange((range.lowerBound * out.cols)..<(range.upperBound * out.cols), with: logits.storage)
+        }
+        return out
     }
 
     /// Row-wise softmax, shifted by the row maximum for stability.
@@ -109,10 +124,10 @@ extension MLP {
 
     /// Cross-entropy loss of each row (without the L2 term), computed from the logits as logsumexp(z) - z_y.
     public func perRowLoss(_ x: Matrix, labels: [Int]) -> [Double] {
-        Self.perRowLoss(logits: forward(x).activations.last!, labels: labels)
+        Self.perRowLoss(logits: logits(x), labels: labels)
     }
 
-    static func perRowLoss(logits: Matrix, labels: [Int]) -> [Double] {
+    public static func perRowLoss(logits: Matrix, labels: [Int]) -> [Double] {
         precondition(labels.count == logits.rows, "labels: \(labels.count), rows: \(logits.rows)")
         let k = logits.cols
         return (0..<logits.rows).map { i in
@@ -134,7 +149,7 @@ extension MLP {
 
     /// Predicted class of each row.
     public func predict(_ x: Matrix) -> [Int] {
-        let logits = forward(x).activations.last!
+        let logits = logits(x)
         return (0..<logits.rows).map { i in
             var best = 0
             for j in 1..<logits.cols where logits[i, j] > logits[i, best] { best = j }

@@ -1,6 +1,6 @@
 import COpenBLAS
 
-extension MLP {
+extension Network {
     /// The mean over the rows of `x` of the per-row loss Hessian restricted to `slices` (no lambda I).
     ///
     /// Generalised Gauss-Newton form J^T H_z J with J = d logits / d theta_S and H_z = diag(p) - p p^T, the Hessian
@@ -12,13 +12,17 @@ extension MLP {
     /// BLAS formulation: H_z = A^T A with A = diag(sqrt p)(I - 1 p^T) (uses sum p = 1). Backpropagating the K rows
     /// of A instead of the identity gives U_l = A dlogits/dZ_l per row; the rows of G = A J are the outer products
     /// U_l[:, u] (x) [a_{l-1}, 1] for each selected unit u, and H = G^T G / n is one dsyrk per chunk of rows.
+    ///
+    /// Dense stacks only (`Architecture.denseStages`); other networks solve their blocks by conjugate gradients on
+    /// `GaussNewtonOperator`, which is the same matrix applied to vectors.
     public func hessianBlock(_ x: Matrix, slices: [Slice], maxChunkElements: Int = 1 << 22) -> Matrix {
         let arch = architecture
+        guard let stages = arch.denseStages else { preconditionFailure("hessianBlock needs a dense stack, got \(arch.summary)") }
         let p = blockSize(slices)
         var h = Matrix(rows: p, cols: p)
         guard x.rows > 0, p > 0 else { return h }
         let k = arch.classes
-        let outputLayer = arch.layers.count - 1
+        let outputLayer = stages.count - 1
         let lowest = slices.map(\.layer).min()!
 
         // Column offset of each slice inside the block.
@@ -76,7 +80,7 @@ extension MLP {
                     for l in stride(from: outputLayer, to: lowest, by: -1) {
                         // U_{l-1} = (U_l W_l) * act'(Z_{l-1}), the derivative broadcast over each row's K rows.
                         let fanIn = arch.fanIn(l)
-                        let units = arch.layers[l].units
+                        let units = stages[l].units
                         var next = Matrix(rows: rows * k, cols: fanIn)
                         u.storage.withUnsafeBufferPointer { up in
                             next.storage.withUnsafeMutableBufferPointer { np in
@@ -88,9 +92,9 @@ extension MLP {
                                 )
                             }
                         }
-                        let activation = arch.layers[l - 1].activation
-                        let z = pass.preActivations[l - 1]
-                        let a = pass.activations[l - 1]
+                        let activation = stages[l - 1].activation
+                        let z = pass.layerOutputs[l - 1]
+                        let a = pass.layerInputs[l]
                         for i in 0..<rows {
                             for t in 0..<fanIn {
                                 let d: Double
@@ -115,7 +119,7 @@ extension MLP {
                 for (index, s) in slices.enumerated() {
                     let ul = perLayer[s.layer]!
                     let fanIn = arch.fanIn(s.layer)
-                    let input = s.layer == 0 ? chunk : pass.activations[s.layer - 1]
+                    let input = pass.layerInputs[s.layer]
                     let col = columnOffsets[index]
                     input.storage.withUnsafeBufferPointer { ap in
                         ul.storage.withUnsafeBufferPointer { uq in
