@@ -3,11 +3,9 @@ import UnlearningCore
 
 /// Snapshots and tensors with known contents.
 enum Fixtures {
-    static let small = Architecture(
-        inputs: 6, layers: [.init(units: 5, activation: .relu), .init(units: 4, activation: .tanh), .init(units: 3, activation: .identity)])
+    static let small = try! Architecture(dense: 6, stages: [(5, .relu), (4, .tanh), (3, .identity)])
 
-    static let mnist = Architecture(
-        inputs: 784, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
+    static let mnist = Architecture(inputs: 784, hidden: [128], classes: 10)
 
     static func parameters(_ architecture: Architecture, seed: UInt64, standardised: Bool = true) throws -> ModelParameters {
         var mixer = SplitMix64(state: seed)

@@ -20,7 +20,7 @@ struct SnapshotCodecTests {
 
     @Test("tensor layout: layers.{l}.weight [out, in] rows are units, bias follows in theta")
     func tensorLayout() throws {
-        let architecture = Architecture(inputs: 2, layers: [.init(units: 2, activation: .identity)])
+        let architecture = Architecture(inputs: 2, hidden: [], classes: 2)
         // Unit 0: w = (1, 2), b = 3; unit 1: w = (4, 5), b = 6.
         let parameters = try ModelParameters(architecture: architecture, theta: [1, 2, 3, 4, 5, 6])
         let tensors = try parameters.tensors()

@@ -310,8 +310,8 @@ struct ReleaseReceiptTests {
             let swiftPredicted = releasedModel.predict(x)
             // The logits agree to rounding (NumPy and BLAS sum in different orders), and clearly differ from the
             // noise-free model's, so agreement means Python read the released weights, not merely similar ones.
-            let swiftLogits = releasedModel.forward(x).activations.last!
-            let noiseFree = try snapshot.parameters.engineModel(lambda: snapshot.manifest.lambda).forward(x).activations.last!
+            let swiftLogits = releasedModel.logits(x)
+            let noiseFree = try snapshot.parameters.engineModel(lambda: snapshot.manifest.lambda).logits(x)
             func largestDifference(_ m: Matrix) -> Double {
                 var worst = 0.0
                 for (i, row) in output.logits.enumerated() {

@@ -249,7 +249,7 @@ struct EventSchemaTests {
         let root = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // A released file as the daemon writes it (SnapshotCodec.exportSafetensors, as ModelRuntime does), of version 7.
-        let architecture = Architecture(inputs: 2, layers: [.init(units: 2, activation: .identity)])
+        let architecture = Architecture(inputs: 2, hidden: [], classes: 2)
         let manifest = SnapshotManifest(
             modelId: "digits", version: 7, parentVersion: 6, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
             createdAt: "2026-11-27T12:00:00Z", architecture: architecture, lambda: 1e-4, n0: 10, residualN: 9

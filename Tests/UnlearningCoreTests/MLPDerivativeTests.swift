@@ -36,7 +36,7 @@ struct MLPDerivativeTests {
         let (model, x, labels) = try Self.randomProblem(hidden: hidden, activation: activation)
         if activation == .relu {
             // Finite differences are only meaningful away from ReLU kinks.
-            let z = model.forward(x).preActivations.dropLast().flatMap(\.storage)
+            let z = model.forward(x).layerOutputs.dropLast().flatMap(\.storage)
             #expect(z.allSatisfy { abs($0) > 1e-3 }, "test data sits on a ReLU kink; pick another seed")
         }
         let analytic = model.objectiveGradient(x, labels: labels)
@@ -69,7 +69,7 @@ struct MLPDerivativeTests {
     func outputHessian(units: [Int]) throws {
         for hidden in [[Int](), [6]] {
             let (model, x, labels) = try Self.randomProblem(hidden: hidden, activation: .tanh)
-            let out = model.architecture.layers.count - 1
+            let out = model.architecture.parametricLayers.count - 1
             let slices = units.map { Slice(layer: out, unit: $0) }
             let analytic = model.hessianBlock(x, slices: slices)
             let p = model.blockSize(slices)
@@ -107,8 +107,8 @@ struct MLPDerivativeTests {
             var minus = model
             plus.theta[j] += Self.h
             minus.theta[j] -= Self.h
-            let lp = plus.forward(x).activations.last!
-            let lm = minus.forward(x).activations.last!
+            let lp = plus.forward(x).logits
+            let lm = minus.forward(x).logits
             for i in 0..<x.rows {
                 for r in 0..<k { jacobians[i][r, col] = (lp[i, r] - lm[i, r]) / (2 * Self.h) }
             }

@@ -41,6 +41,7 @@ struct ConfigurationSources {
     static let otherVariables: Set<String> = [
         "UNLEARND_SHA256",  // Checkpoints: force the portable SHA-256
         "UNLEARND_BIN_DIR",  // end-to-end tests: where the built binaries are
+        "UNLEARND_TORCH_PYTHON",  // tests and benchmarks: the Python interpreter that imports torch (./dev torch)
         "UNLEARND_KEEP_TEST_DIRS",  // end-to-end tests: keep scratch directories (inherited by the daemon)
     ]
 

@@ -50,7 +50,7 @@ struct GaussNewtonOperatorTests {
     @Test("MLP output layer: the block product equals finite differences of the gradient", arguments: [Activation.tanh, .relu])
     func outputLayerHessian(activation: Activation) throws {
         let (model, x, labels) = try MLPDerivativeTests.randomProblem(hidden: [6], activation: activation)
-        let out = model.architecture.layers.count - 1
+        let out = model.architecture.parametricLayers.count - 1
         let slices = (0..<model.architecture.classes).map { Slice(layer: out, unit: $0) }
         let curvature = GaussNewtonOperator(model: model, rows: x, slices: slices)
         let vBlock = Self.randomVector(model.blockSize(slices), seed: 5)
@@ -76,7 +76,7 @@ struct GaussNewtonOperatorTests {
     func matchesDenseBlock(hidden: [Int], activation: Activation) throws {
         let (model, x, _) = try MLPDerivativeTests.randomProblem(hidden: hidden, activation: activation, rows: 23)
         let arch = model.architecture
-        let out = arch.layers.count - 1
+        let out = arch.parametricLayers.count - 1
         var blocks: [[Slice]] = [arch.allSlices, [Slice(layer: out, unit: 2)], [Slice(layer: out, unit: 3), Slice(layer: out, unit: 0)]]
         if out > 0 {
             blocks.append([Slice(layer: 0, unit: 1), Slice(layer: out, unit: 2), Slice(layer: 0, unit: 4)])
@@ -124,7 +124,7 @@ struct GaussNewtonOperatorTests {
         var (model, x, _) = try MLPDerivativeTests.randomProblem(hidden: hidden, activation: activation, rows: 31)
         for i in 0..<x.rows { x[i, 2] = 0 }
         let arch = model.architecture
-        let out = arch.layers.count - 1
+        let out = arch.parametricLayers.count - 1
         // Move theta off the seeded start so the probabilities are uneven, as after training.
         var rng = SeededGenerator(seed: 41)
         for i in model.theta.indices { model.theta[i] += rng.nextGaussian() }

@@ -49,7 +49,7 @@ struct CertifiedReleaseTests {
         let (base, _) = UnlearningFixtures.digitsLogReg
         #expect(policy.resolvedMode(for: base.model.architecture) == .certified)
         #expect(policy.epsilonBudget == 1 && policy.epsilonStep == 0.1 && policy.delta == 1e-5)
-        let mlp = Architecture(inputs: 4, layers: [.init(units: 3, activation: .relu), .init(units: 2, activation: .identity)])
+        let mlp = Architecture(inputs: 4, hidden: [3], classes: 2)
         #expect(policy.resolvedMode(for: mlp) == .adaptive)
         // Delta* from its definition, computed independently of the type's helper.
         let c = (2 * Foundation.log(1.25 / 1e-5)).squareRoot()

@@ -155,7 +155,7 @@ extension Bench {
             let bundle = try ModelBundle.read(from: bundlePath)
             let architecture = bundle.descriptor.architecture
             let modelText =
-                "\(([architecture.inputs] + architecture.layers.map(\.units)).map(String.init).joined(separator: "-")) \(architecture.isConvex ? "logistic regression" : "Network"), "
+                "\(architecture.summary) \(architecture.isConvex ? "logistic regression" : "network"), "
                 + "\(architecture.parameterCount) parameters, lambda \(bundle.descriptor.lambda), \(bundle.train.count) training rows, "
                 + "\(bundle.validation.count) validation rows"
             print("model: \(modelText)")

@@ -121,7 +121,7 @@ extension Bench {
                 Scenario(name: "logreg output x5", model: logreg, slices: logregSlices(5)),
                 Scenario(name: "mlp\(hidden) hidden x5", model: mlp, slices: hiddenSlices(5)),
             ]
-            if hidden < 5 { scenarios.removeAll { $0.slices.first?.layer == 0 && $0.model.architecture.layers.count > 1 } }
+            if hidden < 5 { scenarios.removeAll { $0.slices.first?.layer == 0 && $0.model.architecture.parametricLayers.count > 1 } }
 
             var results: [Row] = []
             for scenario in scenarios {
@@ -171,7 +171,7 @@ extension Bench {
         /// Rows of G per training row: K, or the k units of an output-layer-only block with k < K (as hessianBlock).
         static func rowsPerSample(_ model: Network, _ slices: [Slice]) -> Int {
             let arch = model.architecture
-            let outputLayer = arch.layers.count - 1
+            let outputLayer = arch.parametricLayers.count - 1
             guard slices.allSatisfy({ $0.layer == outputLayer }) else { return arch.classes }
             return min(Set(slices.map(\.unit)).count, arch.classes)
         }

@@ -181,10 +181,10 @@ extension Bench {
                 inputs: 784, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
             var generator = SeededGenerator(seed: seed)
             var theta = [Double]()
-            for l in architecture.layers.indices {
+            for l in architecture.parametricLayers.indices {
                 let fanIn = architecture.fanIn(l)
                 let scale = (2 / Double(fanIn)).squareRoot()
-                for _ in 0..<architecture.layers[l].units {
+                for _ in 0..<architecture.parametricLayers[l].units {
                     for _ in 0..<fanIn { theta.append(generator.nextGaussian() * scale) }
                     theta.append(0.01 * generator.nextGaussian())
                 }
