@@ -54,7 +54,7 @@ public struct Network: Sendable, Equatable {
 
     /// Rows per pass when a function walks many rows: all of them for dense stacks, a bounded number for image
     /// networks, whose activations and im2col patches take thousands of values per row.
-    var rowsPerChunk: Int {
+    public var rowsPerChunk: Int {
         let perRow = program.valuesPerSample
         return perRow <= 4096 ? Int.max : max(16, (1 << 23) / perRow)
     }
