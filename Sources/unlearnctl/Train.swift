@@ -153,8 +153,9 @@ struct Train: AsyncParsableCommand {
             report = Trainer.adam(&model, x: x, labels: trainRaw.labels, validation: validation, options: options) { p in
                 progress.update(
                     String(
-                        format: "epoch %d/%d  F %.4f  |grad| %.2e  train %.1f%%  validation %.1f%%",
-                        p.step, p.totalSteps, p.objective, p.gradientNorm, 100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
+                        format: "epoch %d/%d  F %.4f  %@train %.1f%%  validation %.1f%%",
+                        p.step, p.totalSteps, p.objective, p.gradientNorm.isNaN ? "" : String(format: "|grad| %.2e  ", p.gradientNorm),
+                        100 * p.trainAccuracy, 100 * (p.validationAccuracy ?? 0)
                     ))
             }
         }

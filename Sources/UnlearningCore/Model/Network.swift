@@ -157,6 +157,21 @@ extension Network {
         }
     }
 
+    /// F and the fraction of rows predicted correctly, from one pass over the rows.
+    public func objectiveAndAccuracy(_ x: Matrix, labels: [Int]) -> (objective: Double, accuracy: Double) {
+        let logits = logits(x)
+        let losses = Self.perRowLoss(logits: logits, labels: labels)
+        var correct = 0
+        for i in 0..<logits.rows {
+            var best = 0
+            for j in 1..<logits.cols where logits[i, j] > logits[i, best] { best = j }
+            if best == labels[i] { correct += 1 }
+        }
+        let n = Double(max(x.rows, 1))
+        let norm = Vector.norm(theta)
+        return (losses.reduce(0, +) / n + 0.5 * lambda * norm * norm, Double(correct) / n)
+    }
+
     /// Fraction of rows predicted correctly (0 for no rows).
     public func accuracy(_ x: Matrix, labels: [Int]) -> Double {
         guard x.rows > 0 else { return 0 }

@@ -204,11 +204,13 @@ extension NetworkProgram {
     }
 
     static func im2col(_ x: Matrix, _ g: ConvGeometry, samples: Int) -> Matrix {
-        var cols = Matrix(rows: samples * g.outPositions, cols: g.patch)
-        x.storage.withUnsafeBufferPointer { xp in
-            cols.storage.withUnsafeMutableBufferPointer { cp in g.im2col(xp.baseAddress!, samples: samples, into: cp.baseAddress!) }
+        let count = samples * g.outPositions * g.patch
+        // Every entry is written (zeros where the window reads padding), so the array is not zero-filled first.
+        let storage = [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+            x.storage.withUnsafeBufferPointer { xp in g.im2col(xp.baseAddress!, samples: samples, into: buffer.baseAddress!) }
+            initialized = count
         }
-        return cols
+        return Matrix(rows: samples * g.outPositions, cols: g.patch, storage: storage)
     }
 
     static func avgPool(_ x: Matrix, _ g: PoolGeometry, samples: Int) -> Matrix {

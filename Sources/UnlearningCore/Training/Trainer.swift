@@ -17,6 +17,8 @@ public enum Trainer {
         public var epsilon = 1e-8
         public var gradientTolerance = 1e-6
         public var seed: UInt64 = 1
+        /// Evaluate F and the accuracies after every epoch (the progress line); off, only at the end.
+        public var evaluateEveryEpoch = true
         public init() {}
     }
 
@@ -60,18 +62,21 @@ public enum Trainer {
                 }
             }
             epochsRun = epoch + 1
-            gradNorm = Vector.norm(model.objectiveGradient(x, labels: labels))
+            let denseStack = model.architecture.denseStages != nil
+            guard options.evaluateEveryEpoch || denseStack else { continue }
+            gradNorm = denseStack ? Vector.norm(model.objectiveGradient(x, labels: labels)) : .nan
+            let (objective, trainAccuracy) = model.objectiveAndAccuracy(x, labels: labels)
             progress(
                 TrainingProgress(
-                    step: epochsRun, totalSteps: options.epochs, objective: model.objective(x, labels: labels),
-                    gradientNorm: gradNorm, trainAccuracy: model.accuracy(x, labels: labels),
-                    validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
+                    step: epochsRun, totalSteps: options.epochs, objective: objective, gradientNorm: gradNorm,
+                    trainAccuracy: trainAccuracy, validationAccuracy: validation.map { model.accuracy($0.x, labels: $0.labels) }
                 ))
             if gradNorm < options.gradientTolerance {
                 converged = true
                 break
             }
         }
+        if gradNorm.isNaN || !options.evaluateEveryEpoch { gradNorm = Vector.norm(model.objectiveGradient(x, labels: labels)) }
         return TrainingReport(
             method: "adam", steps: epochsRun, objective: model.objective(x, labels: labels), gradientNorm: gradNorm,
             converged: converged, seconds: seconds(since: start)

@@ -18,25 +18,34 @@ struct ConvGeometry: Sendable, Equatable {
     /// Columns of a patch row: channels * kernel^2.
     var patch: Int { channels * kernel * kernel }
 
-    /// Patches of `samples` images: (samples * outPositions) x patch.
+    /// Patches of `samples` images: (samples * outPositions) x patch. Each patch row is written in order, k values
+    /// at a time (one kernel row of one channel), reading the channels-last input with stride `channels`.
     func im2col(_ x: UnsafePointer<Double>, samples: Int, into cols: UnsafeMutablePointer<Double>) {
         let (c, k, h, w, oh, ow) = (channels, kernel, height, width, outHeight, outWidth)
+        var d = cols
         for i in 0..<samples {
             let image = x + i * h * w * c
             for oy in 0..<oh {
                 for ox in 0..<ow {
-                    let row = cols + ((i * oh + oy) * ow + ox) * patch
-                    for ky in 0..<k {
-                        let y = oy * stride + ky - padding
-                        for kx in 0..<k {
-                            let xx = ox * stride + kx - padding
-                            let dst = row + ky * k + kx
-                            if y < 0 || y >= h || xx < 0 || xx >= w {
-                                for ch in 0..<c { dst[ch * k * k] = 0 }
+                    let x0 = ox * stride - padding
+                    let inside = x0 >= 0 && x0 + k <= w
+                    for ch in 0..<c {
+                        for ky in 0..<k {
+                            let y = oy * stride + ky - padding
+                            if y < 0 || y >= h {
+                                d.update(repeating: 0, count: k)
                             } else {
-                                let src = image + (y * w + xx) * c
-                                for ch in 0..<c { dst[ch * k * k] = src[ch] }
+                                let source = image + (y * w) * c + ch
+                                if inside {
+                                    for kx in 0..<k { d[kx] = source[(x0 + kx) * c] }
+                                } else {
+                                    for kx in 0..<k {
+                                        let xx = x0 + kx
+                                        d[kx] = xx >= 0 && xx < w ? source[xx * c] : 0
+                                    }
+                                }
                             }
+                            d += k
                         }
                     }
                 }

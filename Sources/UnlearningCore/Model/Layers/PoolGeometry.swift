@@ -18,21 +18,20 @@ struct PoolGeometry: Sendable, Equatable {
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     let o = ((i * oh + oy) * ow + ox) * c
-                    for ch in 0..<c {
-                        var best = -Double.infinity
-                        var at = 0
-                        for ky in 0..<kernel {
-                            for kx in 0..<kernel {
-                                let index = ((i * h + oy * stride + ky) * w + ox * stride + kx) * c + ch
-                                let value = x[index]
-                                if value > best || (value.isNaN && !best.isNaN) {
-                                    best = value
-                                    at = index
+                    for ch in 0..<c { out[o + ch] = -Double.infinity }
+                    // Window positions in row-major order, channels innermost (contiguous); a strict > keeps the
+                    // first maximum.
+                    for ky in 0..<kernel {
+                        for kx in 0..<kernel {
+                            let base = ((i * h + oy * stride + ky) * w + ox * stride + kx) * c
+                            for ch in 0..<c {
+                                let value = x[base + ch]
+                                if value > out[o + ch] || (ky == 0 && kx == 0) {
+                                    out[o + ch] = value
+                                    argmax[o + ch] = Int32(base + ch)
                                 }
                             }
                         }
-                        out[o + ch] = best
-                        argmax[o + ch] = Int32(at)
                     }
                 }
             }

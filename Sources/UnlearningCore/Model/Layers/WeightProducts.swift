@@ -18,15 +18,14 @@ enum WeightProducts {
         if bias { addBias(w + fanIn, stride: fanIn + 1, rows: rows, units: units, into: z) }
     }
 
-    /// Z += 1 b^T with b read at `b` with `stride`.
+    /// Z += 1 b^T with b read at `b` with `stride`; row by row, so Z is walked once in memory order.
     static func addBias(_ b: UnsafePointer<Double>, stride: Int, rows: Int, units: Int, into z: UnsafeMutablePointer<Double>) {
-        for u in 0..<units {
-            let value = b[u * stride]
-            if value == 0 { continue }
-            var p = z + u
+        let bias = (0..<units).map { b[$0 * stride] }
+        bias.withUnsafeBufferPointer { bp in
+            var row = z
             for _ in 0..<rows {
-                p.pointee += value
-                p += units
+                for u in 0..<units { row[u] += bp[u] }
+                row += units
             }
         }
     }
@@ -40,15 +39,15 @@ enum WeightProducts {
         cblas_dgemm(
             CblasRowMajor, CblasTrans, CblasNoTrans, Int32(units), Int32(fanIn), Int32(rows),
             1, dz, Int32(units), a, Int32(fanIn), 1, g, Int32(fanIn + 1))
-        for u in 0..<units {
-            var s = 0.0
-            var p = dz + u
+        var sums = [Double](repeating: 0, count: units)
+        sums.withUnsafeMutableBufferPointer { sp in
+            var row = dz
             for _ in 0..<rows {
-                s += p.pointee
-                p += units
+                for u in 0..<units { sp[u] += row[u] }
+                row += units
             }
-            g[u * (fanIn + 1) + fanIn] += s
         }
+        for u in 0..<units { g[u * (fanIn + 1) + fanIn] += sums[u] }
     }
 
     /// dA = dZ W (rows x fanIn).
