@@ -3,12 +3,28 @@ extension Unlearner {
     /// ||grad F_residual|| <= `newtonTolerance`. The result is the residual optimum up to that tolerance, so the
     /// residual bound is that of the converged state and does not accumulate over removals. Throws `.notConverged`
     /// (nothing applied, the caller's state untouched) when the caps stop it first.
+    ///
+    /// Non-convex models have no residual optimum to converge to, and a trained network's gradient is far from 0
+    /// (a CNN trained by Adam: ||grad F|| ~ 1e-2): there the iteration stops once the model is as stationary on the
+    /// residual rows as it was on the rows before this removal, ||grad F_residual|| <= max(tolerance, ||grad
+    /// F_before(theta_0)||), the point a retrain from the current weights would also stop at
+    /// (`UnlearningOptions.newtonStopAtBaseGradient`).
     static func newtonStep(
-        model: Network, residual: (x: Matrix, labels: [Int]), options: UnlearningOptions, report: inout UpdateReport,
-        clock: inout PhaseClock
+        model: Network, residual: (x: Matrix, labels: [Int]), batch: (x: Matrix, labels: [Int]), options: UnlearningOptions,
+        report: inout UpdateReport, clock: inout PhaseClock
     ) throws(UnlearningError) -> Network {
+        var tolerance = options.newtonTolerance
+        if !model.architecture.isConvex && options.newtonStopAtBaseGradient {
+            // grad F_before = (n_res grad F_res_loss + m grad F_batch_loss) / (n_res + m) + lambda theta.
+            var before = model.lossGradientSum(residual.x, labels: residual.labels)
+            Vector.axpy(1, model.lossGradientSum(batch.x, labels: batch.labels), &before)
+            Vector.scale(&before, by: 1 / Double(max(1, residual.x.rows + batch.x.rows)))
+            Vector.axpy(model.lambda, model.theta, &before)
+            tolerance = max(tolerance, Vector.norm(before))
+            clock.lap("tolerance")
+        }
         let newtonOptions = ResidualNewton.Options(
-            tolerance: options.newtonTolerance, maxIterations: options.newtonMaxIterations,
+            tolerance: tolerance, maxIterations: options.newtonMaxIterations,
             maxSeconds: options.newtonMaxSeconds,
             cg: ConjugateGradient.Options(tolerance: options.cgTolerance, maxIterations: options.cgMaxIterations),
             damping: model.architecture.isConvex ? 0 : options.newtonDamping,
@@ -41,7 +57,7 @@ extension Unlearner {
         throw UnlearningError(
             .notConverged,
             "newton \(stopped) after \(result.iterations) steps (\(result.cgIterations) CG iterations) with "
-                + "||grad F_residual|| = \(result.gradientNorm) above the tolerance \(options.newtonTolerance); the update "
+                + "||grad F_residual|| = \(result.gradientNorm) above the tolerance \(tolerance); the update "
                 + "was not applied. Raise the caps or the tolerance, or retrain"
         )
     }

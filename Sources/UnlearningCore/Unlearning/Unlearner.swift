@@ -57,7 +57,8 @@ public enum Unlearner {
         switch report.method {
         case .newton:
             updated = try newtonStep(
-                model: model, residual: (residualX, residualY), options: options, report: &report, clock: &clock
+                model: model, residual: (residualX, residualY), batch: (batchX, batchY), options: options, report: &report,
+                clock: &clock
             )
             slices = model.architecture.allSlices
         case .lfoci:

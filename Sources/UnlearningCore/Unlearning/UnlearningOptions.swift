@@ -80,6 +80,9 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var newtonMaxIterations: Int = 20
     /// Optional wall-time cap of the Newton iteration in seconds (nil: none), checked before each step.
     public var newtonMaxSeconds: Double? = nil
+    /// On non-convex models, `newton` also stops once ||grad F_residual|| is no larger than ||grad F|| over the rows
+    /// before the removal (as stationary as the trained model was); off, only `newtonTolerance` counts.
+    public var newtonStopAtBaseGradient = true
     /// Initial Levenberg-Marquardt damping of `newton` on non-convex models (convex models use none).
     public var newtonDamping: Double = 1e-2
     /// `dampening`: a parameter is dampened when its forget-row importance exceeds alpha times its training-data

@@ -21,16 +21,21 @@ final class DaemonFixture: @unchecked Sendable {
     /// Tansu would create the receipts topic on the first receipt, after the test's consumers asked for it.
     static let tansuTopics = topics + ["unlearn.receipts"]
 
-    /// Bundles are trained once per test process (logistic regression on the bundled digits) and shared read-only.
+    /// Bundles are trained once per test process and shared read-only: logistic regression on the bundled digits
+    /// (`digits-a` to `digits-d`) and a small CNN on them (`digits-cnn`, Config/architectures/digits-cnn.json, 10
+    /// epochs: about 90% validation accuracy, which is all the pipeline tests need).
     static let bundles: [String: String] = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unlearnd-e2e-bundles-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var paths: [String: String] = [:]
-        for (name, lambda) in [("digits-a", "0.01"), ("digits-b", "0.05"), ("digits-c", "0.02"), ("digits-d", "0.03")] {
+        var recipes = [("digits-a", "0.01"), ("digits-b", "0.05"), ("digits-c", "0.02"), ("digits-d", "0.03")].map { name, lambda in
+            (name, ["--hidden", "0", "--lambda", lambda])
+        }
+        recipes.append(("digits-cnn", ["--architecture", "Config/architectures/digits-cnn.json", "--epochs", "10", "--lambda", "0.0001"]))
+        for (name, arguments) in recipes {
             let out = dir.appendingPathComponent(name).path
             if !FileManager.default.fileExists(atPath: out) {
-                let result = try! Binaries.run(
-                    "unlearnctl", ["train", "--data", "data/digits.csv.zst", "--hidden", "0", "--lambda", lambda, "--out", out])
+                let result = try! Binaries.run("unlearnctl", ["train", "--data", "data/digits.csv.zst"] + arguments + ["--out", out])
                 precondition(result.status == 0, "training the \(name) bundle failed: \(result.stderr)")
             }
             paths[name] = out

@@ -250,6 +250,7 @@ struct NewtonMLPTests {
         let keep = Array(20..<x.rows)
         let start = Vector.norm(model.objectiveGradient(x.selectingRows(keep), labels: keep.map { labels[$0] }))
         options.newtonTolerance = start / 10
+        options.newtonStopAtBaseGradient = false
         options.noiseSeed = 1
         var policy = BudgetPolicy()
         policy.sigmaMax = .infinity
