@@ -24,7 +24,11 @@ extension ModelBundle {
             try PosixIO.writeNewFile(
                 staging.appendingPathComponent(Self.weightsFile).path, try Self.weights(model, standardization: descriptor.standardization).encoded())
             try TrainingSetFile.write(train, to: staging.appendingPathComponent(Self.trainFile).path)
-            try TrainingSetFile.write(validation, to: staging.appendingPathComponent(Self.validationFile).path)
+            // No validation rows, no file: `read` takes a missing file as an empty split (a header-only CSV does not
+            // parse), as `unlearnctl import` without --validation makes them.
+            if validation.count > 0 {
+                try TrainingSetFile.write(validation, to: staging.appendingPathComponent(Self.validationFile).path)
+            }
             try PosixIO.fsyncDirectory(staging.path)
             if fm.fileExists(atPath: target.path) {
                 guard replace else {
