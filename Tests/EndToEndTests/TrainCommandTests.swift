@@ -24,6 +24,41 @@ struct TrainCommandTests {
         #expect(bundle.descriptor.training?.gradientNorm ?? 1 < 1e-8)
     }
 
+    /// The `cnn` preset with every default (30 epochs of Adam, lambda 1e-4, seed 1) on the MNIST extract.
+    @Test("the cnn preset reaches >= 96.5% validation accuracy on the MNIST extract")
+    func cnnPreset() throws {
+        let dir = try Binaries.temporaryDirectory("train-cnn")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("bundle").path
+        let result = try Binaries.run("unlearnctl", ["train", "--data", "data/mnist5k.csv.zst", "--architecture", "cnn", "--out", out])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        print(result.stdout)
+        let bundle = try ModelBundle.read(from: out)
+        #expect(bundle.model.architecture.parameterCount == 28_938)
+        #expect(bundle.model.lambda == 1e-4)
+        let accuracy = bundle.model.accuracy(bundle.validationFeatures, labels: bundle.validation.labels)
+        #expect(accuracy >= 0.965, "validation accuracy \(accuracy)")
+        #expect(bundle.descriptor.validationAccuracy == accuracy)
+    }
+
+    /// Same seed, same machine and OpenBLAS threads: the same weights, bit for bit; another seed: other weights.
+    @Test("training a CNN is deterministic for a given seed")
+    func deterministic() throws {
+        let dir = try Binaries.temporaryDirectory("train-seed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var weights: [Data] = []
+        for (name, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+            let out = dir.appendingPathComponent(name).path
+            let result = try Binaries.run(
+                "unlearnctl",
+                ["train", "--data", "data/digits.csv.zst", "--architecture", "Config/architectures/digits-cnn.json", "--epochs", "2", "--seed", seed, "--out", out])
+            try #require(result.status == 0, "stderr: \(result.stderr)")
+            weights.append(try Data(contentsOf: URL(fileURLWithPath: out + "/model.safetensors")))
+        }
+        #expect(weights[0] == weights[1])
+        #expect(weights[0] != weights[2])
+    }
+
     @Test("unlearnctl import turns weights + architecture + training CSV into a bundle with the same model")
     func importBundle() throws {
         let dir = try Binaries.temporaryDirectory("import")

@@ -17,6 +17,7 @@ struct Bench: AsyncParsableCommand {
             RooflineBenchmark.self,
             SnapshotBenchmark.self,
             KafkaBenchmark.self,
+            NetworkBenchmark.self,
             AllBenchmarks.self,
         ]
     )

@@ -11,8 +11,10 @@ struct Report: AsyncParsableCommand {
             Reads the update records of the newest snapshot of the epoch (each snapshot carries every record since \
             the epoch's base) and writes one self-contained HTML file with inline SVG charts: accuracy on the \
             forgotten rows versus validation accuracy, epsilon spent versus the budget, the residual bound Delta \
-            versus its limit, and the block size of each update. No script and nothing loaded from the network. \
-            Read-only: the state directory is not modified.
+            versus its limit, and the block size of each update; the network (any of docs/NETWORKS.md: dense, conv, \
+            pooling and residual layers) with its parametric layers and the units and filters the updates changed; \
+            and a table of the records. It fits a 1280-pixel-wide window. No script, and nothing is fetched from \
+            anywhere. Read-only: the state directory is not modified.
             """
     )
 

@@ -17,7 +17,10 @@ struct ReportData {
         var reasonsRaised: [String]
         var selection: String?
         var blockSize: Int
-        var slices: Int
+        /// The slices the step changed: (parametric layer, unit or filter), as `Architecture.parametricLayers` numbers them.
+        var slices: [Slice]
+        /// Parameters the dampening method scaled (nil for the other methods).
+        var dampenedParameters: Int?
         var residualBound: Double?
         var noiseSigma: Double
         var certified: Bool
@@ -54,7 +57,9 @@ struct ReportData {
     var baseVersion: UInt64
     var originalRows: Int
     var residualRows: Int
-    var parameterCount: Int
+    /// The network (docs/NETWORKS.md): any stack of dense, conv, pooling and residual layers.
+    var architecture: Architecture
+    var parameterCount: Int { architecture.parameterCount }
     var policy: BudgetPolicy?
     var budget: BudgetState?
     var updates: [Update]
@@ -62,9 +67,15 @@ struct ReportData {
     /// Delta limit (docs/ARCHITECTURE.md, sections 3.3 and 3.4): in certified mode Delta* = sigma epsilon_step /
     /// sqrt(2 ln(1.25/delta)); in adaptive mode the largest residual bound whose noise stays within sigma_max.
     var residualBoundLimit: Double? {
-        guard let policy, policy.delta > 0, policy.delta < 1 else { return nil }
-        let certified = updates.contains { $0.certified } || policy.mode == .certified
-        return (certified ? policy.sigma : policy.sigmaMax) * policy.epsilonStep / policy.gaussianCalibration
+        guard let policy, let mode, policy.delta > 0, policy.delta < 1 else { return nil }
+        return (mode == .certified ? policy.sigma : policy.sigmaMax) * policy.epsilonStep / policy.gaussianCalibration
+    }
+
+    /// The privacy mode the daemon ran with: the policy's, or the network's default when it is unset (certified for
+    /// logistic regression, adaptive for every other network).
+    var mode: BudgetPolicy.Mode? {
+        guard let policy else { return nil }
+        return updates.contains { $0.certified } ? .certified : policy.resolvedMode(for: architecture)
     }
 
     /// Lowest validation accuracy the accuracy guard accepts (base accuracy - max_accuracy_drop).
@@ -87,7 +98,7 @@ struct ReportData {
         baseVersion = manifest.baseVersion
         originalRows = manifest.n0
         residualRows = manifest.residualN
-        parameterCount = manifest.architecture.parameterCount
+        architecture = manifest.architecture
         policy = try? manifest.extensions?["budget_policy"].map { try $0.decode(BudgetPolicy.self) }
         budget = try? manifest.budget.decode(BudgetState.self)
         var epsilon = 0.0
@@ -96,7 +107,8 @@ struct ReportData {
             var update = Update(
                 number: i + 1, time: record.time, rows: record.rowsRemoved, requests: record.requestIds.count,
                 outcome: record.outcome.rawValue, reasonsRaised: record.reasons, selection: record.selection,
-                blockSize: record.blockSize, slices: record.selectedSlices.count,
+                blockSize: record.blockSize, slices: record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) },
+                dampenedParameters: record.dampenedParameters,
                 residualBound: record.residualBound >= 0 ? record.residualBound : nil,
                 noiseSigma: record.noiseSigma, certified: record.certified, epsilonSpent: record.epsilonSpent,
                 released: record.released,

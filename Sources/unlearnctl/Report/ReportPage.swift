@@ -21,7 +21,10 @@ struct ReportPage {
 
     static let chartIDs = ["chart-accuracy", "chart-epsilon", "chart-residual", "chart-block"]
 
+    var network: NetworkDescription { NetworkDescription(data.architecture) }
+
     var charts: [SVGChart] {
+        let network = network
         let updates = data.updates
         let xDomain = 0.5...(Double(max(updates.count, 1)) + 0.5)
         let computed = updates.filter { !$0.afterLimit }
@@ -118,13 +121,31 @@ struct ReportPage {
                 points: computed.filter { $0.blockSize > 0 }.map { u in
                     SVGChart.Point(
                         x: Double(u.number), y: Double(u.blockSize),
-                        note: note(u, "\(u.blockSize) parameters in \(u.slices) slices\(u.selection.map { " (\($0))" } ?? "")"), hollow: !u.applied
+                        note: note(u, Self.blockNote(u, network: network)), hollow: !u.applied
                     )
                 })
         ]
         block.references = [SVGChart.Reference(name: "all parameters", value: Double(data.parameterCount), color: Color.neutral)]
         block.bands = bands
-        return [accuracy, epsilon, residual, block]
+        var charts = [accuracy, epsilon, residual, block]
+        // The same room for the legend above every plot area, so charts side by side line up.
+        let legendRows = charts.map { $0.legendLayout().rows }.max() ?? 1
+        for i in charts.indices { charts[i].legendRows = legendRows }
+        return charts
+    }
+
+    /// The block of one update: its method, its size and how its slices (units and filters) spread over the layers.
+    static func blockNote(_ u: ReportData.Update, network: NetworkDescription) -> String {
+        var text = "\(Self.method(u)): \(u.blockSize) parameters"
+        if !u.slices.isEmpty { text += " in " + network.describe(u.slices) }
+        if let dampened = u.dampenedParameters { text += "; \(dampened) of them dampened" }
+        return text
+    }
+
+    /// `newton`, `dampening`, or `lfoci/<selection>`.
+    static func method(_ u: ReportData.Update) -> String {
+        let method = u.method ?? "lfoci"
+        return method == "lfoci" ? "lfoci/" + (u.selection ?? "-") : method
     }
 
     /// From a round tenth below the lowest accuracy (and the guard) to 100%, so small changes stay visible.
@@ -143,8 +164,10 @@ struct ReportPage {
         let refused = d.updates.filter { !$0.released && !$0.reasonsRaised.isEmpty }.count
         let recorded = d.updates.filter(\.afterLimit).count
         let removed = d.updates.reduce(0) { $0 + $1.rows }
+        let network = network
         var summary: [(String, String)] = [
             ("model", d.model),
+            ("network", network.summary),
             ("budget epoch", "\(d.epoch) (base snapshot v\(d.baseVersion))"),
             ("newest snapshot", "v\(d.snapshotVersion), written \(d.snapshotCreatedAt)"),
             ("training rows", "\(d.residualRows) of \(d.originalRows) remain"),
@@ -163,9 +186,9 @@ struct ReportPage {
         }
         if let policy = d.policy {
             let noise =
-                policy.mode == .adaptive
-                ? String(format: "adaptive: sigma_max %g at epsilon_step %g", policy.sigmaMax, policy.epsilonStep)
-                : String(format: "sigma %g at epsilon_step %g (certified unless adaptive)", policy.sigma, policy.epsilonStep)
+                d.mode == .certified
+                ? String(format: "certified: sigma %g at epsilon_step %g", policy.sigma, policy.epsilonStep)
+                : String(format: "adaptive: sigma_max %g at epsilon_step %g", policy.sigmaMax, policy.epsilonStep)
             summary.append(("noise limit", noise + String(format: ": Delta limit %.4g", d.residualBoundLimit ?? .nan)))
             if let floor = d.accuracyFloor {
                 summary.append(
@@ -210,12 +233,19 @@ struct ReportPage {
             table { border-collapse: collapse; font-size: 13px; }
             td, th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
             table.summary { margin-bottom: 20px; }
-            table.updates td, table.updates th { border-bottom: 1px solid #ddd; text-align: right; padding: 3px 8px; white-space: nowrap; }
-            table.updates td:nth-child(2), table.updates th:nth-child(2) { text-align: left; }
-            .charts { display: grid; grid-template-columns: repeat(2, 640px); gap: 20px 28px; }
-            figure { margin: 0; }
+            table.summary th { white-space: nowrap; }
+            .wide { max-width: 100%; overflow-x: auto; }
+            table.grid td, table.grid th { border-bottom: 1px solid #ddd; text-align: right; padding: 3px 4px; white-space: nowrap; }
+            table.grid th { white-space: normal; vertical-align: bottom; }
+            table.updates { font-size: 12px; }
+            table.updates :is(td, th):is(:nth-child(2), :nth-child(4), :nth-child(5)) { text-align: left; }
+            table.updates td:nth-child(4) { white-space: normal; }
+            table.layers :is(td, th):is(:nth-child(2), :nth-child(3)) { text-align: left; }
+            .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 600px)); gap: 20px 24px; }
+            figure { margin: 0; min-width: 0; }
             figcaption { font-size: 13px; color: #333; margin: 0 0 4px 0; font-weight: 600; }
-            .note { font-size: 12px; color: #555; max-width: 640px; margin: 4px 0 0 0; }
+            .note { font-size: 12px; color: #555; max-width: 600px; margin: 4px 0 0 0; }
+            svg.chart { display: block; width: 100%; max-width: \(Int(SVGChart.width))px; height: auto; }
             svg.chart text { font-family: inherit; fill: #333; }
             svg.chart .band-label { font-size: 11px; fill: #666; }
             svg.chart .reference-label { font-size: 11px; }
@@ -230,55 +260,91 @@ struct ReportPage {
             """
         for (k, v) in summary { html += "<tr><th>\(HTML.escape(k))</th><td>\(HTML.escape(v))</td></tr>\n" }
         html += "</table>\n<div class=\"charts\">\n"
+        let limitRule =
+            d.mode == .certified
+            ? "sigma * epsilon_step / sqrt(2 ln(1.25/delta)): the certified mode releases only below it"
+            : "sigma_max * epsilon_step / sqrt(2 ln(1.25/delta)): a larger Delta needs more noise than sigma_max"
         let notes = [
             "Filled points: updates applied to the noise-free state; hollow: not applied (a limit was reached). Forgotten rows are the batch's rows, evaluated before the update on the served model and after it on the noise-free state the next release publishes; validation accuracy is the release's where the record is a release.",
             "Renyi-DP composition of the epoch's releases, converted to epsilon at the configured delta. The update that would exceed the budget is not released; the retrain alert follows.",
-            "Delta bounds the distance to the model retrained without the removed rows (certified for logistic regression with noise on all parameters). The limit is sigma_max * epsilon_step / sqrt(2 ln(1.25/delta)): a larger Delta needs more noise than sigma_max.",
-            "Parameters in the block the Newton step updated (L-FOCI's selection; every parameter with selection full). The dashed line is the model's parameter count.",
+            (d.architecture.isConvex
+                ? "Delta bounds the distance to the model retrained without the removed rows (certified for logistic regression with noise on all parameters)."
+                : "Delta = ||grad F_residual|| / lambda would bound the distance to the retrained model if F were strongly convex; for this \(network.kind) it is reported, not certified.")
+                + " The limit is \(limitRule).",
+            "Parameters in the slices the update changed: every parameter for newton, the units and filters L-FOCI selected for lfoci, the slices holding a dampened parameter for dampening. A slice is one dense unit or one conv filter, with its bias. The dashed line is the model's parameter count.",
         ]
         for (chart, note) in zip(charts, notes) {
             html +=
                 "<figure>\n<figcaption>\(HTML.escape(chart.title))</figcaption>\n\(chart.render())\n<p class=\"note\">\(HTML.escape(note))</p>\n</figure>\n"
         }
-        html += "</div>\n<h2>Update records</h2>\n"
+        html += "</div>\n"
+        html += Self.layerTable(network: network, updates: d.updates)
+        html += "<h2>Update records</h2>\n"
         if d.updates.isEmpty {
             html += "<p>No updates in this epoch yet.</p>\n"
         } else {
+            // Headers wrap (at soft hyphens in single long words) so the table fits a 1280-pixel window; cells do not,
+            // except the outcome's reasons.
             let header = [
-                "#", "time", "requests", "rows", "outcome", "method", "block", "Delta", "sigma", "certified", "epsilon", "validation",
-                "forgotten acc", "forgotten loss", "validation loss", "membership AUC", "seconds",
+                "#", "time (UTC)", "rows (requests)", "outcome", "method", "block", "Delta", "sigma", "certi\u{AD}fied", "ep\u{AD}silon",
+                "vali\u{AD}dation", "forgotten acc", "forgotten loss", "validation loss", "membership AUC", "sec\u{AD}onds",
             ]
-            html += "<table class=\"updates\">\n<tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
+            html += "<div class=\"wide\">\n<table class=\"grid updates\">\n<tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
             for u in d.updates {
-                // Cells are numbers, timestamps and fixed words; the arrows are the only markup.
-                html +=
-                    "<tr>" + Self.cells(u).map { "<td>\(HTML.escape($0).replacingOccurrences(of: "-&gt;", with: "&rarr;"))</td>" }.joined()
-                    + "</tr>\n"
+                // Cells are numbers, timestamps and fixed words; the arrows are the only markup. The tooltip is the
+                // record's full time.
+                html += "<tr class=\"update\" title=\"\(HTML.escape(u.time))\">"
+                html += Self.cells(u).map { "<td>\(HTML.escape($0).replacingOccurrences(of: "-&gt;", with: "&rarr;"))</td>" }.joined()
+                html += "</tr>\n"
             }
-            html += "</table>\n"
+            html += "</table>\n</div>\n"
         }
         html += "</body>\n</html>\n"
         return html
+    }
+
+    /// The parametric layers (dense units, conv filters) and how often the epoch's updates changed their slices.
+    static func layerTable(network: NetworkDescription, updates: [ReportData.Update]) -> String {
+        let steps = updates.filter { $0.applied && !$0.slices.isEmpty }
+        var html = "<h2>Parametric layers</h2>\n<div class=\"wide\">\n<table class=\"grid layers\">\n<tr>"
+        let header = ["#", "layer", "type", "slices", "parameters", "per slice (weights + bias)", "updates changing it", "slices changed in the epoch"]
+        html += header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
+        for layer in network.layers {
+            let changing = steps.filter { $0.slices.contains { $0.layer == layer.index } }.count
+            let changed = Set(steps.flatMap { $0.slices.filter { $0.layer == layer.index }.map(\.unit) }).count
+            let cells = [
+                "\(layer.index)", layer.name, layer.type + (layer.place.map { " (\($0))" } ?? ""), layer.count(layer.slices), "\(layer.parameters)",
+                "\(layer.parametersPerSlice)", "\(changing) of \(steps.count)", "\(changed) of \(layer.count(layer.slices))",
+            ]
+            html += "<tr>" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        return html + "</table>\n</div>\n"
     }
 
     /// One row of the update table.
     static func cells(_ u: ReportData.Update) -> [String] {
         func pct(_ v: Double?) -> String { v.map { String(format: "%.1f%%", 100 * $0) } ?? "-" }
         func num(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
-        let computed = !u.afterLimit
-        let outcome = u.outcome + (u.reasonsRaised.isEmpty ? "" : " (" + u.reasonsRaised.joined(separator: ", ") + ")")
-        let method = u.method ?? "lfoci"
-        let selection = computed ? (method == "lfoci" ? "lfoci/" + (u.selection ?? "-") : method) : "-"
+        // A release alone changes no rows and takes no step.
+        let computed = !u.afterLimit && u.outcome != "release"
+        let outcome = u.outcome.replacingOccurrences(of: "_", with: " ") + (u.reasonsRaised.isEmpty ? "" : " (" + u.reasonsRaised.joined(separator: ", ") + ")")
+        let selection = computed ? method(u) : "-"
         let block = computed ? "\(u.blockSize)" : "-"
-        let delta = computed ? (u.residualBound.map { String(format: "%.4g", $0) } ?? "inf") : "-"
-        let sigma = computed ? String(format: "%.4g", u.noiseSigma) : "-"
+        let delta = !u.afterLimit ? (u.residualBound.map { String(format: "%.4g", $0) } ?? "inf") : "-"
+        let sigma = !u.afterLimit ? String(format: "%.4g", u.noiseSigma) : "-"
         let accuracy = pct(u.forgottenAccuracyBefore) + " -> " + pct(u.forgottenAccuracyAfter)
         let loss = num(u.forgottenLossBefore, "%.3f") + " -> " + num(u.forgottenLossAfter, "%.3f")
         return [
-            "\(u.number)", u.time, "\(u.requests)", "\(u.rows)", outcome, selection, block, delta, sigma, u.certified ? "yes" : "no",
+            "\(u.number)", shortTime(u.time), "\(u.rows) (\(u.requests))", outcome, selection, block, delta, sigma, u.certified ? "yes" : "no",
             String(format: "%.3f", u.epsilonSpent), pct(u.validationAccuracy), accuracy, loss,
             num(u.validationLossBefore, "%.3f") + " -> " + num(u.validationLossAfter, "%.3f"),
             num(u.membershipAUCBefore, "%.3f") + " -> " + num(u.membershipAUCAfter, "%.3f"), num(u.seconds, "%.2f"),
         ]
+    }
+
+    /// `2026-12-07 11:50:28` from `2026-12-07T11:50:28.420Z` (the row's tooltip has the full RFC 3339 time).
+    static func shortTime(_ time: String) -> String {
+        guard time.count >= 19, time.hasSuffix("Z") else { return time }
+        return String(time.prefix(19)).replacingOccurrences(of: "T", with: " ")
     }
 }

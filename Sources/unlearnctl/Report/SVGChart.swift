@@ -57,14 +57,23 @@ struct SVGChart {
     var series: [Series] = []
     var references: [Reference] = []
     var bands: [Band] = []
+    /// Legend rows to leave room for even if fewer are needed: charts side by side keep their plot areas level.
+    var legendRows = 1
 
-    static let width = 640.0
+    static let width = 600.0
     static let height = 300.0
     static let margin = (left: 70.0, right: 18.0, top: 44.0, bottom: 46.0)
     static let bandFill = "#e6e6e6"
 
+    /// Height of one legend row.
+    static let legendLine = 16.0
+
+    /// The chart's height: `height`, plus a line for each legend row after the first (the plot area keeps its size).
+    var totalHeight: Double { Self.height + Double(legendLayout().rows - 1) * Self.legendLine }
+
     var plot: (x: Double, y: Double, width: Double, height: Double) {
-        (Self.margin.left, Self.margin.top, Self.width - Self.margin.left - Self.margin.right, Self.height - Self.margin.top - Self.margin.bottom)
+        let top = Self.margin.top + Double(legendLayout().rows - 1) * Self.legendLine
+        return (Self.margin.left, top, Self.width - Self.margin.left - Self.margin.right, Self.height - Self.margin.top - Self.margin.bottom)
     }
 
     /// The y range: the fixed one, or the data and reference values with some headroom.
@@ -110,7 +119,7 @@ struct SVGChart {
         let p = plot
         let count = series.reduce(0) { $0 + $1.points.count }
         svg.append(
-            #"<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="\#(id)" width="\#(Int(Self.width))" height="\#(Int(Self.height))" viewBox="0 0 \#(Int(Self.width)) \#(Int(Self.height))" role="img" aria-label="\#(HTML.escape(title))" data-points="\#(count)" data-plot-background="\#(background)" data-series-colors="\#(series.map(\.color).joined(separator: " "))">"#
+            #"<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="\#(id)" width="\#(Int(Self.width))" height="\#(Int(totalHeight))" viewBox="0 0 \#(Int(Self.width)) \#(Int(totalHeight))" role="img" aria-label="\#(HTML.escape(title))" data-points="\#(count)" data-plot-background="\#(background)" data-series-colors="\#(series.map(\.color).joined(separator: " "))">"#
         )
         svg.append("<title>\(HTML.escape(title))</title>")
         svg.append(#"<rect class="plot-area" x="\#(f(p.x))" y="\#(f(p.y))" width="\#(f(p.width))" height="\#(f(p.height))" fill="\#(background)"/>"#)
@@ -192,7 +201,7 @@ struct SVGChart {
             out.append(#"<text x="\#(f(p.x - 8))" y="\#(f(py + 4))" text-anchor="end">\#(HTML.escape(yFormat(y)))</text>"#)
         }
         out.append(
-            #"<text x="\#(f(p.x + p.width / 2))" y="\#(f(Self.height - 8))" text-anchor="middle" font-size="12">\#(HTML.escape(xLabel))</text>"#)
+            #"<text x="\#(f(p.x + p.width / 2))" y="\#(f(totalHeight - 8))" text-anchor="middle" font-size="12">\#(HTML.escape(xLabel))</text>"#)
         out.append(
             #"<text transform="translate(14 \#(f(p.y + p.height / 2))) rotate(-90)" text-anchor="middle" font-size="12">\#(HTML.escape(yLabel))</text>"#
         )
@@ -200,31 +209,43 @@ struct SVGChart {
         return out
     }
 
-    /// Legend entries in rows above the plot area, wrapping at the chart's width.
-    private func legend() -> [String] {
-        enum Swatch {
-            case dot(String)
-            case box(String, filled: Bool)
-            case dash(String)
-        }
-        var entries: [(Swatch, String)] = series.map { s in
-            (s.style == .bars ? .box(s.color, filled: true) : .dot(s.color), s.name)
-        }
+    enum Swatch {
+        case dot(String)
+        case box(String)
+        case dash(String)
+    }
+
+    /// Legend entries placed in rows above the plot area, wrapping at the chart's width (text width estimated at
+    /// 6.6 pixels a character of the 12-pixel font, a little wider than the average, so a row never runs past the
+    /// edge), and the number of rows (at least `legendRows`).
+    func legendLayout() -> (entries: [(swatch: Swatch, text: String, x: Double, y: Double)], rows: Int) {
+        var entries: [(Swatch, String)] = series.map { s in (s.style == .bars ? .box(s.color) : .dot(s.color), s.name) }
         entries += references.filter(\.value.isFinite).map { (.dash($0.color), "\($0.name) \(yFormat($0.value))") }
-        entries += bands.prefix(1).map { (.box(Self.bandFill, filled: true), $0.label) }
-        var out = [#"<g class="legend" font-size="12">"#]
+        entries += bands.prefix(1).map { (.box(Self.bandFill), $0.label) }
+        var placed: [(swatch: Swatch, text: String, x: Double, y: Double)] = []
         var x = 12.0
         var y = 16.0
+        var rows = 1
         for (swatch, text) in entries {
-            let width = 26 + Double(text.count) * 6.6
+            let width = 20 + Double(text.count) * 6.6
             if x > 12, x + width > Self.width - 8 {
                 x = 12
-                y += 16
+                y += Self.legendLine
+                rows += 1
             }
+            placed.append((swatch, text, x, y))
+            x += width + 10
+        }
+        return (placed, max(rows, legendRows))
+    }
+
+    private func legend() -> [String] {
+        var out = [#"<g class="legend" font-size="12">"#]
+        for (swatch, text, x, y) in legendLayout().entries {
             switch swatch {
             case .dot(let color):
                 out.append(#"<circle cx="\#(f(x + 6))" cy="\#(f(y - 4))" r="4.5" fill="\#(color)"/>"#)
-            case .box(let color, _):
+            case .box(let color):
                 out.append(#"<rect x="\#(f(x))" y="\#(f(y - 9))" width="12" height="10" fill="\#(color)"/>"#)
             case .dash(let color):
                 out.append(
@@ -232,7 +253,6 @@ struct SVGChart {
                 )
             }
             out.append(#"<text x="\#(f(x + 17))" y="\#(f(y))">\#(HTML.escape(text))</text>"#)
-            x += width + 4
         }
         out.append("</g>")
         return out

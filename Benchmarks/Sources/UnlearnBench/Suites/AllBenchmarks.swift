@@ -38,6 +38,13 @@ extension Bench {
             ("roofline", ["--rows", "200", "--hidden", "32", "--rounds", "1", "--min-sample-seconds", "0.01"]),
             ("snapshot", ["--repeats", "3", "--levels", "3", "--levels", "1"]),
             (
+                "networks",
+                [
+                    "--train-rows", "600", "--speed-epochs", "1", "--epochs", "2", "--subjects", "1", "--rounds", "1", "--gemm-order", "512",
+                    "--min-sample-seconds", "0.01",
+                ]
+            ),
+            (
                 "kafka",
                 [
                     "--data", "data/digits.csv.zst", "--scenarios", "class,subject", "--seconds", "2", "--rate", "20",

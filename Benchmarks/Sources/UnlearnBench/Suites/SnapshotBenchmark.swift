@@ -177,8 +177,7 @@ extension Bench {
                     return (loaded.snapshot, "newest valid snapshot (v\(loaded.version)) of \(from)")
                 }
             }
-            let architecture = Architecture(
-                inputs: 784, layers: [.init(units: 128, activation: .relu), .init(units: 10, activation: .identity)])
+            let architecture = Architecture(inputs: 784, hidden: [128], classes: 10, activation: .relu)
             var generator = SeededGenerator(seed: seed)
             var theta = [Double]()
             for l in architecture.parametricLayers.indices {
