@@ -177,7 +177,8 @@ struct Train: AsyncParsableCommand {
             String(
                 format:
                     "trained %@ (%@, lambda %g) on %d rows with %@ in %.1f s: %d %@, F %.6f, |grad F| %.1e, train %.1f%%, validation %@ (%d rows) -> %@",
-                shape, architecture.isConvex ? "logistic regression" : (self.architecture ?? activation), resolvedLambda, trainRaw.count, report.method,
+                shape, architecture.isConvex ? "logistic regression" : (self.architecture ?? activation), resolvedLambda, trainRaw.count,
+                report.method,
                 report.seconds, report.steps, report.method == "adam" ? "epochs" : "iterations", report.objective,
                 report.gradientNorm, 100 * trainAccuracy, validationText, validationRaw.count, out
             ))
@@ -204,7 +205,8 @@ struct Train: AsyncParsableCommand {
         }
         if let preset = try Architecture.preset(name, input: input, classes: classes) { return preset }
         guard name.hasSuffix(".json") || FileManager.default.fileExists(atPath: name) else {
-            throw ValidationError("--architecture must be a preset (\(Architecture.presetNames.joined(separator: ", "))) or a JSON file, got \"\(name)\"")
+            throw ValidationError(
+                "--architecture must be a preset (\(Architecture.presetNames.joined(separator: ", "))) or a JSON file, got \"\(name)\"")
         }
         let decoded: Architecture
         do {

@@ -67,7 +67,8 @@ struct ConvolutionalEndToEndTests {
             let validation = bundle.validation
             var csv = "sample_id,subject,label," + (0..<validation.features.cols).map { "x\($0)" }.joined(separator: ",") + "\n"
             for i in 0..<validation.count {
-                csv += "\(validation.sampleIDs[i]),,\(validation.labels[i])," + validation.features.row(i).map { "\($0)" }.joined(separator: ",") + "\n"
+                csv +=
+                    "\(validation.sampleIDs[i]),,\(validation.labels[i])," + validation.features.row(i).map { "\($0)" }.joined(separator: ",") + "\n"
             }
             let rows = fixture.directory.appendingPathComponent("validation.csv").path
             try csv.write(toFile: rows, atomically: true, encoding: .utf8)

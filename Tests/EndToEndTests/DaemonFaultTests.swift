@@ -123,7 +123,9 @@ struct DaemonFaultTests {
             }
             let verify = try Binaries.run("unlearnctl", ["verify", fixture.stateDirectory + "/models/\(models[0])"])
             #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
-            print("kill -9 (\(models.joined(separator: ", "))): 20 kills, \(killedMidBatch) of them after the run's first snapshot, while requests were pending")
+            print(
+                "kill -9 (\(models.joined(separator: ", "))): 20 kills, \(killedMidBatch) of them after the run's first snapshot, while requests were pending"
+            )
             #expect(killedMidBatch == 20, "some kills came after the stream was fully applied")
             await final.stop()
         } catch {

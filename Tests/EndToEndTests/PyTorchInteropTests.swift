@@ -45,14 +45,19 @@ struct PyTorchInteropTests {
         let bundlePath = dir.appendingPathComponent("bundle").path
         let imported = try Binaries.run(
             "unlearnctl",
-            ["import", "--weights", model + "/model.safetensors", "--architecture", model + "/architecture.json", "--train", data, "--out", bundlePath])
+            [
+                "import", "--weights", model + "/model.safetensors", "--architecture", model + "/architecture.json", "--train", data, "--out",
+                bundlePath,
+            ])
         try #require(imported.status == 0, "import: \(imported.stdout) \(imported.stderr)")
         #expect(imported.stdout.contains("batch norms folded"), "import said: \(imported.stdout)")
         let bundle = try ModelBundle.read(from: bundlePath)
         #expect(bundle.model.architecture.input == [1, 28, 28])
 
         // Every row of the extract: PyTorch in eval mode (batch norm with its running statistics) against the import.
-        let reference = try Self.torch(["logits", "--architecture", model + "/architecture.json", "--weights", model + "/model.safetensors", "--csv", data, "--mean-std"])
+        let reference = try Self.torch([
+            "logits", "--architecture", model + "/architecture.json", "--weights", model + "/model.safetensors", "--csv", data, "--mean-std",
+        ])
         try #require(reference.status == 0, "logits: \(reference.stderr)")
         let torchLogits = try JSONDecoder().decode(Logits.self, from: Data(reference.stdout.utf8))
         let standardization = try #require(bundle.descriptor.standardization)

@@ -51,7 +51,10 @@ struct TrainCommandTests {
             let out = dir.appendingPathComponent(name).path
             let result = try Binaries.run(
                 "unlearnctl",
-                ["train", "--data", "data/digits.csv.zst", "--architecture", "Config/architectures/digits-cnn.json", "--epochs", "2", "--seed", seed, "--out", out])
+                [
+                    "train", "--data", "data/digits.csv.zst", "--architecture", "Config/architectures/digits-cnn.json", "--epochs", "2", "--seed",
+                    seed, "--out", out,
+                ])
             try #require(result.status == 0, "stderr: \(result.stderr)")
             weights.append(try Data(contentsOf: URL(fileURLWithPath: out + "/model.safetensors")))
         }

@@ -28,7 +28,8 @@ public struct PyTorchImport: Sendable {
             throw CheckpointError(.invalidArgument, "the architecture file is not a JSON object (docs/NETWORKS.md)")
         }
         guard let lambda = root["lambda"] as? Double, lambda > 0, lambda.isFinite else {
-            throw CheckpointError(.invalidArgument, "the architecture file needs \"lambda\", a positive number (the L2 coefficient the model was trained with)")
+            throw CheckpointError(
+                .invalidArgument, "the architecture file needs \"lambda\", a positive number (the L2 coefficient the model was trained with)")
         }
         var stripped = root
         stripped["lambda"] = nil

@@ -1,4 +1,5 @@
 import UnlearningCore
+
 /// One version of a model: its manifest and its parameters.
 public struct Snapshot: Sendable, Equatable {
     public var manifest: SnapshotManifest

@@ -35,7 +35,8 @@ extension NetworkProgram {
                 let offset = architecture.parameterOffset(ofLayer: l)
                 let cols = im2col(cache.input, g, samples: samples)
                 if l >= lowest {
-                    accumulate(delta, cols, samples: samples, perSample: g.outPositions, fanIn: g.patch, units: units, mode: mode, into: grad + offset)
+                    accumulate(
+                        delta, cols, samples: samples, perSample: g.outPositions, fanIn: g.patch, units: units, mode: mode, into: grad + offset)
                 }
                 if needs {
                     let dCols = inputGradient(delta, fanIn: g.patch, units: units, weights: theta + offset)

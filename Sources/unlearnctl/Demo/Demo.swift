@@ -338,7 +338,8 @@ struct Demo: AsyncParsableCommand {
         // Requests applied after the last release wait for the next one; once a limit is reached there is none (the
         // retrain excludes their rows), so they are never in a receipt.
         let lastRelease = final.updates.lastIndex(where: \.released) ?? -1
-        let waiting = Set(final.updates.enumerated().filter { $0.offset > lastRelease && $0.element.outcome == .applied }.flatMap(\.element.requestIds))
+        let waiting = Set(
+            final.updates.enumerated().filter { $0.offset > lastRelease && $0.element.outcome == .applied }.flatMap(\.element.requestIds))
         let missing = applied.filter { counts[$0] == nil && !waiting.contains($0) }.count
         let repeated = counts.values.filter { $0 > 1 }.count
         let removedFraction = Double(final.n0 - final.residualN) / Double(final.n0)
@@ -350,7 +351,8 @@ struct Demo: AsyncParsableCommand {
             ),
             ("fewer releases than updates (\(releases.count) releases, \(updates) updates)", releases.count < updates),
             (
-                String(format: "every release within %d point%@ of its retrain (largest gap %.2f points)", deep ? 3 : 1, deep ? "s" : "", 100 * worst),
+                String(
+                    format: "every release within %d point%@ of its retrain (largest gap %.2f points)", deep ? 3 : 1, deep ? "s" : "", 100 * worst),
                 worst <= (deep ? 0.03 : 0.01) && !releases.isEmpty
             ),
             (String(format: "%.1f%% of the training rows forgotten by applied updates", 100 * removedFraction), true),
@@ -422,7 +424,10 @@ struct Demo: AsyncParsableCommand {
             String(format: "%.2f s", Date().timeIntervalSince(t0)),
         ])
         Self.table(["method", "outcome", "block", "forgotten loss", "val acc", "time"], table)
-        print(String(format: "    (the base model: forgotten loss %@, validation %@; heuristics, never certified)", loss(bundle.model), validation(bundle.model)))
+        print(
+            String(
+                format: "    (the base model: forgotten loss %@, validation %@; heuristics, never certified)", loss(bundle.model),
+                validation(bundle.model)))
     }
 
     /// Reads receipts for up to `seconds`, keyed by event id (re-sends carry the same id).

@@ -17,9 +17,12 @@ enum NetworkFixtures {
         input: [1, 6, 6],
         layers: [
             .conv2d(name: "stem", outChannels: 3, kernel: 3, stride: 2, padding: 1), .relu,
-            .residual([.conv2d(name: "b1", outChannels: 3, kernel: 3, padding: 1), .tanh, .conv2d(name: "b2", outChannels: 3, kernel: 3, padding: 1)]),
+            .residual([.conv2d(name: "b1", outChannels: 3, kernel: 3, padding: 1), .tanh, .conv2d(name: "b2", outChannels: 3, kernel: 3, padding: 1)]
+            ),
             .relu, .avgPool2d(2, stride: 1),
-            .residual([.conv2d(name: "d1", outChannels: 5, kernel: 3, stride: 2, padding: 1)], shortcut: [.conv2d(name: "d0", outChannels: 5, kernel: 1, stride: 2)]),
+            .residual(
+                [.conv2d(name: "d1", outChannels: 5, kernel: 3, stride: 2, padding: 1)],
+                shortcut: [.conv2d(name: "d0", outChannels: 5, kernel: 1, stride: 2)]),
             .tanh, .globalAvgPool, .dense(name: "fc", units: 3),
         ])
 

@@ -144,7 +144,9 @@ extension Bench {
                 bundlePath = root.appendingPathComponent("bundle").path
                 guard ["mlp", "lr"].contains(model) else { throw ValidationError("--model is mlp or lr, not \(model)") }
                 let hidden = model == "lr" ? "0" : "128"
-                print("==> training the MNIST-extract \(model == "lr" ? "logistic regression (784-10" : "Network (784-128-10"), lambda 0.001) on \(data)")
+                print(
+                    "==> training the MNIST-extract \(model == "lr" ? "logistic regression (784-10" : "Network (784-128-10"), lambda 0.001) on \(data)"
+                )
                 let (train, s) = try BenchTools.timed {
                     try ProcessRunner.run(tools.unlearnctl, ["train", "--data", data, "--hidden", hidden, "--lambda", "0.001", "--out", bundlePath])
                 }
