@@ -93,4 +93,39 @@ struct ConvolutionalEndToEndTests {
         }
         await fixture.tearDown()
     }
+
+    /// The offline commands on a CNN's state directory: forget, status, rebase --retrain (a new budget epoch), verify.
+    @Test("forget, status, rebase --retrain and verify work on a CNN's state directory")
+    func offlineCommands() throws {
+        let dir = try Binaries.temporaryDirectory("cnn-offline")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bundlePath = try #require(DaemonFixture.bundles[Self.model])
+        let bundle = try ModelBundle.read(from: bundlePath)
+        let state = dir.appendingPathComponent("state").path
+        let modelDirectory = try SnapshotStore.modelDirectory(root: state, modelId: Self.model)
+        let store = try SnapshotStore(directory: modelDirectory)
+        var manifest = SnapshotManifest(
+            modelId: Self.model, version: 1, parentVersion: nil, parentSHA256: nil, budgetEpoch: 1, baseVersion: 1,
+            createdAt: "2026-12-07T00:00:00Z", architecture: bundle.model.architecture, lambda: bundle.model.lambda,
+            n0: bundle.train.count, residualN: bundle.train.count, budget: try JSONValue(encoding: BudgetState()))
+        manifest.extensions = ["bundle_path": .string(bundlePath)]
+        try store.commit(
+            try Snapshot(manifest: manifest, parameters: try ModelParameters(bundle.model, standardization: bundle.descriptor.standardization)))
+        let subject = try #require(bundle.train.subjects.compactMap { $0 }.min())
+        for method in ["lfoci", "newton"] {
+            let forget = try Binaries.run(
+                "unlearnctl",
+                ["forget", "--state-dir", state, "--model", Self.model, "--subject", subject, "--method", method, "--request-id", "off-\(method)"])
+            // The second request names the same subject: its rows are gone, so it is recorded, not an error.
+            #expect(forget.status == 0, "forget --method \(method): \(forget.stdout) \(forget.stderr)")
+        }
+        let status = try Binaries.run("unlearnctl", ["status", "--state-dir", state])
+        #expect(status.status == 0 && status.stdout.contains(Self.model), "status: \(status.stdout) \(status.stderr)")
+        let rebase = try Binaries.run("unlearnctl", ["rebase", "--state-dir", state, "--model", Self.model, "--retrain", "--epochs", "2"])
+        #expect(rebase.status == 0 && rebase.stdout.contains("budget epoch 2"), "rebase: \(rebase.stdout) \(rebase.stderr)")
+        let newest = try store.loadNewestValid(quarantine: false).snapshot
+        #expect(newest.manifest.budgetEpoch == 2 && newest.manifest.architecture == bundle.model.architecture)
+        let verify = try Binaries.run("unlearnctl", ["verify", modelDirectory])
+        #expect(verify.status == 0, "verify: \(verify.stdout) \(verify.stderr)")
+    }
 }
