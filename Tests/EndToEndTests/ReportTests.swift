@@ -5,11 +5,11 @@ import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-/// `unlearnctl report` over a state with real updates (left by `unlearnctl demo`: the dev broker, `unlearnd` and
-/// subject deletions until the retrain alert; and a CNN's state with offline deletions), opened in headless
-/// Chromium: the DOM Chromium parsed has plotted marks in every chart, the screenshot shows each chart's plot area
-/// with pixels of its data colours, and at 1280 x 900 the page fits the window (no horizontal scrolling, nothing
-/// cut off).
+/// `unlearnctl report` over states with real updates (left by `unlearnctl demo`: the dev broker, `unlearnd` and
+/// subject deletions of a logistic regression; and a CNN's and a residual network's, with offline deletions by
+/// `unlearnctl forget`), opened in headless Chromium: the DOM Chromium parsed has plotted marks in every chart, the
+/// screenshot shows each chart's plot area with pixels of its data colours, and in a 1280 x 900 window the page
+/// fits (no horizontal scrolling, nothing cut off, two charts a row).
 @Suite(
     "unlearnctl report",
     .serialized,
@@ -53,7 +53,9 @@ struct ReportTests {
         #expect(missing.stderr.contains("no retained snapshot of budget epoch 2"), "\(missing.stderr)")
     }
 
-    @Test("the report of a CNN's epoch (offline deletions by each method) renders its conv layers and filters and fits 1280 px", .timeLimit(.minutes(5)))
+    @Test(
+        "the report of a CNN's epoch (offline deletions by each method) renders its conv layers and filters and fits 1280 px", .timeLimit(.minutes(5))
+    )
     func rendersCNN() async throws {
         let directory = try Binaries.temporaryDirectory("report-cnn")
         defer {
@@ -119,7 +121,8 @@ struct ReportTests {
         }
         let base = directory.appendingPathComponent("base").path
         let train = try Binaries.run(
-            "unlearnctl", ["train", "--data", "data/digits.csv.zst", "--architecture", "resnet8", "--epochs", "1", "--lambda", "0.0001", "--out", base])
+            "unlearnctl",
+            ["train", "--data", "data/digits.csv.zst", "--architecture", "resnet8", "--epochs", "1", "--lambda", "0.0001", "--out", base])
         try #require(train.status == 0, "unlearnctl train: \(train.stderr.suffix(2000))")
         let state = directory.appendingPathComponent("state").path
         let bundle = try Self.seedState(bundle: base, state: state, model: "digits-resnet")
@@ -134,7 +137,7 @@ struct ReportTests {
         let report = try Binaries.run("unlearnctl", ["report", "digits-resnet", "--state-dir", state, "--out", htmlPath])
         try #require(report.status == 0, "unlearnctl report: \(report.stderr)")
         let html = try String(contentsOfFile: htmlPath, encoding: .utf8)
-        #expect(html.contains("(residual network): 9 parametric layers"), "the summary lacks the residual network")
+        #expect(html.contains("(residual network): 10 parametric layers"), "the summary lacks the residual network")
         #expect(html.contains("<td>layer2.0.conv1</td><td>conv2d 3x3 stride 2 (residual body)</td><td>32 filters</td>"))
         #expect(html.contains("<td>layer3.0.shortcut.0</td><td>conv2d 1x1 stride 2 (residual shortcut)</td><td>64 filters</td>"))
         #expect(html.contains("<td>fc</td><td>dense</td><td>10 units</td>"))
@@ -187,6 +190,11 @@ struct ReportTests {
         #expect(layout.scrollWidth <= layout.clientWidth, "horizontal scrolling: \(layout.scrollWidth) px in \(layout.clientWidth) px")
         #expect(layout.overflowing.isEmpty, "past the window's right edge: \(layout.overflowing.prefix(10))")
         #expect(layout.clipped.isEmpty, "cut off: \(layout.clipped.prefix(10))")
+        // Two charts a row, side by side and nearly at their full 600-pixel width.
+        let boxes = ["chart-accuracy", "chart-epsilon", "chart-residual", "chart-block"].map { layout.charts[$0] ?? [0, 0, 0, 0] }
+        for box in boxes { #expect(box[2] >= 560, "a chart is squeezed to \(box[2]) px: \(layout.charts)") }
+        #expect(boxes[0][1] == boxes[1][1] && boxes[2][1] == boxes[3][1] && boxes[2][1] > boxes[0][1], "not two charts a row: \(layout.charts)")
+        #expect(boxes[1][0] >= boxes[0][0] + boxes[0][2] && boxes[3][0] >= boxes[2][0] + boxes[2][2], "charts overlap: \(layout.charts)")
 
         // The screenshot, 1280 px wide (tall enough for all four charts): each chart's plot area is found by its fill
         // colour, whole (clear of the right edge) and holds pixels of its data colours.
@@ -263,6 +271,8 @@ enum Chromium {
         var overflowing: [String]
         /// Elements whose content is cut off or scrolled inside them, and chart text outside its SVG.
         var clipped: [String]
+        /// Each chart's box: left, top, width, height.
+        var charts: [String: [Double]]
     }
 
     /// Measures the page's layout in a `width` x `height` window with scrollbars: a copy of the page with a script
@@ -289,9 +299,14 @@ enum Chromium {
                 clipped.push(svg.id + " text \\"" + t.textContent + "\\"");
             }
           }
+          const charts = {};
+          for (const svg of document.querySelectorAll("svg.chart")) {
+            const r = svg.getBoundingClientRect();
+            charts[svg.id] = [r.left, r.top, r.width, r.height];
+          }
           const out = document.createElement("pre");
           out.id = "layout-measures";
-          out.textContent = JSON.stringify({scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, innerWidth: innerWidth, overflowing, clipped});
+          out.textContent = JSON.stringify({scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, innerWidth: innerWidth, overflowing, clipped, charts});
           document.body.appendChild(out);
         });
         </script>

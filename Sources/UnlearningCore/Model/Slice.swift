@@ -1,4 +1,5 @@
-/// One output unit of one dense layer: its weight row plus its bias. The unit of L-FOCI selection.
+/// One output unit of a dense layer or one filter of a conv layer (`layer` numbers the parametric layers): its
+/// weights plus its bias, one contiguous range of the parameter vector. The unit of L-FOCI selection.
 public struct Slice: Hashable, Codable, Sendable, Comparable, CustomStringConvertible {
     public var layer: Int
     public var unit: Int

@@ -241,7 +241,7 @@ struct ReportPage {
             table.updates :is(td, th):is(:nth-child(2), :nth-child(4), :nth-child(5)) { text-align: left; }
             table.updates td:nth-child(4) { white-space: normal; }
             table.layers :is(td, th):is(:nth-child(2), :nth-child(3)) { text-align: left; }
-            .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 600px)); gap: 20px 24px; }
+            .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 420px), 1fr)); gap: 20px 24px; max-width: \(2 * Int(SVGChart.width) + 24)px; }
             figure { margin: 0; min-width: 0; }
             figcaption { font-size: 13px; color: #333; margin: 0 0 4px 0; font-weight: 600; }
             .note { font-size: 12px; color: #555; max-width: 600px; margin: 4px 0 0 0; }
@@ -307,7 +307,9 @@ struct ReportPage {
     static func layerTable(network: NetworkDescription, updates: [ReportData.Update]) -> String {
         let steps = updates.filter { $0.applied && !$0.slices.isEmpty }
         var html = "<h2>Parametric layers</h2>\n<div class=\"wide\">\n<table class=\"grid layers\">\n<tr>"
-        let header = ["#", "layer", "type", "slices", "parameters", "per slice (weights + bias)", "updates changing it", "slices changed in the epoch"]
+        let header = [
+            "#", "layer", "type", "slices", "parameters", "per slice (weights + bias)", "updates changing it", "slices changed in the epoch",
+        ]
         html += header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
         for layer in network.layers {
             let changing = steps.filter { $0.slices.contains { $0.layer == layer.index } }.count
@@ -327,7 +329,8 @@ struct ReportPage {
         func num(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "-" }
         // A release alone changes no rows and takes no step.
         let computed = !u.afterLimit && u.outcome != "release"
-        let outcome = u.outcome.replacingOccurrences(of: "_", with: " ") + (u.reasonsRaised.isEmpty ? "" : " (" + u.reasonsRaised.joined(separator: ", ") + ")")
+        let outcome =
+            u.outcome.replacingOccurrences(of: "_", with: " ") + (u.reasonsRaised.isEmpty ? "" : " (" + u.reasonsRaised.joined(separator: ", ") + ")")
         let selection = computed ? method(u) : "-"
         let block = computed ? "\(u.blockSize)" : "-"
         let delta = !u.afterLimit ? (u.residualBound.map { String(format: "%.4g", $0) } ?? "inf") : "-"
