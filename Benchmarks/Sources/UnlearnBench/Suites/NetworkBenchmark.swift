@@ -81,6 +81,12 @@ extension Bench {
         @Option(help: "Part 3: UnlearningOptions.hessianRows for lfoci (0: every residual row, the engine's default).")
         var hessianRows: Int = 0
 
+        @Option(
+            help:
+                "Part 3: start no further subject once the suite's wall time plus the mean time of a subject so far would pass this many minutes (0: no limit); the output says how many ran."
+        )
+        var budgetMinutes: Double = 0
+
         @Option(help: "Parts to run, comma-separated: speed, gemm, unlearn.")
         var parts: String = "speed,gemm,unlearn"
 
@@ -180,6 +186,8 @@ extension Bench {
             var baseValidationAccuracy: Double
             var subjects: [SubjectRun]
             var summary: [MethodSummary]
+            /// Why fewer subjects than asked ran (the --budget-minutes stop), if so.
+            var stoppedBy: String?
         }
 
         struct Result: Codable {
@@ -223,12 +231,13 @@ extension Bench {
             guard speedEpochs >= 1, epochs >= 1, batchSize >= 1, threads >= 1, rounds >= 1, subjects >= 1, gemmOrder >= 1 else {
                 throw ValidationError("--speed-epochs, --epochs, --batch-size, --threads, --rounds, --subjects and --gemm-order must be >= 1")
             }
-            guard lambda > 0, lambda.isFinite, trainRows >= 0, hessianRows >= 0 else {
-                throw ValidationError("--lambda must be > 0; --train-rows and --hessian-rows >= 0")
+            guard lambda > 0, lambda.isFinite, trainRows >= 0, hessianRows >= 0, budgetMinutes >= 0 else {
+                throw ValidationError("--lambda must be > 0; --train-rows, --hessian-rows and --budget-minutes >= 0")
             }
         }
 
         func run() throws {
+            let started = DispatchTime.now().uptimeNanoseconds
             let command = CommandLine.arguments.joined(separator: " ")
             let loadStart = BenchTools.loadAverage()
             #if DEBUG
@@ -273,7 +282,7 @@ extension Bench {
                 result.gemm = try gemm(input: input, train: train.x)
             }
             if partNames.contains("unlearn") {
-                result.unlearn = try unlearn(input: input, trainRaw: trainRaw, train: train, validation: validation)
+                result.unlearn = try unlearn(input: input, trainRaw: trainRaw, train: train, validation: validation, started: started)
             }
             result.loadAverageEnd = BenchTools.loadAverage()
             print("\nload average \(result.loadAverageEnd) at end")
@@ -301,7 +310,9 @@ extension Bench {
         func speed(
             torch: TorchTrainSpeed, threads: Int, input: [Int], trainRaw: Dataset, train: (x: Matrix, labels: [Int])
         ) throws -> [SpeedRow] {
-            print("\n== 1. training time per epoch: \(speedEpochs) Adam epochs, batch \(batchSize), lambda \(lambda), \(train.x.rows) rows, \(threads) thread(s)")
+            print(
+                "\n== 1. training time per epoch: \(speedEpochs) Adam epochs, batch \(batchSize), lambda \(lambda), \(train.x.rows) rows, \(threads) thread(s)"
+            )
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unlearn-bench-networks-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
@@ -340,6 +351,7 @@ extension Bench {
                     "  \(name): \(architecture.summary), \(architecture.parameterCount) parameters; Swift \(BenchTools.fmt(swiftPerEpoch, 2)) s/epoch "
                         + "(Trainer.adam \(BenchTools.fmt(report.seconds, 2)) s minus \(BenchTools.fmt(tail, 2)) s of final gradient + objective), "
                         + "PyTorch \(BenchTools.fmt(reference.secondsPerEpoch, 2)) s/epoch (load \(row.loadAverage))")
+                fflush(nil)
             }
             print("")
             BenchTools.printTable(
@@ -350,18 +362,26 @@ extension Bench {
                 rows.map { r in
                     let flops = r.trainingFlopsPerSample * Double(r.trainRows) / 1e9
                     return [
-                        r.model, "\(r.parameters)", "\(r.epochs)", BenchTools.fmt(r.swiftSecondsPerEpoch, 2), BenchTools.fmt(r.torchSecondsPerEpoch, 2),
+                        r.model, "\(r.parameters)", "\(r.epochs)", BenchTools.fmt(r.swiftSecondsPerEpoch, 2),
+                        BenchTools.fmt(r.torchSecondsPerEpoch, 2),
                         BenchTools.fmt(r.ratio, 2) + "x", BenchTools.fmt(flops / r.swiftSecondsPerEpoch, 1),
                         BenchTools.fmt(flops / r.torchSecondsPerEpoch, 1), BenchTools.fmt(100 * r.swiftTrainAccuracy, 1),
                         BenchTools.fmt(100 * r.torchTrainAccuracy, 1), r.loadAverage,
                     ]
                 })
-            print("    Swift: Float64, He/Glorot-uniform initialisation (seed \(seed)); PyTorch: Float32, its default initialisation; both Adam lr 1e-3")
-            print("    (Swift's cosine decay to 0, PyTorch's constant rate), L2 lambda \(lambda) in the loss; train accuracy on the \(train.x.rows) training rows after the last epoch")
-            print("    GFLOP/s: GEMM flops of a training step (forward + weight gradients + input gradients but the first layer's) x rows / (s/epoch)")
+            print(
+                "    Swift: Float64, He/Glorot-uniform initialisation (seed \(seed)); PyTorch: Float32, its default initialisation; both Adam lr 1e-3"
+            )
+            print(
+                "    (Swift's cosine decay to 0, PyTorch's constant rate), L2 lambda \(lambda) in the loss; train accuracy on the \(train.x.rows) training rows after the last epoch"
+            )
+            print(
+                "    GFLOP/s: GEMM flops of a training step (forward + weight gradients + input gradients but the first layer's) x rows / (s/epoch)")
             for r in rows {
-                print("    target: \(r.model) Swift <= 1.5x PyTorch per epoch: \(r.ratio <= 1.5 ? "met" : "NOT met") (\(BenchTools.fmt(r.ratio, 2))x)")
+                print(
+                    "    target: \(r.model) Swift <= 1.5x PyTorch per epoch: \(r.ratio <= 1.5 ? "met" : "NOT met") (\(BenchTools.fmt(r.ratio, 2))x)")
             }
+            fflush(nil)
             return rows
         }
 
@@ -395,7 +415,8 @@ extension Bench {
                             model: name, conv: conv, network: network, x: random(batchSize, conv.channels * conv.height * conv.width),
                             cols: random(batchSize * conv.outPositions, conv.patch), weights: random(conv.spec.outChannels, conv.patch)))
                 }
-                forwards.append((name, try Network(architecture: architecture, lambda: lambda, seed: seed), shapes.flopsPerSample * Double(batchSize)))
+                forwards.append(
+                    (name, try Network(architecture: architecture, lambda: lambda, seed: seed), shapes.flopsPerSample * Double(batchSize)))
             }
             let batch = train.selectingRows(0..<min(batchSize, train.rows))
 
@@ -446,22 +467,25 @@ extension Bench {
                 rows.map { r in
                     [
                         r.model, r.layer, r.shape, r.gemm.map(String.init).joined(separator: " x "), BenchTools.fmt(r.flops / 1e6, 1),
-                        BenchTools.fmt(1000 * BenchTools.median(r.layerSeconds), 2), BenchTools.fmt(r.layerGFlops, 1), BenchTools.fmt(r.gemmGFlops, 1),
+                        BenchTools.fmt(1000 * BenchTools.median(r.layerSeconds), 2), BenchTools.fmt(r.layerGFlops, 1),
+                        BenchTools.fmt(r.gemmGFlops, 1),
                         BenchTools.fmt(100 * BenchTools.median(r.gemmSeconds) / BenchTools.median(r.layerSeconds), 0) + "%",
                         BenchTools.fmt(100 * r.layerOverDGEMM, 0) + "%", BenchTools.fmt(100 * r.layerGFlops / sgemmRate, 0) + "%",
                     ]
-                } + forwardRows.map { f in
-                    [
-                        f.model, "whole forward", "batch \(batch.rows)", "-", BenchTools.fmt(f.flops / 1e6, 1),
-                        BenchTools.fmt(1000 * BenchTools.median(f.seconds), 2), BenchTools.fmt(f.gflops, 1), "-", "-",
-                        BenchTools.fmt(100 * f.overDGEMM, 0) + "%", BenchTools.fmt(100 * f.gflops / sgemmRate, 0) + "%",
-                    ]
-                })
+                }
+                    + forwardRows.map { f in
+                        [
+                            f.model, "whole forward", "batch \(batch.rows)", "-", BenchTools.fmt(f.flops / 1e6, 1),
+                            BenchTools.fmt(1000 * BenchTools.median(f.seconds), 2), BenchTools.fmt(f.gflops, 1), "-", "-",
+                            BenchTools.fmt(100 * f.overDGEMM, 0) + "%", BenchTools.fmt(100 * f.gflops / sgemmRate, 0) + "%",
+                        ]
+                    })
             print("    MFLOP: 2 M N K of the layer's GEMM (bias not counted); M = batch x output positions, N = filters, K = channels x k^2")
             print("    layer: Network.forward of the conv alone (im2col, GEMM, bias; plus a channels-last copy of the input when C > 1, global")
             print("    average pooling and a 2-unit dense output, timed but not counted), \(batchSize) random rows; GEMM alone: Matrix.gemm of the")
             print("    same M x N x K on random operands; whole forward: Network.forward of the model on \(batch.rows) training rows, flops of")
             print("    every conv and dense GEMM; peaks: cblas_dgemm / cblas_sgemm of order \(gemmOrder) (2 n^3 flops)")
+            fflush(nil)
             return GemmResult(
                 order: gemmOrder, dgemmSeconds: dgemm, sgemmSeconds: sgemm, dgemmGFlops: dgemmRate, sgemmGFlops: sgemmRate, layers: rows,
                 forward: forwardRows)
@@ -482,7 +506,7 @@ extension Bench {
         // MARK: Part 3: unlearning against retraining
 
         func unlearn(
-            input: [Int], trainRaw: Dataset, train: (x: Matrix, labels: [Int]), validation: (x: Matrix, labels: [Int])
+            input: [Int], trainRaw: Dataset, train: (x: Matrix, labels: [Int]), validation: (x: Matrix, labels: [Int]), started: UInt64
         ) throws -> UnlearnResult {
             let architecture = try preset(unlearnModel, input: input)
             let bySubject = trainRaw.rowsBySubject
@@ -508,13 +532,27 @@ extension Bench {
             print(
                 "  base: trained in \(BenchTools.fmt(baseSeconds, 1)) s, train accuracy \(BenchTools.fmt(100 * model.accuracy(train.x, labels: train.labels), 2))%, "
                     + "validation accuracy \(BenchTools.fmt(100 * baseAccuracy, 2))% (load \(BenchTools.loadAverage()))")
+            fflush(nil)
             let validationLosses = { (m: Network) in m.perRowLoss(validation.x, labels: validation.labels) }
             let baseValidationLosses = validationLosses(model)
 
             var runs: [SubjectRun] = []
             let progress = ProgressLine(enabled: Terminal.standardErrorIsTTY)
             defer { progress.finish() }
+            let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+            var subjectSeconds: [Double] = []
+            var stoppedBy: String?
             for (k, subject) in chosen.enumerated() {
+                if budgetMinutes > 0, let perSubject = subjectSeconds.isEmpty ? nil : BenchTools.mean(subjectSeconds),
+                    elapsed() + perSubject > 60 * budgetMinutes
+                {
+                    stoppedBy =
+                        "stopped after \(k) of \(chosen.count) subjects: the suite had run \(BenchTools.fmt(elapsed() / 60, 1)) min and a "
+                        + "subject takes \(BenchTools.fmt(perSubject / 60, 1)) min (mean so far), past --budget-minutes \(String(format: "%g", budgetMinutes))"
+                    print("  " + stoppedBy!)
+                    break
+                }
+                let subjectStart = elapsed()
                 let rows = subject.rows
                 let forgottenX = train.x.selectingRows(rows)
                 let forgottenY = rows.map { train.labels[$0] }
@@ -566,18 +604,21 @@ extension Bench {
                     }
                 }
                 runs.append(run)
+                subjectSeconds.append(elapsed() - subjectStart)
                 progress.finish()
                 print(
                     "  subject \(k + 1)/\(chosen.count) \(subject.name): retrain \(BenchTools.fmt(retrainSeconds, 1)) s; "
                         + run.methods.map { "\($0.method) \(BenchTools.fmt($0.seconds, 2)) s\($0.outcome == "applied" ? "" : " (\($0.outcome))")" }
                         .joined(separator: ", ") + " (load \(BenchTools.loadAverage()))")
+                fflush(nil)  // every C stream: a long run shows its progress when stdout is a file
             }
 
             print("")
             var table: [[String]] = []
             for run in runs {
                 table.append([
-                    run.subject, "\(run.rows)", "retrain", BenchTools.fmt(run.retrainSeconds, 2), BenchTools.fmt(run.retrainForgottenLoss, 4), "1.000",
+                    run.subject, "\(run.rows)", "retrain", BenchTools.fmt(run.retrainSeconds, 2), BenchTools.fmt(run.retrainForgottenLoss, 4),
+                    "1.000",
                     BenchTools.fmt(run.retrainValidationChangePoints, 2), BenchTools.fmt(run.retrainMembershipAUC, 3), "1.000",
                     "base: loss \(BenchTools.fmt(run.baseForgottenLoss, 4)), AUC \(BenchTools.fmt(run.baseMembershipAUC, 3))",
                 ])
@@ -597,9 +638,12 @@ extension Bench {
                 table)
             print(
                 "    forgotten loss: mean loss of the subject's rows under the updated (noise-free) model; / retrain: over the same-seed retrain's;")
-            print("    MIA AUC: loss-based membership AUC of the subject's rows against the \(validation.x.rows) validation rows (UpdateReport.membershipAUCAfter;")
             print(
-                "    the retrain row: the same AUC under the retrained model); time / retrain: update seconds over that subject's retrain seconds (Trainer.adam, \(epochs) epochs)")
+                "    MIA AUC: loss-based membership AUC of the subject's rows against the \(validation.x.rows) validation rows (UpdateReport.membershipAUCAfter;"
+            )
+            print(
+                "    the retrain row: the same AUC under the retrained model); time / retrain: update seconds over that subject's retrain seconds (Trainer.adam, \(epochs) epochs)"
+            )
 
             var summary: [MethodSummary] = []
             for name in methodNames {
@@ -613,7 +657,9 @@ extension Bench {
                         medianMembershipAUC: BenchTools.median(applied.map(\.membershipAUCAfter)),
                         medianTimeFraction: BenchTools.median(all.map(\.timeFraction))))
             }
-            print("\n  summary over \(runs.count) subjects")
+            print(
+                "\n  summary over \(runs.count) subjects (\(runs.map(\.subject).joined(separator: ", ")))"
+                    + (stoppedBy.map { "; \($0)" } ?? ""))
             BenchTools.printTable(
                 [
                     "method", "applied", "s/update (median)", "loss ratio (median)", "loss ratio (min..max)", "worst validation change (points)",
@@ -624,7 +670,8 @@ extension Bench {
                     return [
                         s.method, "\(s.applied) of \(s.requests)", BenchTools.fmt(s.medianSeconds, 2), BenchTools.fmt(s.medianLossRatio, 3),
                         ratios.isEmpty ? "n/a" : "\(BenchTools.fmt(ratios.min()!, 3))..\(BenchTools.fmt(ratios.max()!, 3))",
-                        BenchTools.fmt(s.worstValidationChangePoints, 2), BenchTools.fmt(s.medianMembershipAUC, 3), BenchTools.fmt(s.medianTimeFraction, 4),
+                        BenchTools.fmt(s.worstValidationChangePoints, 2), BenchTools.fmt(s.medianMembershipAUC, 3),
+                        BenchTools.fmt(s.medianTimeFraction, 4),
                     ]
                 } + [
                     [
@@ -640,7 +687,7 @@ extension Bench {
             print("    worst validation change: the lowest over the subjects (most negative = largest drop)")
             return UnlearnResult(
                 model: unlearnModel, parameters: architecture.parameterCount, epochs: epochs, baseTrainSeconds: baseSeconds,
-                baseValidationAccuracy: baseAccuracy, subjects: runs, summary: summary)
+                baseValidationAccuracy: baseAccuracy, subjects: runs, summary: summary, stoppedBy: stoppedBy)
         }
     }
 }
