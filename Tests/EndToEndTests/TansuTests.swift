@@ -48,7 +48,10 @@ struct TansuTests {
 
         func start(_ label: String) async throws -> ChildProcess {
             let notify = try NotifySocket(directory: fixture.directory)
-            let daemon = try fixture.startDaemon(config: try fixture.writeConfig(), notify: notify, label: label)
+            // Releases only by count (10 updates; this test applies 9): a timed release would add a version of its
+            // own between the counts below whenever the run is slow enough for the oldest update to reach its age.
+            let config = try fixture.writeConfig(["release": ["every_seconds": 0]])
+            let daemon = try fixture.startDaemon(config: config, notify: notify, label: label)
             try await daemon.waitUntilReady(notify: notify, timeout: .seconds(60))
             return daemon
         }
