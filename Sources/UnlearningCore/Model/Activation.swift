@@ -31,15 +31,4 @@ public enum Activation: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// Multiplies `delta` element-wise by the derivative at the pre-activations `z` (with `a = act(z)`).
-    func multiplyByDerivative(_ delta: inout [Double], preActivation z: [Double], activation a: [Double]) {
-        switch self {
-        case .relu:
-            for i in delta.indices where z[i] <= 0 { delta[i] = 0 }
-        case .tanh:
-            for i in delta.indices { delta[i] *= 1 - a[i] * a[i] }
-        case .identity:
-            break
-        }
-    }
 }

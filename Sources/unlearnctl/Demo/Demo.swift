@@ -453,9 +453,8 @@ struct Demo: AsyncParsableCommand {
         )
         let removing = Set(rows)
         let residual = (0..<bundle.train.count).filter { !removing.contains($0) }
-        var retrained = bundle.model
         let t0 = Date()
-        _ = Trainer.lbfgs(&retrained, x: base.trainFeatures.selectingRows(residual), labels: residual.map { bundle.train.labels[$0] })
+        let retrained = try retrain(bundle, residual: residual, deep: false)
         let retrainSeconds = Date().timeIntervalSince(t0)
         let baseDistance = Vector.distance(bundle.model.theta, retrained.theta)
         let forgottenX = base.trainFeatures.selectingRows(rows)
