@@ -18,6 +18,7 @@ struct Bench: AsyncParsableCommand {
             SnapshotBenchmark.self,
             KafkaBenchmark.self,
             NetworkBenchmark.self,
+            ForgettingBenchmark.self,
             AllBenchmarks.self,
         ]
     )

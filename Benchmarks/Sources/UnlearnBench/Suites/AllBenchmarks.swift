@@ -45,6 +45,13 @@ extension Bench {
                 ]
             ),
             (
+                "forgetting",
+                [
+                    "--data", "data/digits.csv.zst", "--model", "mlp32", "--models", "4", "--epochs", "3", "--singles", "1", "--batch", "3",
+                    "--methods", "dampening;lfoci:maxSlices=4", "--cache", "/tmp/unlearn-bench-all-forgetting",
+                ]
+            ),
+            (
                 "kafka",
                 [
                     "--data", "data/digits.csv.zst", "--scenarios", "class,subject", "--seconds", "2", "--rate", "20",
