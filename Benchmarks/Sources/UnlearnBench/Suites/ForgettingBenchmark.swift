@@ -159,8 +159,8 @@ extension Bench {
                         throw ValidationError(
                             "\"\(assignment)\" in \(spec): expected property=value with an UnlearningOptions property, e.g. dampeningAlpha=5")
                     }
-                    let value = try JSONSerialization.jsonObject(with: Data(pair[1].utf8), options: .fragmentsAllowed)
-                    object[pair[0]] = value
+                    // A number or boolean as JSON; anything else is a string (an enum's raw value, e.g. finetuneScope=lfoci).
+                    object[pair[0]] = (try? JSONSerialization.jsonObject(with: Data(pair[1].utf8), options: .fragmentsAllowed)) ?? pair[1]
                 }
                 do {
                     return (spec, try JSONDecoder().decode(UnlearningOptions.self, from: JSONSerialization.data(withJSONObject: object)))
