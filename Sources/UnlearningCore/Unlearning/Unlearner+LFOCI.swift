@@ -26,19 +26,26 @@ extension Unlearner {
         var union = Set(slices)
         clock.lap("residual")
         for k in 1..<options.lfociSteps {
+            // The trial step reports into a copy: a discarded step leaves only its work (CG iterations, products).
+            var trial = report
             let candidate: (Network, [Slice])
             do {
                 candidate = try lfociBlockStep(
                     model: updated, state: state, batch: batch, residualAfter: residualAfter, residualX: residualX,
-                    seed: options.seed &+ UInt64(k), residualGradient: gradient, options: options, report: &report, clock: &clock
+                    seed: options.seed &+ UInt64(k), residualGradient: gradient, options: options, report: &trial, clock: &clock
                 )
             } catch {
+                (report.cgIterations, report.hessianVectorProducts) = (trial.cgIterations, trial.hessianVectorProducts)
                 break
             }
             let candidateGradient = candidate.0.objectiveGradient(residualX, labels: residualY)
             let candidateNorm = Vector.norm(candidateGradient)
             clock.lap("residual")
-            guard candidateNorm < norm else { break }
+            guard candidateNorm < norm else {
+                (report.cgIterations, report.hessianVectorProducts) = (trial.cgIterations, trial.hessianVectorProducts)
+                break
+            }
+            report = trial
             (updated, gradient, norm) = (candidate.0, candidateGradient, candidateNorm)
             union.formUnion(candidate.1)
             report.newtonIterations += 1
