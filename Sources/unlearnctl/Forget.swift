@@ -39,7 +39,12 @@ struct Forget: AsyncParsableCommand {
     @Option(help: "Forget these sample ids (comma-separated).")
     var samples: String?
 
-    @Option(help: "Update method: auto (newton for logistic regression), newton, lfoci.")
+    @Option(
+        help: """
+            Update method: auto (newton for logistic regression, dampening for networks) or one of \
+            \(UnlearningOptions.Method.allCases.map(\.rawValue).joined(separator: ", ")) (docs/ARCHITECTURE.md, section 3.1); \
+            the hyperparameters are the defaults of the daemon's unlearning.* keys.
+            """)
     var method: String = "auto"
 
     @Option(name: .customLong("selection"), help: "Parameter block of the lfoci method: lfoci, full, random, top1.")

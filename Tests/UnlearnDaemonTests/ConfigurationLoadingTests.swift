@@ -86,6 +86,14 @@ struct ConfigurationLoadingTests {
             "unlearning.newton_max_iterations": "5", "unlearning.newton_max_seconds": "2.5", "unlearning.newton_damping": "0.1",
             "unlearning.cg_max_iterations": "50", "unlearning.cg_tolerance": "0.01", "unlearning.dense_block_limit": "100",
             "unlearning.dampening_alpha": "5", "unlearning.dampening_lambda": "0.5", "unlearning.dampening_scope": "lfoci",
+            "unlearning.dampening_repair_steps": "3", "unlearning.lfoci_steps": "4", "unlearning.finetune_steps": "11",
+            "unlearning.finetune_batch_size": "12", "unlearning.finetune_learning_rate": "0.01", "unlearning.finetune_scope": "lfoci",
+            "unlearning.neggrad_steps": "13", "unlearning.neggrad_batch_size": "14", "unlearning.neggrad_learning_rate": "0.02",
+            "unlearning.neggrad_beta": "0.9", "unlearning.neggrad_optimizer": "sgd", "unlearning.scrub_max_steps": "5",
+            "unlearning.scrub_min_steps": "15", "unlearning.scrub_batch_size": "16", "unlearning.scrub_learning_rate": "0.03",
+            "unlearning.scrub_alpha": "0.5", "unlearning.scrub_gamma": "2", "unlearning.scrub_temperature": "3",
+            "unlearning.salun_fraction": "0.25", "unlearning.salun_steps": "17", "unlearning.salun_batch_size": "18",
+            "unlearning.salun_learning_rate": "0.04", "unlearning.salun_alpha": "0.7",
             "budget.mode": "adaptive", "budget.sigma": "0.02", "release.every_updates": "3", "release.every_seconds": "1.5",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
             "budget.sigma_max": "0.2", "budget.max_removals": "100", "budget.max_accuracy_drop": "0.1",
@@ -112,6 +120,14 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.newtonMaxSeconds == 2.5 && c.unlearning.newtonDamping == 0.1 && c.unlearning.cgMaxIterations == 50)
         #expect(c.unlearning.cgTolerance == 0.01 && c.unlearning.denseBlockLimit == 100)
         #expect(c.unlearning.dampeningAlpha == 5 && c.unlearning.dampeningLambda == 0.5 && c.unlearning.dampeningScope == .lfoci)
+        #expect(c.unlearning.dampeningRepairSteps == 3 && c.unlearning.lfociSteps == 4)
+        #expect(c.unlearning.finetuneSteps == 11 && c.unlearning.finetuneBatchSize == 12 && c.unlearning.finetuneLearningRate == 0.01)
+        #expect(c.unlearning.finetuneScope == .lfoci && c.unlearning.neggradSteps == 13 && c.unlearning.neggradBatchSize == 14)
+        #expect(c.unlearning.neggradLearningRate == 0.02 && c.unlearning.neggradBeta == 0.9 && c.unlearning.neggradOptimizer == .sgd)
+        #expect(c.unlearning.scrubMaxSteps == 5 && c.unlearning.scrubMinSteps == 15 && c.unlearning.scrubBatchSize == 16)
+        #expect(c.unlearning.scrubLearningRate == 0.03 && c.unlearning.scrubAlpha == 0.5 && c.unlearning.scrubGamma == 2)
+        #expect(c.unlearning.scrubTemperature == 3 && c.unlearning.salunFraction == 0.25 && c.unlearning.salunSteps == 17)
+        #expect(c.unlearning.salunBatchSize == 18 && c.unlearning.salunLearningRate == 0.04 && c.unlearning.salunAlpha == 0.7)
         #expect(c.budget.epsilonBudget == 2 && c.budget.delta == 1e-6 && c.budget.epsilonStep == 0.5)
         #expect(c.budget.sigmaFloor == 0.01 && c.budget.sigmaMax == 0.2 && c.budget.maxRemovals == 100)
         #expect(c.budget.maxAccuracyDrop == 0.1)

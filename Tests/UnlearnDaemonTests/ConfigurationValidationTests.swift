@@ -86,6 +86,18 @@ struct ConfigurationValidationTests {
         ("set", "topics.deletions", "bad topic!", "Kafka topic name"),
         ("file", "consumer.group_id", "\"\"", "1 to 255 characters"),
         ("set", "metrics.interval_ms", "10", "100 to 60000"),
+        ("set", "unlearning.method", "retrain", "auto, newton, lfoci, dampening, finetune, neggrad, scrub, salun"),
+        ("file", "unlearning.finetune_steps", "-1", "0 to 1000000"),
+        ("env", "unlearning.finetune_learning_rate", "0", "> 0 and <= 10"),
+        ("file", "unlearning.finetune_scope", "\"block\"", "all, lfoci"),
+        ("set", "unlearning.neggrad_beta", "1.5", "0 to 1"),
+        ("env", "unlearning.neggrad_optimizer", "rmsprop", "adam, sgd"),
+        ("file", "unlearning.scrub_batch_size", "0", "1 to 100000"),
+        ("set", "unlearning.scrub_temperature", "0", "> 0 and <= 1000"),
+        ("file", "unlearning.salun_fraction", "0", "> 0 and <= 1"),
+        ("env", "unlearning.salun_fraction", "1.2", "> 0 and <= 1"),
+        ("set", "unlearning.lfoci_steps", "0", "1 to 1000"),
+        ("file", "unlearning.dampening_repair_steps", "-5", "0 to 1000000"),
     ]
 
     @Test("an invalid value names the key, the value, its source and the allowed range or set", arguments: invalidValues)

@@ -20,7 +20,8 @@ extension SnapshotManifest {
         public var requestIds: [String]
         public var rowsRemoved: Int
         public var outcome: Outcome
-        /// Update method (`newton`, `lfoci`, `dampening`) and lfoci's block selection.
+        /// Update method (`newton`, `lfoci`, `dampening`, `finetune`, `neggrad`, `scrub`, `salun`) and lfoci's block
+        /// selection.
         public var method: String?
         public var selection: String?
         /// Parameter slices the step changed, and their size in parameters.
@@ -34,6 +35,10 @@ extension SnapshotManifest {
         public var cgIterations: Int?
         public var hessianVectorProducts: Int?
         public var dampenedParameters: Int?
+        /// Optimiser steps of the gradient-step methods and the dampening repair (absent for the others).
+        public var optimizerSteps: Int?
+        /// `salun`: parameters in the saliency mask.
+        public var salientParameters: Int?
         /// Epsilon spent in the epoch after this record.
         public var epsilonSpent: Double
         /// The served model before the update; the noise-free state after it (what the next release publishes).
@@ -78,6 +83,8 @@ extension SnapshotManifest {
             case cgIterations = "cg_iterations"
             case hessianVectorProducts = "hessian_vector_products"
             case dampenedParameters = "dampened_parameters"
+            case optimizerSteps = "optimizer_steps"
+            case salientParameters = "salient_parameters"
             case epsilonSpent = "epsilon_spent"
             case validationAccuracyBefore = "validation_accuracy_before"
             case validationAccuracyAfter = "validation_accuracy"
@@ -129,6 +136,8 @@ extension SnapshotManifest {
             cgIterations = try c.decodeIfPresent(Int.self, forKey: .cgIterations)
             hessianVectorProducts = try c.decodeIfPresent(Int.self, forKey: .hessianVectorProducts)
             dampenedParameters = try c.decodeIfPresent(Int.self, forKey: .dampenedParameters)
+            optimizerSteps = try c.decodeIfPresent(Int.self, forKey: .optimizerSteps)
+            salientParameters = try c.decodeIfPresent(Int.self, forKey: .salientParameters)
             epsilonSpent = try c.decodeIfPresent(Double.self, forKey: .epsilonSpent) ?? 0
             validationAccuracyBefore = try c.decodeIfPresent(Double.self, forKey: .validationAccuracyBefore)
             validationAccuracyAfter = try c.decodeIfPresent(Double.self, forKey: .validationAccuracyAfter)

@@ -49,7 +49,7 @@ extension DaemonConfiguration {
             ),
             .optionalChoice(
                 "unlearning.method", \.unlearning.method, none: "auto",
-                "Update method: newton (Newton-CG on the residual objective until ||grad F_residual|| <= unlearning.newton_tolerance; certified for logistic regression, a heuristic for MLPs), lfoci (the paper's L-FOCI block Newton step; unlearning.selection picks its block), dampening (Selective Synaptic Dampening; MLPs, heuristic). auto: the measured default per model kind, newton for logistic regression and dampening for MLPs (README, Methods)."
+                "Update method: newton (Newton-CG on the residual objective until ||grad F_residual|| <= unlearning.newton_tolerance; certified for logistic regression, a heuristic for MLPs), lfoci (the paper's L-FOCI block Newton step; unlearning.selection picks its block), dampening (Selective Synaptic Dampening; MLPs, heuristic), finetune (Adam on the residual rows), neggrad (NegGrad+), scrub (SCRUB), salun (SalUn); the last four are heuristics for deep models (docs/ARCHITECTURE.md, section 3.1). Only newton releases are ever certified. auto: the measured default per model kind, newton for logistic regression and dampening for MLPs (README, Methods)."
             ),
             .choice(
                 "unlearning.selection", \.unlearning.selection,
@@ -90,6 +90,98 @@ extension DaemonConfiguration {
             .choice(
                 "unlearning.dampening_scope", \.unlearning.dampeningScope,
                 "dampening: all (every parameter may be dampened) or lfoci (only parameters of the slices L-FOCI selects)."
+            ),
+            .integer(
+                "unlearning.dampening_repair_steps", \.unlearning.dampeningRepairSteps, 0...1_000_000,
+                "dampening: residual fine-tuning steps after the dampening (finetune's loop with unlearning.finetune_batch_size and unlearning.finetune_learning_rate, every parameter); 0 keeps SSD alone."
+            ),
+            .integer(
+                "unlearning.lfoci_steps", \.unlearning.lfociSteps, 1...1000,
+                "lfoci: block Newton steps, each on a fresh L-FOCI selection (randomized block-coordinate Newton); stops early once ||grad F_residual|| stops falling. 1: the paper's single step."
+            ),
+            .integer(
+                "unlearning.finetune_steps", \.unlearning.finetuneSteps, 0...1_000_000,
+                "finetune: Adam steps on residual mini-batches of the model's own objective (also the unit of unlearning.dampening_repair_steps)."
+            ),
+            .integer(
+                "unlearning.finetune_batch_size", \.unlearning.finetuneBatchSize, 1...100_000,
+                "finetune (and the dampening repair): residual rows per mini-batch."
+            ),
+            .number(
+                "unlearning.finetune_learning_rate", \.unlearning.finetuneLearningRate, .open(0, closed: 10),
+                "finetune (and the dampening repair): Adam's learning rate."
+            ),
+            .choice(
+                "unlearning.finetune_scope", \.unlearning.finetuneScope,
+                "finetune: all (every parameter may change) or lfoci (only parameters of the slices L-FOCI selects)."
+            ),
+            .integer(
+                "unlearning.neggrad_steps", \.unlearning.neggradSteps, 0...1_000_000,
+                "neggrad: optimiser steps, each on a residual mini-batch and a mini-batch of the forgotten rows."
+            ),
+            .integer(
+                "unlearning.neggrad_batch_size", \.unlearning.neggradBatchSize, 1...100_000,
+                "neggrad: rows per mini-batch (residual and forgotten)."
+            ),
+            .number(
+                "unlearning.neggrad_learning_rate", \.unlearning.neggradLearningRate, .open(0, closed: 10),
+                "neggrad: the optimiser's learning rate."
+            ),
+            .number(
+                "unlearning.neggrad_beta", \.unlearning.neggradBeta, .closed(0, 1),
+                "neggrad: the step descends beta x residual objective - (1 - beta) x forgotten rows' loss."
+            ),
+            .choice(
+                "unlearning.neggrad_optimizer", \.unlearning.neggradOptimizer,
+                "neggrad: adam or sgd (plain, no momentum)."
+            ),
+            .integer(
+                "unlearning.scrub_max_steps", \.unlearning.scrubMaxSteps, 0...1_000_000,
+                "scrub: max-steps (ascent of the KL divergence from the teacher on a mini-batch of the forgotten rows), spread evenly before the min-steps."
+            ),
+            .integer(
+                "unlearning.scrub_min_steps", \.unlearning.scrubMinSteps, 0...1_000_000,
+                "scrub: min-steps (descent of alpha x KL + gamma x loss on residual mini-batches)."
+            ),
+            .integer(
+                "unlearning.scrub_batch_size", \.unlearning.scrubBatchSize, 1...100_000,
+                "scrub: rows per mini-batch (residual and forgotten)."
+            ),
+            .number(
+                "unlearning.scrub_learning_rate", \.unlearning.scrubLearningRate, .open(0, closed: 10),
+                "scrub: Adam's learning rate (paper default 5e-4)."
+            ),
+            .number(
+                "unlearning.scrub_alpha", \.unlearning.scrubAlpha, .closed(0, 1_000_000),
+                "scrub: weight of the KL divergence in the min-steps (paper default 0.001)."
+            ),
+            .number(
+                "unlearning.scrub_gamma", \.unlearning.scrubGamma, .closed(0, 1_000_000),
+                "scrub: weight of the residual rows' loss in the min-steps (paper default 0.99)."
+            ),
+            .number(
+                "unlearning.scrub_temperature", \.unlearning.scrubTemperature, .open(0, closed: 1000),
+                "scrub: distillation temperature of the KL divergence (paper default 4)."
+            ),
+            .number(
+                "unlearning.salun_fraction", \.unlearning.salunFraction, .open(0, closed: 1),
+                "salun: fraction of the parameters, those with the largest forget-loss gradient, that the update may change (paper default 0.5)."
+            ),
+            .integer(
+                "unlearning.salun_steps", \.unlearning.salunSteps, 0...1_000_000,
+                "salun: Adam steps, each on forgotten rows with random wrong labels plus a residual mini-batch."
+            ),
+            .integer(
+                "unlearning.salun_batch_size", \.unlearning.salunBatchSize, 1...100_000,
+                "salun: rows per mini-batch (residual and forgotten)."
+            ),
+            .number(
+                "unlearning.salun_learning_rate", \.unlearning.salunLearningRate, .open(0, closed: 10),
+                "salun: Adam's learning rate."
+            ),
+            .number(
+                "unlearning.salun_alpha", \.unlearning.salunAlpha, .closed(0, 1_000_000),
+                "salun: weight of the residual rows' loss against the random-label loss of the forgotten rows."
             ),
             .integer(
                 "unlearning.dense_block_limit", \.unlearning.denseBlockLimit, 1...50_000,

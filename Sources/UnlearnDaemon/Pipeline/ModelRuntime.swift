@@ -526,6 +526,8 @@ public final class ModelRuntime: @unchecked Sendable {
         record.cgIterations = r.cgIterations
         record.hessianVectorProducts = r.hessianVectorProducts
         record.dampenedParameters = r.dampenedParameters
+        record.optimizerSteps = r.optimizerSteps
+        record.salientParameters = r.salientParameters
         record.validationAccuracyBefore = r.validationAccuracyBefore
         record.validationAccuracyAfter = r.validationAccuracyAfter
         record.validationLossBefore = r.validationLossBefore

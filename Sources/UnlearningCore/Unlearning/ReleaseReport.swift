@@ -3,8 +3,8 @@ public struct ReleaseReport: Codable, Sendable, Equatable {
     /// True when new weights were released; false when a limit refused the release (`reasonsRaised`).
     public var released: Bool
     public var mode: BudgetPolicy.Mode
-    /// True when the residual bound is a proof and the noise covers it: a convex model, `certified` mode, noise on
-    /// every parameter, released.
+    /// True when the residual bound is a proof and the noise covers it: a convex model updated by `newton` (every other
+    /// method is a heuristic), `certified` mode, noise on every parameter, released.
     public var certified: Bool = false
     /// Noise standard deviation (0 without noise).
     public var sigma: Double = 0

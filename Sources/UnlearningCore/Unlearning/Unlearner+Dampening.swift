@@ -6,34 +6,16 @@ extension Unlearner {
     /// batch), as in the paper, where D is the full training set including D_f: it is the data the current weights
     /// were fitted to, and the batch's own importance is the thing compared against it. Both sums come from one
     /// pass over the rows (residual and batch separately, then added). With `dampeningScope` `.lfoci` only the
-    /// slices L-FOCI selects for the batch (the `lfoci` method's selection) are eligible.
+    /// slices L-FOCI selects for the batch (the `lfoci` method's selection) are eligible. With `dampeningRepairSteps`
+    /// > 0 the dampened model is then fine-tuned on the residual rows for that many steps (`finetune`'s loop, every
+    /// parameter), a short repair of what the dampening cost the residual rows.
     static func dampeningStep(
         model: Network, state: UnlearningState, batch: (x: Matrix, labels: [Int]), residual: (x: Matrix, labels: [Int]),
         options: UnlearningOptions, report: inout UpdateReport, clock: inout PhaseClock
     ) throws(UnlearningError) -> (Network, [Slice]) {
-        guard options.dampeningAlpha > 0, options.dampeningAlpha.isFinite,
-            options.dampeningLambda >= 0, options.dampeningLambda.isFinite
-        else {
-            throw UnlearningError(
-                .invalidOptions,
-                "dampening needs a finite alpha > 0 and lambda >= 0, got alpha \(options.dampeningAlpha), lambda "
-                    + "\(options.dampeningLambda); the paper's defaults are alpha 10, lambda 1"
-            )
-        }
-        var scope: [Slice]? = nil
-        if options.dampeningScope == .lfoci {
-            var rng = SeededGenerator(seed: options.seed)
-            var selecting = options
-            selecting.selection = .lfoci
-            let statistics = PerturbationStatistics.sample(
-                model: model, batch: batch.x, labels: batch.labels, options: selecting, rng: &rng
-            )
-            clock.lap("perturb")
-            let selected = try select(statistics: statistics, model: model, batch: batch, options: selecting, rng: &rng)
-            scope = selected.slices
-            report.selectionScores = selected.scores
-            clock.lap("select")
-        }
+        let scope: [Slice]? =
+            options.dampeningScope == .lfoci
+            ? try lfociScope(model: model, batch: batch, options: options, report: &report, clock: &clock) : nil
         let m = Double(batch.x.rows)
         let forgetSum = model.squaredGradientSum(batch.x, labels: batch.labels)
         var dataImportance = model.squaredGradientSum(residual.x, labels: residual.labels)
@@ -48,6 +30,11 @@ extension Unlearner {
         )
         clock.lap("dampen")
         report.dampenedParameters = result.dampened
-        return (result.model, result.slices)
+        guard options.dampeningRepairSteps > 0 else { return (result.model, result.slices) }
+        // The repair: residual fine-tuning of every parameter (`finetune`'s loop) after the dampening.
+        var repaired = result.model
+        report.optimizerSteps = finetune(&repaired, residual: residual, steps: options.dampeningRepairSteps, options: options, scope: nil)
+        clock.lap("repair")
+        return (repaired, model.architecture.allSlices)
     }
 }

@@ -96,7 +96,11 @@ extension Unlearner {
             state.releasedTheta = released.theta == model.theta ? nil : released.theta
             if let accounted { state.budget.accountant.record(sensitivity: accounted.sensitivity, sigma: accounted.sigma) }
             report.released = true
-            report.certified = mode == .certified && model.architecture.isConvex && options.noise && options.noiseScope == .all
+            // Only Newton's method drives a convex model to its residual bound by construction; every other method is
+            // a heuristic and is never called certified (docs/ARCHITECTURE.md, section 3.1).
+            report.certified =
+                mode == .certified && model.architecture.isConvex && options.resolvedMethod(for: model.architecture) == .newton
+                && options.noise && options.noiseScope == .all
         }
         for reason in raised { state.budget.raise(reason) }
         report.reasonsRaised = raised

@@ -1,4 +1,21 @@
 extension Unlearner {
+    /// The slices L-FOCI selects for the batch, from `options.seed`, exactly as the `lfoci` method with selection
+    /// `lfoci` would choose them: the scope of `dampeningScope` and `finetuneScope` `.lfoci`. Records the scores.
+    static func lfociScope(
+        model: Network, batch: (x: Matrix, labels: [Int]), options: UnlearningOptions, report: inout UpdateReport,
+        clock: inout PhaseClock
+    ) throws(UnlearningError) -> [Slice] {
+        var rng = SeededGenerator(seed: options.seed)
+        var selecting = options
+        selecting.selection = .lfoci
+        let statistics = PerturbationStatistics.sample(model: model, batch: batch.x, labels: batch.labels, options: selecting, rng: &rng)
+        clock.lap("perturb")
+        let selected = try select(statistics: statistics, model: model, batch: batch, options: selecting, rng: &rng)
+        report.selectionScores = selected.scores
+        clock.lap("select")
+        return selected.slices
+    }
+
     struct SelectedBlock {
         var slices: [Slice]
         var scores: [Double]

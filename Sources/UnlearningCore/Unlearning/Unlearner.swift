@@ -6,7 +6,9 @@ import Foundation
 /// and spends budget (`Unlearner+Release.swift`). The step is either `newton` (Newton-CG to the residual optimum,
 /// `Unlearner+Newton.swift`), `lfoci`, the L-FOCI block Newton step of Algorithm 1 of Mehta, Pal, Singh, Ravi,
 /// "Deep Unlearning via Randomized Conditionally Independent Hessians", CVPR 2022 (`Unlearner+LFOCI.swift`), or
-/// `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`).
+/// `dampening`, Selective Synaptic Dampening (`Unlearner+Dampening.swift`), or one of the gradient-step heuristics of
+/// the deep unlearning literature: `finetune`, `neggrad`, `scrub`, `salun` (`Unlearner+Finetune.swift` and the
+/// files named after the others).
 public enum Unlearner {
     /// Forgets `rows` and releases at once: `update` then `release` (offline use and tests; the daemon releases at a
     /// cadence instead). The report carries the release in `release`.
@@ -35,6 +37,7 @@ public enum Unlearner {
         policy: BudgetPolicy = BudgetPolicy()
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
+        try options.validate(for: options.resolvedMethod(for: state.model.architecture))
         let model = state.model
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
@@ -70,6 +73,22 @@ public enum Unlearner {
             (updated, slices) = try dampeningStep(
                 model: model, state: state, batch: (batchX, batchY), residual: (residualX, residualY), options: options,
                 report: &report, clock: &clock
+            )
+        case .finetune:
+            (updated, slices) = try finetuneStep(
+                model: model, batch: (batchX, batchY), residual: (residualX, residualY), options: options, report: &report, clock: &clock
+            )
+        case .neggrad:
+            (updated, slices) = neggradStep(
+                model: model, batch: (batchX, batchY), residual: (residualX, residualY), options: options, report: &report, clock: &clock
+            )
+        case .scrub:
+            (updated, slices) = scrubStep(
+                model: model, batch: (batchX, batchY), residual: (residualX, residualY), options: options, report: &report, clock: &clock
+            )
+        case .salun:
+            (updated, slices) = salunStep(
+                model: model, batch: (batchX, batchY), residual: (residualX, residualY), options: options, report: &report, clock: &clock
             )
         }
         report.slices = slices

@@ -13,6 +13,34 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
         /// (diagonal Fisher) to the forgotten rows than to the training data are scaled down. No gradient step;
         /// a heuristic for deep models, never certified.
         case dampening
+        /// Residual fine-tuning: Adam on the residual rows' objective F (mean loss plus the L2 term) for
+        /// `finetuneSteps` mini-batch steps from the current weights. A heuristic, never certified.
+        case finetune
+        /// NegGrad+ (Kurmanji, Triantafillou, Hayes, Triantafillou, "Towards Unbounded Machine Unlearning",
+        /// NeurIPS 2023): steps on beta L_residual(mini-batch) - (1 - beta) L_forget. A heuristic, never certified.
+        case neggrad
+        /// SCRUB (same paper): the student moves away from the teacher (the model before the update) on the forgotten
+        /// rows and stays close to it, and to the labels, on the residual rows. A heuristic, never certified.
+        case scrub
+        /// SalUn (Fan, Liu, Zhang, Wei, Wong, Liu, ICLR 2024): fine-tunes only the parameters salient to the forget
+        /// loss, on the forgotten rows with random wrong labels plus residual mini-batches. A heuristic, never certified.
+        case salun
+    }
+
+    /// The first-order optimiser of the gradient-step methods.
+    public enum Optimizer: String, Codable, Sendable, CaseIterable {
+        /// Adam (Kingma and Ba, ICLR 2015), beta1 0.9, beta2 0.999, epsilon 1e-8, as `Trainer.adam`.
+        case adam
+        /// Plain stochastic gradient descent (no momentum).
+        case sgd
+    }
+
+    /// Which parameters `finetune` (and the dampening repair) may change.
+    public enum FinetuneScope: String, Codable, Sendable, CaseIterable {
+        /// Every parameter.
+        case all
+        /// Only the slices L-FOCI selects for the batch (as the `lfoci` method with selection `lfoci` would).
+        case lfoci
     }
 
     /// Which parameters `dampening` may scale.
@@ -93,6 +121,49 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     public var dampeningLambda: Double = SelectiveDampening.defaultLambda
     /// `dampening`: which parameters are eligible.
     public var dampeningScope: DampeningScope = .all
+    /// `dampening`: residual fine-tuning steps after the dampening (the `finetune` loop with its batch size and
+    /// learning rate, over every parameter); 0 keeps SSD alone.
+    public var dampeningRepairSteps: Int = 0
+    /// `lfoci`: block Newton steps, each on a fresh L-FOCI selection (randomized block-coordinate Newton, Theorem 2
+    /// of Mehta et al., CVPR 2022); the iteration stops early once ||grad F_residual|| stops falling. 1: the
+    /// paper's single step.
+    public var lfociSteps: Int = 1
+    /// `finetune`: mini-batch steps (the default, 50 batches of 64, is about one epoch over 3,200 residual rows).
+    public var finetuneSteps: Int = 50
+    public var finetuneBatchSize: Int = 64
+    /// `finetune`: Adam's learning rate (that of `Trainer.adam`, which trained the bundled models).
+    public var finetuneLearningRate: Double = 1e-3
+    public var finetuneScope: FinetuneScope = .all
+    /// `neggrad`: mini-batch steps, each on a residual mini-batch and all the forgotten rows.
+    public var neggradSteps: Int = 50
+    public var neggradBatchSize: Int = 64
+    public var neggradLearningRate: Double = 1e-3
+    /// `neggrad`: weight of the residual loss; the forgotten rows' loss is ascended with weight 1 - beta. Fixed in
+    /// advance, not tuned on this project's data (the paper tunes it per setting).
+    public var neggradBeta: Double = 0.999
+    public var neggradOptimizer: Optimizer = .adam
+    /// `scrub`: max-steps (ascent of KL(teacher || student) on the forgotten rows) and min-steps (descent of
+    /// alpha KL + gamma CE on residual mini-batches). The min-steps are split into `scrubMaxSteps + 1` equal phases
+    /// with one max-step before each but the last, as the paper's schedule runs its max epochs first and ends with
+    /// min epochs.
+    public var scrubMaxSteps: Int = 2
+    public var scrubMinSteps: Int = 50
+    public var scrubBatchSize: Int = 64
+    /// `scrub`: Adam's learning rate, alpha, gamma and the distillation temperature: the paper's small-scale
+    /// settings (learning rate 5e-4, alpha 0.001, gamma 0.99, T 4).
+    public var scrubLearningRate: Double = 5e-4
+    public var scrubAlpha: Double = 0.001
+    public var scrubGamma: Double = 0.99
+    public var scrubTemperature: Double = 4
+    /// `salun`: the fraction of parameters, by |gradient of the forget loss|, that the update may change (the
+    /// paper's default 0.5).
+    public var salunFraction: Double = 0.5
+    public var salunSteps: Int = 50
+    public var salunBatchSize: Int = 64
+    public var salunLearningRate: Double = 1e-3
+    /// `salun`: weight of the residual loss against the random-label loss of the forgotten rows (SalUn's alpha in
+    /// its random-labelling objective, 1 here).
+    public var salunAlpha: Double = 1
     /// Conjugate-gradient iterations allowed per linear solve.
     public var cgMaxIterations: Int = 500
     /// Relative residual ||b - (H + lambda I) x|| / ||b|| at which a conjugate-gradient solve stops.

@@ -22,7 +22,7 @@ public struct UpdateReport: Codable, Sendable {
     public var blockSize: Int = 0
     /// Damping added to the Hessian block to make it positive definite (0: none needed).
     public var damping: Double = 0
-    /// Newton steps taken (`newton`; 1 for `lfoci`'s single block step).
+    /// Newton steps taken (`newton`; for `lfoci` the block steps kept, 1 unless `lfociSteps` > 1).
     public var newtonIterations: Int = 0
     /// Conjugate-gradient iterations over all solves (0 when the solve was a dense Cholesky).
     public var cgIterations: Int = 0
@@ -30,6 +30,11 @@ public struct UpdateReport: Codable, Sendable {
     public var hessianVectorProducts: Int = 0
     /// `dampening`: parameters scaled down by the update (nil for the other methods).
     public var dampenedParameters: Int?
+    /// Optimiser steps of the gradient-step methods (`finetune`, `neggrad`, `scrub` max- plus min-steps, `salun`,
+    /// the dampening repair); nil for the others.
+    public var optimizerSteps: Int?
+    /// `salun`: parameters in the saliency mask (nil for the other methods).
+    public var salientParameters: Int?
     /// ||grad F_residual(theta')|| over all parameters and residual rows, after the step, before noise.
     public var gradientResidual: Double = 0
     /// Delta = gradientResidual / lambda: bound on the distance to the retrained optimum (convex models).
@@ -62,7 +67,7 @@ public struct UpdateReport: Codable, Sendable {
     /// Why the step was not applied when the method failed (e.g. `not_converged: ...`); the rows stay tombstoned.
     public var failure: String?
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen (dampening), then residual,
+    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen, repair (dampening), or finetune, neggrad, scrub, saliency, salun, then residual,
     /// noise, validate.
     public var seconds: [String: Double] = [:]
 

@@ -21,6 +21,10 @@ struct ReportData {
         var slices: [Slice]
         /// Parameters the dampening method scaled (nil for the other methods).
         var dampenedParameters: Int?
+        /// Optimiser steps of the gradient-step methods (nil for the others).
+        var optimizerSteps: Int?
+        /// Parameters in SalUn's saliency mask (nil for the other methods).
+        var salientParameters: Int?
         var residualBound: Double?
         var noiseSigma: Double
         var certified: Bool
@@ -108,7 +112,8 @@ struct ReportData {
                 number: i + 1, time: record.time, rows: record.rowsRemoved, requests: record.requestIds.count,
                 outcome: record.outcome.rawValue, reasonsRaised: record.reasons, selection: record.selection,
                 blockSize: record.blockSize, slices: record.selectedSlices.map { Slice(layer: $0.layer, unit: $0.unit) },
-                dampenedParameters: record.dampenedParameters,
+                dampenedParameters: record.dampenedParameters, optimizerSteps: record.optimizerSteps,
+                salientParameters: record.salientParameters,
                 residualBound: record.residualBound >= 0 ? record.residualBound : nil,
                 noiseSigma: record.noiseSigma, certified: record.certified, epsilonSpent: record.epsilonSpent,
                 released: record.released,

@@ -139,10 +139,12 @@ struct ReportPage {
         var text = "\(Self.method(u)): \(u.blockSize) parameters"
         if !u.slices.isEmpty { text += " in " + network.describe(u.slices) }
         if let dampened = u.dampenedParameters { text += "; \(dampened) of them dampened" }
+        if let salient = u.salientParameters { text += "; \(salient) of them salient" }
+        if let steps = u.optimizerSteps { text += "; \(steps) optimiser steps" }
         return text
     }
 
-    /// `newton`, `dampening`, or `lfoci/<selection>`.
+    /// The method's name (`newton`, `dampening`, `finetune`, ...), or `lfoci/<selection>`.
     static func method(_ u: ReportData.Update) -> String {
         let method = u.method ?? "lfoci"
         return method == "lfoci" ? "lfoci/" + (u.selection ?? "-") : method

@@ -586,6 +586,7 @@ extension Bench {
                         case .newton: note.append("\(report.newtonIterations) Newton steps, \(report.cgIterations) CG")
                         case .lfoci: note.append("\(report.slices.count) slices, block \(report.blockSize), \(report.cgIterations) CG")
                         case .dampening: note.append("\(report.dampenedParameters ?? 0) dampened")
+                        case .finetune, .neggrad, .scrub, .salun: note.append("\(report.optimizerSteps ?? 0) optimiser steps")
                         }
                         run.methods.append(
                             MethodRun(
