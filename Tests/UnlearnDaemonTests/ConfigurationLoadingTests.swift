@@ -97,6 +97,7 @@ struct ConfigurationLoadingTests {
             "budget.mode": "adaptive", "budget.sigma": "0.02", "release.every_updates": "3", "release.every_seconds": "1.5",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
             "budget.sigma_max": "0.2", "budget.max_removals": "100", "budget.max_accuracy_drop": "0.1",
+            "budget.max_update_accuracy_drop": "0.03",
             "snapshots.retain": "4", "snapshots.compression_level": "19",
             "metrics.textfile": "", "metrics.interval_ms": "100", "log.level": "trace",
         ]
@@ -130,7 +131,7 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.salunBatchSize == 18 && c.unlearning.salunLearningRate == 0.04 && c.unlearning.salunAlpha == 0.7)
         #expect(c.budget.epsilonBudget == 2 && c.budget.delta == 1e-6 && c.budget.epsilonStep == 0.5)
         #expect(c.budget.sigmaFloor == 0.01 && c.budget.sigmaMax == 0.2 && c.budget.maxRemovals == 100)
-        #expect(c.budget.maxAccuracyDrop == 0.1)
+        #expect(c.budget.maxAccuracyDrop == 0.1 && c.budget.maxUpdateAccuracyDrop == 0.03)
         #expect(c.snapshotsRetain == 4 && c.snapshotsCompressionLevel == 19)
         #expect(c.metricsTextfile == "" && c.metricsIntervalMilliseconds == 100 && c.logLevel == "trace")
         // The options that only tests may set stay at their defaults.
@@ -144,6 +145,22 @@ struct ConfigurationLoadingTests {
         )
         #expect(configuration.unlearning.hessianRows == nil)
         #expect(configuration.budget.maxRemovals == nil)
+    }
+
+    @Test("budget.max_update_accuracy_drop: auto (absent) is the computed default; 0 and fractions are explicit, from every source")
+    func updateAccuracyDropAuto() throws {
+        #expect(try ConfigTest.load(environment: ConfigTest.modelEnvironment).budget.maxUpdateAccuracyDrop == nil)
+        let fromSet = try ConfigTest.load(["--set", "budget.max_update_accuracy_drop=0"], environment: ConfigTest.modelEnvironment)
+        #expect(fromSet.budget.maxUpdateAccuracyDrop == 0)
+        var environment = ConfigTest.modelEnvironment
+        environment["UNLEARND_BUDGET_MAX_UPDATE_ACCURACY_DROP"] = "auto"
+        #expect(try ConfigTest.load(environment: environment).budget.maxUpdateAccuracyDrop == nil)
+        let scratch = try ScratchDirectory()
+        for (json, expected) in [("0.025", 0.025 as Double?), ("\"auto\"", nil), ("1", 1)] {
+            let path = try scratch.config("{\"budget\": {\"max_update_accuracy_drop\": \(json)}}")
+            let loaded = try ConfigTest.load(["--config", path], environment: ConfigTest.modelEnvironment)
+            #expect(loaded.budget.maxUpdateAccuracyDrop == expected, "file value \(json)")
+        }
     }
 
     @Test("nested objects and dotted names in the file are the same key; both at once is an error")

@@ -168,6 +168,28 @@ extension ConfigurationKey {
         )
     }
 
+    /// An optional number whose absence is written as the string `auto` (a default computed elsewhere, e.g. from the
+    /// model's validation accuracy), so that 0 keeps its meaning as a number.
+    static func automaticNumber(
+        _ name: String, _ path: Path<Double?>, _ interval: NumberInterval, autoMeans: String, _ meaning: String
+    ) -> Self {
+        let allowed = "auto (\(autoMeans)) or \(interval.description)"
+        return Self(
+            name: name, type: "number", allowed: allowed, meaning: meaning,
+            defaultContent: { $0[keyPath: path].map { .double($0) } ?? .string("auto") },
+            apply: { configuration, reader throws(ConfigurationError) in
+                if let value = try? reader.number(name, allowed: allowed) {
+                    guard interval.contains(value) else { throw reader.invalid(name, allowed: allowed) }
+                    configuration[keyPath: path] = value
+                    return
+                }
+                guard try reader.string(name, allowed: allowed) == "auto" else { throw reader.invalid(name, allowed: allowed) }
+                configuration[keyPath: path] = nil
+            },
+            render: { $0[keyPath: path].map(ConfigurationFormat.number) ?? "auto" }
+        )
+    }
+
     /// A free string checked by `isValid`.
     static func string(
         _ name: String, _ path: Path<String>, allowed: String, _ meaning: String,

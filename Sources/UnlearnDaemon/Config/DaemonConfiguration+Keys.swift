@@ -268,7 +268,12 @@ extension DaemonConfiguration {
             ),
             .number(
                 "budget.max_accuracy_drop", \.budget.maxAccuracyDrop, .closed(0, 1),
-                "Largest tolerated drop of validation accuracy versus the epoch's base; a batch beyond it is rolled back and raises accuracy_drop."
+                "Largest tolerated drop of validation accuracy versus the epoch's base (the release guard); a release beyond it is refused, the served weights stay, and accuracy_drop is raised."
+            ),
+            .automaticNumber(
+                "budget.max_update_accuracy_drop", \.budget.maxUpdateAccuracyDrop, .closed(0, 1),
+                autoMeans: "two binomial standard errors of the base's validation accuracy",
+                "Largest tolerated drop of validation accuracy by one heuristic update (every method on MLPs and CNNs, lfoci and dampening on logistic regression; certified newton on logistic regression is exempt), against the model before it, on the validation rows whose class keeps training rows. A step beyond it is not applied: the rows are recorded and removal_limit is raised (retrain alert). auto: 2 sqrt(p (1 - p) / n), p the epoch base's validation accuracy, n the validation rows (at least one row)."
             ),
             .integer(
                 "release.every_updates", \.releaseEveryUpdates, 0...1_000_000,

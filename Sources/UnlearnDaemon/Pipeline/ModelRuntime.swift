@@ -411,6 +411,15 @@ public final class ModelRuntime: @unchecked Sendable {
                 report = try Unlearner.recordWithoutStep(
                     rows: rows, in: &next, options: seeded, policy: policy, raising: .removalLimit, failure: error.description
                 )
+            case .failure(let error) where error.code == .destructiveUpdate:
+                // The per-update guard refused a heuristic step that would lose too much validation accuracy: handled
+                // as above. Nothing was applied, so nothing is reverted; the failure text keeps the would-be accuracy.
+                logger.error(
+                    "The update would lower validation accuracy beyond the per-update guard; rows recorded, retrain required",
+                    metadata: [LogKey.model: "\(id)", LogKey.reason: "\(error.code.rawValue)", LogKey.error: "\(error.reason)"])
+                report = try Unlearner.recordWithoutStep(
+                    rows: rows, in: &next, options: seeded, policy: policy, raising: .removalLimit, failure: error.description
+                )
             case .failure(let error):
                 throw error
             }

@@ -36,8 +36,12 @@ public struct BudgetPolicy: Codable, Sendable, Equatable {
     public var sigmaMax: Double = 0.1
     /// Optional cap on removed rows per epoch.
     public var maxRemovals: Int? = nil
-    /// Largest tolerated drop of validation accuracy versus the epoch's base model.
+    /// Largest tolerated drop of validation accuracy versus the epoch's base model (the release guard).
     public var maxAccuracyDrop: Double = 0.05
+    /// Largest tolerated drop of validation accuracy by one heuristic update, as a fraction (the per-update guard of
+    /// `Unlearner.update`, docs/ARCHITECTURE.md section 3.5); nil: `defaultUpdateAccuracyDrop`, two binomial standard
+    /// errors of the epoch base's validation accuracy.
+    public var maxUpdateAccuracyDrop: Double? = nil
 
     public init() {}
 
@@ -48,6 +52,23 @@ public struct BudgetPolicy: Codable, Sendable, Equatable {
     /// `certified`: the largest residual bound a release may have, Delta* = sigma epsilon_step / c. Every release is
     /// accounted with this sensitivity, so the epsilon spent is the same for every release and data-independent.
     public var certifiedSensitivity: Double { sigma * epsilonStep / gaussianCalibration }
+
+    /// The per-update guard's default: two binomial standard errors of an accuracy p measured on n rows,
+    /// 2 sqrt(p (1 - p) / n), the normal approximation to the binomial, so a drop within it is indistinguishable from
+    /// the sampling noise of the validation set. At least one row (1 / n): with p at 0 or 1 the formula gives 0, and
+    /// no drop smaller than a row can be measured. nil without validation rows.
+    public static func defaultUpdateAccuracyDrop(baseAccuracy p: Double, validationRows n: Int) -> Double? {
+        guard n > 0, p.isFinite else { return nil }
+        let q = min(max(p, 0), 1)
+        return max(2 * (q * (1 - q) / Double(n)).squareRoot(), 1 / Double(n))
+    }
+
+    /// The drop of validation accuracy one heuristic update may cause: `maxUpdateAccuracyDrop` when set, else
+    /// `defaultUpdateAccuracyDrop` (nil without validation rows: nothing to measure, no guard).
+    public func allowedUpdateAccuracyDrop(baseAccuracy p: Double, validationRows n: Int) -> Double? {
+        guard n > 0 else { return nil }
+        return maxUpdateAccuracyDrop ?? Self.defaultUpdateAccuracyDrop(baseAccuracy: p, validationRows: n)
+    }
 
     /// `mode`, or the model kind's default when it is nil.
     public func resolvedMode(for architecture: Architecture) -> Mode {

@@ -30,8 +30,9 @@ public enum Unlearner {
     /// until `release` publishes the new state.
     ///
     /// On a thrown error the state is untouched (`.notConverged`: the method did not reach its tolerance within
-    /// its caps). Otherwise the rows are tombstoned and, unless the model already waits for a retrain, the step is
-    /// applied to the noise-free state.
+    /// its caps; `.destructiveUpdate`: a heuristic step would lower validation accuracy by more than the per-update
+    /// guard allows, `Unlearner+UpdateGuard.swift`). Otherwise the rows are tombstoned and, unless the model already
+    /// waits for a retrain, the step is applied to the noise-free state.
     public static func update(
         rows: [Int], in state: inout UnlearningState, options: UnlearningOptions = UnlearningOptions(),
         policy: BudgetPolicy = BudgetPolicy()
@@ -98,6 +99,13 @@ public enum Unlearner {
         report.gradientResidual = Vector.norm(updated.objectiveGradient(residualX, labels: residualY))
         report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
         clock.lap("residual")
+
+        // 5. The per-update guard (heuristic methods only): refuse, state untouched, a step that loses too much accuracy.
+        try enforce(
+            updateAccuracyCheck(updated, method: report.method, state: state, residualLabels: residualY, policy: policy),
+            method: report.method
+        )
+        clock.lap("guard")
 
         // The weights being served stay those of the last release (the imported base before the first one).
         if state.releasedTheta == nil { state.releasedTheta = model.theta }

@@ -9,6 +9,9 @@ public struct UnlearningError: Error, CustomStringConvertible, Sendable, Equatab
         case numericalFailure = "numerical_failure"
         /// The update did not reach its convergence tolerance within its caps; it was not applied.
         case notConverged = "not_converged"
+        /// A heuristic update would lower validation accuracy by more than the per-update guard allows
+        /// (`BudgetPolicy.maxUpdateAccuracyDrop`); it was not applied.
+        case destructiveUpdate = "destructive_update"
         /// An option is outside its range; nothing was computed.
         case invalidOptions = "invalid_options"
     }

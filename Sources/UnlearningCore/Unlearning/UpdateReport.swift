@@ -64,11 +64,13 @@ public struct UpdateReport: Codable, Sendable {
     /// forgotten rows look like rows the model never saw; compare with a retrained model's value.
     public var membershipAUCBefore: Double?
     public var membershipAUCAfter: Double?
-    /// Why the step was not applied when the method failed (e.g. `not_converged: ...`); the rows stay tombstoned.
+    /// Why the step was not applied when the method failed or was refused (e.g. `not_converged: ...`, or
+    /// `destructive_update: ...` with the validation accuracy the step would have had); the rows stay tombstoned.
     public var failure: String?
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen, repair (dampening), or finetune, neggrad, scrub, saliency, salun, then residual,
-    /// noise, validate.
+    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen,
+    /// repair (dampening), or finetune, neggrad, scrub, saliency, salun, then residual, guard (the per-update accuracy
+    /// guard), audit.
     public var seconds: [String: Double] = [:]
 
     public var totalSeconds: Double { seconds.values.reduce(0, +) }

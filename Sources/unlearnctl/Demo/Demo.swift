@@ -404,18 +404,28 @@ struct Demo: AsyncParsableCommand {
             String(format: "%.1f%%", 100 * m.accuracy(bundle.validationFeatures, labels: bundle.validation.labels))
         }
         var table: [[String]] = []
+        var refusals: [String] = []
         for method in [UnlearningOptions.Method.dampening, .lfoci, .newton] {
             var state = base
             var options = UnlearningOptions()
             options.method = method
             options.noise = false
+            let name = method == .dampening ? "dampening (default)" : method.rawValue
             let t = Date()
-            let report = try Unlearner.update(rows: rows, in: &state, options: options)
-            let seconds = Date().timeIntervalSince(t)
-            table.append([
-                method == .dampening ? "dampening (default)" : method.rawValue, report.outcome.rawValue, "\(report.blockSize)",
-                loss(state.model), validation(state.model), String(format: "%.2f s", seconds),
-            ])
+            switch Result(catching: { () throws(UnlearningError) in try Unlearner.update(rows: rows, in: &state, options: options) }) {
+            case .success(let report):
+                let seconds = Date().timeIntervalSince(t)
+                table.append([
+                    name, report.outcome.rawValue, "\(report.blockSize)", loss(state.model), validation(state.model),
+                    String(format: "%.2f s", seconds),
+                ])
+            case .failure(let error) where error.code == .destructiveUpdate:
+                // The per-update guard refused the step (the daemon would record the rows and ask for a retrain).
+                table.append([name, "refused", "-", "-", "-", String(format: "%.2f s", Date().timeIntervalSince(t))])
+                refusals.append("\(method.rawValue): \(error.reason)")
+            case .failure(let error):
+                throw error
+            }
         }
         let t0 = Date()
         let retrained = try retrain(bundle, residual: residual, deep: true)
@@ -424,6 +434,7 @@ struct Demo: AsyncParsableCommand {
             String(format: "%.2f s", Date().timeIntervalSince(t0)),
         ])
         Self.table(["method", "outcome", "block", "forgotten loss", "val acc", "time"], table)
+        for refusal in refusals { print("    refused by the per-update accuracy guard, \(refusal)") }
         print(
             String(
                 format: "    (the base model: forgotten loss %@, validation %@; heuristics, never certified)", loss(bundle.model),
@@ -464,13 +475,25 @@ struct Demo: AsyncParsableCommand {
             return l.reduce(0, +) / Double(l.count)
         }
         var table: [[String]] = []
+        var refusals: [String] = []
         for method in [UnlearningOptions.Method.newton, .lfoci] {
             var state = base
             var options = UnlearningOptions()
             options.method = method
             options.noise = false
             let t = Date()
-            let report = try Unlearner.forget(rows: rows, in: &state, options: options)
+            let report: UpdateReport
+            switch Result(catching: { () throws(UnlearningError) in try Unlearner.forget(rows: rows, in: &state, options: options) }) {
+            case .success(let r):
+                report = r
+            case .failure(let error) where error.code == .destructiveUpdate:
+                // lfoci is a heuristic on logistic regression too: the per-update guard may refuse its step.
+                table.append([method == .newton ? "newton (default)" : "lfoci (paper)", "refused", "-", "-", "-", "-"])
+                refusals.append("\(method.rawValue): \(error.reason)")
+                continue
+            case .failure(let error):
+                throw error
+            }
             let seconds = Date().timeIntervalSince(t)
             table.append([
                 method == .newton ? "newton (default)" : "lfoci (paper)", "\(report.blockSize)",
@@ -483,6 +506,7 @@ struct Demo: AsyncParsableCommand {
             String(format: "%.2f s", retrainSeconds),
         ])
         Self.table(["method", "block", "distance to retrain / base's", "Delta", "forgotten loss", "time"], table)
+        for refusal in refusals { print("    refused by the per-update accuracy guard, \(refusal)") }
         print(
             String(
                 format:

@@ -88,6 +88,9 @@ struct ReportData {
         return base - policy.maxAccuracyDrop
     }
 
+    /// Updates of the epoch the per-update accuracy guard refused (their records' failure is `destructive_update: ...`).
+    var guardRefusals: Int
+
     var epsilonSpent: Double? {
         guard let budget else { return nil }
         return budget.epsilonSpent(delta: policy?.delta ?? BudgetPolicy().delta)
@@ -105,6 +108,7 @@ struct ReportData {
         architecture = manifest.architecture
         policy = try? manifest.extensions?["budget_policy"].map { try $0.decode(BudgetPolicy.self) }
         budget = try? manifest.budget.decode(BudgetState.self)
+        guardRefusals = manifest.updates.filter { $0.failure?.hasPrefix(UnlearningError.Code.destructiveUpdate.rawValue + ":") == true }.count
         var epsilon = 0.0
         updates = manifest.updates.enumerated().map { i, record in
             func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }

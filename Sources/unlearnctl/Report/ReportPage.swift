@@ -201,6 +201,17 @@ struct ReportPage {
                             policy.maxAccuracyDrop)
                     ))
             }
+            let allowance =
+                policy.maxUpdateAccuracyDrop.map { String(format: "at most %.2f points (budget.max_update_accuracy_drop)", 100 * $0) }
+                ?? String(
+                    format: "at most two binomial standard errors of the base's %.1f%% (budget.max_update_accuracy_drop auto)",
+                    100 * (d.budget?.baseValidationAccuracy ?? .nan))
+            summary.append(
+                (
+                    "update guard",
+                    "a heuristic update may lower validation accuracy by \(allowance); certified newton on logistic regression is exempt; "
+                        + "\(d.guardRefusals) refused in this epoch"
+                ))
         } else {
             summary.append(("budget policy", "not recorded yet (the daemon records it with the first update)"))
         }

@@ -25,9 +25,9 @@ extension Bench {
                 publish). Scenarios: class (class-scope requests, one batch per class), subject (one request per \
                 subject, one batch per subject), samples (the same subjects' rows as sample-list requests, which \
                 the batcher puts in one group per model). Privacy noise is off (unlearning.noise=false) so the \
-                budget and the removal limit never stop updates mid-run; the accuracy guard is off \
-                (budget.max_accuracy_drop=1) because removing a whole class drops validation accuracy by about \
-                10 points by design. Everything else is the daemon's default unless --daemon-set says otherwise.
+                budget and the removal limit never stop updates mid-run; the accuracy guards are off \
+                (budget.max_accuracy_drop=1 because removing a whole class drops validation accuracy by about \
+                10 points by design; budget.max_update_accuracy_drop=1 so that every heuristic step is applied). Everything else is the daemon's default unless --daemon-set says otherwise.
                 """
         )
 
@@ -258,8 +258,10 @@ extension Bench {
         }
 
         /// Settings every scenario shares (besides the model, the state and the broker): noise off so that the
-        /// privacy budget and the removal limit cannot stop updates mid-run, and no accuracy guard (see the help).
-        static let commonSettings = ["unlearning.noise=false", "budget.max_accuracy_drop=1", "metrics.interval_ms=100"]
+        /// privacy budget and the removal limit cannot stop updates mid-run, and no accuracy guards (see the help).
+        static let commonSettings = [
+            "unlearning.noise=false", "budget.max_accuracy_drop=1", "budget.max_update_accuracy_drop=1", "metrics.interval_ms=100",
+        ]
 
         /// The common settings, less those --daemon-set gives another value, then --daemon-set's.
         var daemonSettings: [String] {

@@ -196,9 +196,9 @@ extension Bench {
                 model: original, trainFeatures: train.features, trainLabels: train.labels,
                 validationFeatures: validation.features, validationLabels: validation.labels
             )
-            // No budget limits in this experiment: the accuracy guard and removal caps are switched off so that
+            // No budget limits in this experiment: the accuracy guards and removal caps are switched off so that
             // every step is applied and measured.
-            var policy = BudgetPolicy()
+            var policy = BenchTools.unguardedPolicy
             policy.maxAccuracyDrop = 1
             policy.sigmaMax = .infinity
             policy.epsilonBudget = .infinity

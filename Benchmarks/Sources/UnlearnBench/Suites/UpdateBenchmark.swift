@@ -237,7 +237,9 @@ extension Bench {
                     if !arch.isConvex && mlpHessianRows > 0 { options.hessianRows = mlpHessianRows }
                     if mode == .random, k < lfociCounts.count { options.randomSlices = lfociCounts[k] }
                     var state = base
-                    let (report, seconds) = try BenchTools.timed { try Unlearner.forget(rows: rows, in: &state, options: options) }
+                    let (report, seconds) = try BenchTools.timed {
+                        try Unlearner.forget(rows: rows, in: &state, options: options, policy: BenchTools.unguardedPolicy)
+                    }
                     if run.name == "lfoci" {
                         lfociCounts.append(report.slices.count)
                         // No score: the noise gate stopped step 1 and the largest-gradient slice stood in.

@@ -1,7 +1,16 @@
 import Foundation
+import UnlearningCore
 
 /// Small helpers shared by the benchmark suites: timing, number formatting, tables, JSON output.
 enum BenchTools {
+    /// The default budget policy without the per-update accuracy guard: the benchmarks measure what each method does
+    /// to the model, including the steps the daemon would refuse (`Unlearner+UpdateGuard.swift`); a drop cannot exceed 1.
+    static let unguardedPolicy: BudgetPolicy = {
+        var policy = BudgetPolicy()
+        policy.maxUpdateAccuracyDrop = 1
+        return policy
+    }()
+
     /// Runs `body` once and returns its result with the wall time in seconds.
     static func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
         let start = DispatchTime.now().uptimeNanoseconds
