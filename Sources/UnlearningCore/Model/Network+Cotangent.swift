@@ -16,7 +16,7 @@ extension Network {
     /// The distillation loss of each row, T^2 KL(softmax(teacher / T) || softmax(student / T)), and its derivative
     /// with respect to the student's logits, T (softmax(student / T) - softmax(teacher / T)). The T^2 factor keeps
     /// the gradient's scale independent of T (Hinton, Vinyals, Dean, "Distilling the Knowledge in a Neural
-    /// Network", 2015, section 2.1); SCRUB's KL term is this loss (Kurmanji et al., NeurIPS 2023, section 3).
+    /// Network", 2015, section 2); SCRUB's KL term is this loss (Kurmanji et al., NeurIPS 2023, section 3).
     public static func distillation(student: Matrix, teacher: Matrix, temperature t: Double) -> (losses: [Double], cotangent: Matrix) {
         precondition(student.rows == teacher.rows && student.cols == teacher.cols, "student and teacher logits differ in shape")
         precondition(t > 0 && t.isFinite, "temperature \(t)")

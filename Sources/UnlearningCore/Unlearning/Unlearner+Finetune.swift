@@ -6,7 +6,7 @@ extension Unlearner {
     static let randomLabelSeed: UInt64 = 0x94D0_49BB_1331_11EB
 
     /// The `finetune` step: residual fine-tuning, the standard baseline of the deep unlearning literature (e.g. the
-    /// "Fine-tune" baseline of Kurmanji et al., NeurIPS 2023, section 5): `finetuneSteps` Adam steps on the model's
+    /// fine-tuning baseline of Kurmanji et al., NeurIPS 2023): `finetuneSteps` Adam steps on the model's
     /// own objective over seeded residual mini-batches, from the current weights. With `finetuneScope` `.lfoci`
     /// only the slices L-FOCI selects for the batch change.
     static func finetuneStep(

@@ -1,6 +1,6 @@
 extension Unlearner {
     /// The `neggrad` step: NegGrad+ (Kurmanji, Triantafillou, Hayes, Triantafillou, "Towards Unbounded Machine
-    /// Unlearning", NeurIPS 2023, section 5, baselines): `neggradSteps` steps of the chosen optimiser on
+    /// Unlearning", NeurIPS 2023, their NegGrad+ baseline): `neggradSteps` steps of the chosen optimiser on
     /// beta F_residual(B_r) - (1 - beta) L_forget(B_f), where B_r is a seeded residual mini-batch, F_residual the
     /// model's objective on it (mean loss plus the L2 term) and L_forget the mean loss of a mini-batch B_f of the
     /// forgotten rows (at most `neggradBatchSize` rows, cycling through them). Every parameter may change.

@@ -1,6 +1,6 @@
 extension Unlearner {
     /// The `scrub` step: SCRUB (Kurmanji, Triantafillou, Hayes, Triantafillou, "Towards Unbounded Machine
-    /// Unlearning", NeurIPS 2023, section 3, Algorithm 1). The teacher is the model before the update; the student
+    /// Unlearning", NeurIPS 2023, section 3). The teacher is the model before the update; the student
     /// starts from it and alternates
     /// - max-steps: ascend (1/|B_f|) sum_{B_f} d(x) on a mini-batch of the forgotten rows, and
     /// - min-steps: descend (1/|B_r|) sum_{B_r} [alpha d(x) + gamma loss(x, y)] + (lambda/2) ||theta||^2 on a seeded

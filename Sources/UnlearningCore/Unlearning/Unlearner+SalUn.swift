@@ -1,8 +1,8 @@
 extension Unlearner {
     /// The `salun` step: SalUn (Fan, Liu, Zhang, Wei, Wong, Liu, "SalUn: Empowering Machine Unlearning via
-    /// Gradient-based Weight Saliency", ICLR 2024). Section 4, eq. (4): the saliency mask m_S keeps the parameters
+    /// Gradient-based Weight Saliency", ICLR 2024), section 4. The weight saliency mask m_S keeps the parameters
     /// whose |gradient of the forget loss| (the mean loss of the forgotten rows at their true labels, at the
-    /// current weights) is among the top `salunFraction` (ties to the lower index). Eq. (6), random labelling: then
+    /// current weights) is among the top `salunFraction` (ties to the lower index). Then, the random-labelling variant:
     /// `salunSteps` Adam steps, on the masked parameters only, on
     /// (1/|B_f|) sum_{B_f} loss(x, y') + alpha (1/|B_r|) sum_{B_r} loss(x, y) + (lambda/2) ||theta||^2,
     /// with B_f a mini-batch of the forgotten rows whose labels y' are drawn afresh each step uniformly among the
