@@ -106,6 +106,11 @@ struct ReportTests {
         #expect(html.contains("<td>8 of 8 filters</td>") && html.contains("<td>16 of 16 filters</td>"))
         // The noise limit of a CNN is the adaptive mode's (its default), not logistic regression's certified sigma.
         #expect(html.contains("<td>adaptive: sigma_max"), "the noise limit is not the adaptive mode's")
+        // The per-update guard with its default allowance; the four deletions above were all applied.
+        #expect(
+            html.contains("<tr><th>update guard</th><td>a heuristic update may lower validation accuracy by at most two binomial standard errors"),
+            "the summary lacks the per-update guard")
+        #expect(html.contains("0 refused in this epoch"))
         // One row per deletion, with its method.
         #expect(html.components(separatedBy: "<tr class=\"update").count - 1 == 4)
         for method in ["dampening", "lfoci/lfoci", "newton", "lfoci/top1"] { #expect(html.contains("<td>\(method)</td>"), "no \(method) row") }

@@ -224,6 +224,8 @@ struct Demo: AsyncParsableCommand {
         var applied: [String] = []
         var subjectOf: [String: String] = [:]
         var removedRows = 0
+        // Why a step was not applied (a method that did not converge, or the per-update accuracy guard).
+        var failures: [String] = []
         while alert == nil, published < min(maxSubjects, order.count), Double(removedRows) < forgetFraction * Double(bundle.train.count) {
             let subject = order[published]
             published += 1
@@ -243,6 +245,7 @@ struct Demo: AsyncParsableCommand {
                 subjectOf[request.requestID] = subject
                 removedRows = snapshot.manifest.n0 - snapshot.manifest.residualN
             }
+            if let failure = record?.failure { failures.append("request \(published): \(failure)") }
             let spent = try snapshot.manifest.budget.decode(BudgetState.self).epsilonSpent(delta: 1e-5)
             rows.append(
                 Self.row(
@@ -273,6 +276,7 @@ struct Demo: AsyncParsableCommand {
         Self.table(
             ["#", "request", "rows", "outcome", "block", "Delta", "released", "epsilon spent", "val acc (noise-free)", "forgotten acc", "latency"],
             rows)
+        for failure in failures { print("    not applied, \(failure)") }
         print("")
         let final = try store.loadNewestValid(quarantine: false).snapshot.manifest
         let checks = try Self.checkReleases(
