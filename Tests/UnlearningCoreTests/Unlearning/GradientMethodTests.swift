@@ -64,11 +64,15 @@ struct GradientMethodTests {
         let (base, train, _) = Self.trained
         let rows = UnlearningFixtures.subjects(train, count: 1)[0].rows
         var options = Self.options(method)
+        // Determinism of the step itself: the per-update accuracy guard (which refuses salun's default step on this
+        // small MLP) is off.
+        var policy = BudgetPolicy()
+        policy.maxUpdateAccuracyDrop = 1
         var results: [[UInt64]] = []
         for seed: UInt64 in [7, 7, 8] {
             options.seed = seed
             var state = base
-            _ = try Unlearner.update(rows: rows, in: &state, options: options)
+            _ = try Unlearner.update(rows: rows, in: &state, options: options, policy: policy)
             results.append(state.model.theta.map(\.bitPattern))
         }
         #expect(results[0] == results[1])

@@ -19,8 +19,9 @@ extension Bench {
                 forget set: F of each method, of the second retrained set (the reference: what retraining itself \
                 scores) and of the originals (doing nothing), the gap closed (F - F_nothing) / (F_reference - \
                 F_nothing), each with a 95% bootstrap interval over the forgotten rows; validation accuracy against \
-                the retrained models' mean; membership AUC; and the method's time as a fraction of retraining's, both \
-                measured in this run with the same number of concurrent jobs.
+                the retrained models' mean; membership AUC; and the method's time as a fraction of retraining's (its \
+                step, and the whole update with its audit), both measured in this run with the same number of \
+                concurrent jobs, retraining just before each forget set's methods.
 
                 Forget sets are fixed in advance by --set: the training subjects (sorted by name) are shuffled with \
                 seed 2023; the tuning set takes, from the first 20 of them, --singles subjects one at a time and the \
@@ -96,9 +97,13 @@ extension Bench {
             /// The worst paired change: unlearned model k against retrained model k, in points.
             var worstValidationChangePoints: Double
             var membershipAUC: Double
-            /// Median seconds per unlearning, and that over the median retraining seconds measured in this run.
+            /// Median seconds of the method's step per unlearning (the update's phases but the residual gradient, the
+            /// guard and the audit), and that over the median retraining seconds measured just before.
             var seconds: Double?
             var timeFraction: Double?
+            /// The whole `Unlearner.update` call (with its audit) over retraining's time.
+            var updateTimeFraction: Double?
+            var retrainSeconds: Double?
             /// Updates the method refused (the model then stays the original), with the first error.
             var refused: Int
             var refusal: String?
@@ -119,10 +124,24 @@ extension Bench {
             var epochs: Int
             var lambda: Double
             var set: String
-            var retrainSeconds: Double
             var originalValidationAccuracy: Double
             var sets: [SetResult]
         }
+
+        /// FNV-1a of the forget set's rows, in hex: part of the cache key of the models retrained without them (names
+        /// alone repeat across --set and --singles).
+        static func fingerprint(_ rows: [Int]) -> String {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for row in rows.sorted() {
+                for byte in withUnsafeBytes(of: UInt64(row).littleEndian, Array.init) {
+                    hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+                }
+            }
+            return String(hash, radix: 16)
+        }
+
+        /// Phases of `UpdateReport.seconds` that are the update's bookkeeping, not the method's step.
+        static let auditPhases: Set<String> = ["residual", "guard", "audit"]
 
         /// Shuffled subjects reserved for tuning forget sets; evaluation sets start after them.
         static let tuningSubjects = 20
@@ -238,18 +257,11 @@ extension Bench {
             let originals = try fitAll("originals", rowsRemoved: [], seeds: Array(1...k), tag: "original")
             let originalAccuracy = BenchTools.mean(originals.map { $0.accuracy(validation.x, labels: validation.labels) })
             print("  originals: mean validation accuracy \(BenchTools.fmt(100 * originalAccuracy, 2))%")
-            // Retraining's time in this run: `jobs` fresh retrains without the first forget set, run concurrently as the
-            // methods are.
-            let (timed, _) = try BenchTools.timed {
-                try parallel(jobs) { try fit(rowsRemoved: sets[0].rows, seed: $0 + 1, tag: "timing", useCache: false).1! }
-            }
-            let retrainSeconds = BenchTools.median(timed)
-            print("  retraining from scratch: \(BenchTools.fmt(retrainSeconds, 2)) s per model (median of \(jobs) run concurrently)")
 
             var results: [SetResult] = []
             for forgetSet in sets {
                 print("\n== \(forgetSet.name) (\(forgetSet.rows.count) rows)")
-                let tag = "without-\(forgetSet.name)"
+                let tag = "without-\(forgetSet.name)-\(Self.fingerprint(forgetSet.rows))"
                 let retrained = try fitAll("retrained, seeds 1..\(k)", rowsRemoved: forgetSet.rows, seeds: Array(1...k), tag: tag)
                 let second = try fitAll("retrained, seeds \(k + 1)..\(2 * k)", rowsRemoved: forgetSet.rows, seeds: Array((k + 1)...(2 * k)), tag: tag)
                 let x = train.x.selectingRows(forgetSet.rows)
@@ -258,14 +270,19 @@ extension Bench {
                 func confidences(_ models: [Network]) -> [[Double]] {
                     models.map { ForgettingScore.confidences(of: $0, x: x, labels: labels) }
                 }
+                // Retraining's time, measured just before the methods run: `jobs` fresh retrains without the forget set,
+                // run concurrently as the methods are (the cores are shared, so only times close together compare).
+                let retrainSeconds = BenchTools.median(
+                    try parallel(jobs) { try fit(rowsRemoved: forgetSet.rows, seed: $0 + 1, tag: "timing", useCache: false).1! })
+                print("  retraining from scratch: \(BenchTools.fmt(retrainSeconds, 2)) s per model (median of \(jobs) run concurrently)")
                 let retrainedConfidences = confidences(retrained)
                 let retrainedAccuracy = retrained.map { $0.accuracy(validation.x, labels: validation.labels) }
                 let reference = ForgettingScore.score(unlearned: confidences(second), retrained: retrainedConfidences)
                 let nothing = ForgettingScore.score(unlearned: confidences(originals), retrained: retrainedConfidences)
 
                 func summary(
-                    _ label: String, _ models: [Network], _ result: ForgettingScore.Result, gap: Bool, seconds: [Double]? = nil,
-                    refused: Int = 0, refusal: String? = nil
+                    _ label: String, _ models: [Network], _ result: ForgettingScore.Result, gap: Bool,
+                    seconds: [(step: Double, update: Double)]? = nil, refused: Int = 0, refusal: String? = nil
                 ) -> MethodScore {
                     let interval = ForgettingScore.bootstrapInterval([result.points])
                     var gapClosed: Interval?
@@ -279,30 +296,36 @@ extension Bench {
                     let auc = models.map { m in
                         MembershipInference.lossAUC(members: m.perRowLoss(x, labels: labels), nonMembers: validationLosses(m)) ?? .nan
                     }
-                    let median = seconds.map { BenchTools.median($0) }
+                    let step = seconds.map { BenchTools.median($0.map(\.step)) }
+                    let update = seconds.map { BenchTools.median($0.map(\.update)) }
                     return MethodScore(
                         method: label, score: Interval(value: result.score, lower: interval.lower, upper: interval.upper), gapClosed: gapClosed,
                         validationChangePoints: 100 * (BenchTools.mean(accuracy) - BenchTools.mean(retrainedAccuracy)),
                         worstValidationChangePoints: 100 * zip(accuracy, retrainedAccuracy).map { $0 - $1 }.min()!,
-                        membershipAUC: BenchTools.mean(auc), seconds: median, timeFraction: median.map { $0 / retrainSeconds },
-                        refused: refused, refusal: refusal)
+                        membershipAUC: BenchTools.mean(auc), seconds: step, timeFraction: step.map { $0 / retrainSeconds },
+                        updateTimeFraction: update.map { $0 / retrainSeconds }, retrainSeconds: retrainSeconds, refused: refused,
+                        refusal: refusal)
                 }
                 var setResult = SetResult(
                     forgetSet: forgetSet, reference: summary("retrained (seeds \(k + 1)..\(2 * k))", second, reference, gap: false),
                     nothing: summary("nothing (originals)", originals, nothing, gap: false), methods: [])
                 for (label, options) in methodList {
-                    let outcomes = try parallel(k) { index -> (Network, Double, String?) in
+                    let outcomes = try parallel(k) { index -> (Network, (step: Double, update: Double), String?) in
                         var state = UnlearningState(
                             model: originals[index], trainFeatures: train.x, trainLabels: train.labels, validationFeatures: validation.x,
                             validationLabels: validation.labels)
                         var seeded = options
                         seeded.seed = UInt64(index + 1)
                         let start = DispatchTime.now().uptimeNanoseconds
+                        let elapsed = { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
                         do {
-                            _ = try Unlearner.update(rows: forgetSet.rows, in: &state, options: seeded)
-                            return (state.model, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, nil)
+                            let report = try Unlearner.update(rows: forgetSet.rows, in: &state, options: seeded)
+                            // The step: the update's phases but the residual gradient, the guard and the audit.
+                            let step = report.seconds.filter { !Self.auditPhases.contains($0.key) }.values.reduce(0, +)
+                            return (state.model, (step, elapsed()), nil)
                         } catch {
-                            return (originals[index], Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, "\(error)")
+                            // A refused update costs what it took to be refused; the model stays the original.
+                            return (originals[index], (elapsed(), elapsed()), "\(error)")
                         }
                     }
                     let models = outcomes.map(\.0)
@@ -317,7 +340,7 @@ extension Bench {
             try BenchTools.writeJSON(
                 Result(
                     command: command, model: model, parameters: arch.parameterCount, models: k, epochs: epochs, lambda: lambda, set: set,
-                    retrainSeconds: retrainSeconds, originalValidationAccuracy: originalAccuracy, sets: results),
+                    originalValidationAccuracy: originalAccuracy, sets: results),
                 to: json)
         }
 
@@ -326,11 +349,15 @@ extension Bench {
                 [
                     m.method, m.score.text, m.gapClosed?.text ?? "", BenchTools.fmt(m.validationChangePoints, 2),
                     BenchTools.fmt(m.worstValidationChangePoints, 2), BenchTools.fmt(m.membershipAUC, 3),
-                    m.timeFraction.map { BenchTools.fmt($0, 4) } ?? "", m.refused > 0 ? "\(m.refused) refused" : "",
+                    m.timeFraction.map { BenchTools.fmt($0, 4) } ?? "", m.updateTimeFraction.map { BenchTools.fmt($0, 4) } ?? "",
+                    m.refused > 0 ? "\(m.refused) refused" : "",
                 ]
             }
             BenchTools.printTable(
-                ["method", "F [95%]", "gap closed [95%]", "val. vs retrain (pts)", "worst pair (pts)", "MIA AUC", "time / retrain", ""], rows)
+                [
+                    "method", "F [95%]", "gap closed [95%]", "val. vs retrain (pts)", "worst pair (pts)", "MIA AUC", "step / retrain",
+                    "update / retrain", "",
+                ], rows)
             if let failure = result.methods.compactMap(\.refusal).first { print("    first refusal: \(failure)") }
             fflush(nil)
         }
