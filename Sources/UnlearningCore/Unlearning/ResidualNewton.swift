@@ -51,6 +51,10 @@ struct ResidualNewton {
         /// logistic regression it took more CG iterations than plain CG (BENCHMARKS.md, newton section): the
         /// spectrum's spread there comes from correlated pixels, not from the diagonal's scale.
         case jacobi
+        /// M^-1 from a Nyström approximation of the Gauss-Newton matrix built once per base
+        /// (`NystromPreconditioner`), applied with the step's shift lambda + mu. It approximates the base's curvature,
+        /// not the current step's, which is all a preconditioner needs: the solve's stopping rule is unchanged.
+        case nystrom(NystromPreconditioner)
     }
 
     enum Status: Sendable, Equatable {
@@ -124,6 +128,8 @@ struct ResidualNewton {
                 switch options.preconditioner {
                 case .none: nil
                 case .jacobi: curvature.diagonal().map { ConjugateGradient.jacobi(diagonal: $0, shift: shift) }
+                case .nystrom(let nystrom):
+                    nystrom.dimension == g.count ? { nystrom.apply($0, shift: shift) } : nil
                 }
             let solution = ConjugateGradient.solve(shift: shift, g, preconditioner: preconditioner, options: cg, apply: curvature.apply)
             result.cgIterations += solution.iterations

@@ -28,6 +28,8 @@ public struct UpdateReport: Codable, Sendable {
     public var cgIterations: Int = 0
     /// Hessian-vector products computed (CG iterations plus residual checks).
     public var hessianVectorProducts: Int = 0
+    /// Rank of the Nyström preconditioner `newton`'s CG solves used (0: plain CG).
+    public var preconditionerRank: Int = 0
     /// `dampening`: parameters scaled down by the update (nil for the other methods).
     public var dampenedParameters: Int?
     /// ||grad F_residual(theta')|| over all parameters and residual rows, after the step, before noise.
@@ -62,7 +64,7 @@ public struct UpdateReport: Codable, Sendable {
     /// Why the step was not applied when the method failed (e.g. `not_converged: ...`); the rows stay tombstoned.
     public var failure: String?
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen (dampening), then residual,
+    /// Wall time per phase in seconds: rows (gathering the residual rows), then perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen (dampening), then residual,
     /// noise, validate.
     public var seconds: [String: Double] = [:]
 
