@@ -214,6 +214,33 @@ public final class ModelRuntime: @unchecked Sendable {
         self.unreleased = Unreleased(history: loaded.manifest.updates)
     }
 
+    /// Builds `newton`'s preconditioner for the loaded base unless the state already has one or a record of why
+    /// not (at load, and after a reload or rebase brought a new state), and logs the outcome: its memory when built,
+    /// a warning when the memory bound or the build stopped it (newton then runs plain CG). Only where the update
+    /// method is newton. Returns the record when it built or tried.
+    @discardableResult
+    public func prepareNewtonPreconditioner(options: UnlearningOptions) -> NewtonPreconditioning? {
+        guard state.newtonPreconditioning == nil, options.resolvedMethod(for: state.model.architecture) == .newton else { return nil }
+        let record = state.prepareNewtonPreconditioner(options: options)
+        var metadata: Logger.Metadata = [
+            LogKey.model: "\(id)", LogKey.preconditionerOutcome: "\(record.outcome.rawValue)",
+            LogKey.preconditionerRank: "\(record.preconditioner?.rank ?? record.requestedRank)",
+            LogKey.preconditionerBytes: "\(record.bytes)", LogKey.preconditionerRequiredBytes: "\(record.requiredBytes)",
+        ]
+        switch record.outcome {
+        case .built:
+            metadata[LogKey.preconditionerRows] = "\(record.rows)"
+            metadata[LogKey.seconds] = "\(record.seconds)"
+            logger.notice("Built newton's preconditioner", metadata: metadata)
+        case .overMemoryLimit, .failed:
+            metadata[LogKey.reason] = "\(record.reason ?? "")"
+            logger.warning("newton's preconditioner was not built; newton runs plain CG", metadata: metadata)
+        case .disabled, .notConvex:
+            logger.info("newton runs plain CG", metadata: metadata)
+        }
+        return record
+    }
+
     /// Adopts a version just committed.
     func adopt(state next: UnlearningState, manifest newManifest: SnapshotManifest, sha256: String) {
         state = next
@@ -396,6 +423,8 @@ public final class ModelRuntime: @unchecked Sendable {
         var seeded = options
         seeded.seed = options.seed &+ version
         if !rows.isEmpty {
+            // A reload or rebase since the last update brought a state without the preconditioner.
+            if prepareNewtonPreconditioner(options: options) != nil { next = state }
             var attempt = next
             let outcome = Result { () throws(UnlearningError) in try Unlearner.update(rows: rows, in: &attempt, options: seeded, policy: policy) }
             switch outcome {

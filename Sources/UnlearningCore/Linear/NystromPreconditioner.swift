@@ -14,7 +14,7 @@ import COpenBLAS
 ///
 /// U is kept in Float32: application reads it twice (U r, then U^T w), so its bytes are its cost, and P only has to
 /// be symmetric positive definite, which rounding of the stored U at 1e-7 cannot break while
-/// (lambda_l + mu) / (lambda_1 + mu) is far above that (checked at build: `minimumSpectralRatio`).
+/// (lambda_l + mu) / (lambda_1 + mu) is far above that (checked on every application: `minimumSpectralRatio`).
 public final class NystromPreconditioner: Sendable {
     public enum BuildError: Error, Equatable, CustomStringConvertible {
         /// The approximation found no positive eigenvalue (A v = 0 on the sketch: a zero operator).
@@ -39,9 +39,11 @@ public final class NystromPreconditioner: Sendable {
     /// U^T, rank x dimension row-major: row i is the eigenvector of `eigenvalues[i]`.
     let vectors: [Float]
 
-    /// Smallest (lambda_rank + mu) / (lambda_1 + mu) at which `apply` is used: below it Float32 rounding of U
-    /// could make P^-1 indefinite, and `apply` returns r unchanged (plain CG) instead.
-    static let minimumSpectralRatio = 1e-4
+    /// Smallest (lambda_rank + mu) / (lambda_1 + mu) at which `apply` is used; below it `apply` returns r unchanged
+    /// (plain CG). P^-1 = I + U^T W U with w_i = ratio_i - 1 >= ratio - 1; the stored U~ = U + E has
+    /// ||E||_2 <= ||E||_F <= 6e-8 sqrt(rank) (Float32 rounding of unit columns), so the smallest eigenvalue of the
+    /// applied P^-1 is at least ratio - 2 ||E||_2 - ||E||_2^2: positive with a tenfold margin above this.
+    var minimumSpectralRatio: Double { 2e-6 * Double(rank).squareRoot() }
 
     /// Bytes held: the Float32 eigenvectors and the Float64 eigenvalues.
     public var bytes: Int { vectors.count * MemoryLayout<Float>.size + eigenvalues.count * MemoryLayout<Double>.size }
@@ -126,7 +128,7 @@ public final class NystromPreconditioner: Sendable {
     public func apply(_ r: [Double], shift: Double) -> [Double] {
         precondition(r.count == dimension, "the preconditioner acts on \(dimension) values, not \(r.count)")
         let smallest = eigenvalues[rank - 1] + shift
-        guard shift > 0, smallest / (eigenvalues[0] + shift) >= Self.minimumSpectralRatio else { return r }
+        guard shift > 0, smallest / (eigenvalues[0] + shift) >= minimumSpectralRatio else { return r }
         let r32 = r.map(Float.init)
         var c = [Float](repeating: 0, count: rank)
         vectors.withUnsafeBufferPointer { u in
