@@ -98,6 +98,30 @@ struct NewtonPreconditionerTests {
         #expect(fits.prepareNewtonPreconditioner(options: options).outcome == .built)
     }
 
+    // Newton's steps build the operator from the forward pass F was computed from and reuse the previous step's
+    // Float32 rows; the products must be those of an operator built from the rows at the new theta. Same chunks, same
+    // Float32 GEMMs: equal up to summation order in BLAS (1e-12 relative), while a stale probability matrix (the
+    // previous theta's) is off by the change in theta's effect, here ~1e-2.
+    @Test("the operator from a forward pass, reusing the previous step's Float32 rows, equals one built from the rows")
+    func operatorFromPassMatchesRows() throws {
+        let (base, _) = UnlearningFixtures.digitsLogReg
+        let x = base.trainFeatures
+        let model0 = base.model
+        var model1 = model0
+        var rng = SeededGenerator(seed: 3)
+        for i in model1.theta.indices { model1.theta[i] += 0.05 * rng.nextGaussian() }
+        let previous = GaussNewtonOperator(model: model0, forward: model0.forward(x), precision: .single)
+        let reused = GaussNewtonOperator(model: model1, forward: model1.forward(x), precision: .single, reusingRowsOf: previous)
+        let fresh = GaussNewtonOperator(model: model1, rows: x, precision: .single)
+        #expect(reused.isSinglePrecision && fresh.isSinglePrecision)
+        let v = (0..<model1.parameterCount).map { _ in rng.nextGaussian() }
+        let a = reused.apply(v)
+        let b = fresh.apply(v)
+        #expect(Vector.distance(a, b) / Vector.norm(b) < 1e-12)
+        let stale = previous.apply(v)
+        #expect(Vector.distance(stale, b) / Vector.norm(b) > 1e-4, "the test's theta change must matter")
+    }
+
     @Test("rank 0 disables it, and a rebase drops the old base's preconditioner")
     func disabledAndRebase() {
         let (base, _) = UnlearningFixtures.digitsLogReg
