@@ -17,7 +17,7 @@ private struct KeepingHandler: LogHandler {
 }
 
 /// The daemon's newton preconditioner: built at load with a log line giving its memory, not built (a warning, plain
-/// CG) above the memory bound, and rebuilt for the state a reload brings.
+/// CG) above the memory bound, kept across reloads of the same base and rebuilt for a new base.
 @Suite("ModelRuntime newton preconditioner", .serialized)
 struct ModelRuntimePreconditionerTests {
     static func open(_ world: ModelRuntimeReleaseTests.World, events: LockedValue<[LogEvent]>) throws -> ModelRuntime {
@@ -27,7 +27,7 @@ struct ModelRuntimePreconditionerTests {
         )
     }
 
-    @Test("built at load with its memory logged, used by updates, and rebuilt after a reload")
+    @Test("built at load with its memory logged, used by updates, kept by a reload of the same base, rebuilt after a rebase")
     func builtAndRebuilt() throws {
         let world = try ModelRuntimeReleaseTests.World()
         let events = LockedValue<[LogEvent]>([])
@@ -50,12 +50,16 @@ struct ModelRuntimePreconditionerTests {
         #expect(report.gradientResidual <= options.newtonTolerance)
         #expect(runtime.state.newtonPreconditioning?.preconditioner != nil, "the adopted state keeps it")
 
+        // A reload of the same base (as on partition assignment) keeps it; a rebase drops it, and the first update
+        // of the new base builds the new base's.
         try runtime.reload()
+        #expect(runtime.state.newtonPreconditioning?.preconditioner === record.preconditioner)
+        try runtime.rebase(to: runtime.state.model, standardization: runtime.standardization)
         #expect(runtime.state.newtonPreconditioning == nil)
         let again = try runtime.apply(
             try ModelRuntimeReleaseTests.batch(runtime, request: "r1", subject: "s1", offset: 1), options: options,
             policy: ModelRuntimeReleaseTests.policy, safeOffsets: [])
-        #expect(again.report?.preconditionerRank ?? 0 > 0, "the update after a reload rebuilt it first")
+        #expect(again.report?.preconditionerRank ?? 0 > 0, "the first update after a rebase built it first")
         #expect(events.value.filter { $0.message.description == "Built newton's preconditioner" }.count == 2)
     }
 

@@ -205,7 +205,12 @@ public final class ModelRuntime: @unchecked Sendable {
     /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).
     public func reload() throws {
         let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        let previous = state
+        let sameBase = loaded.manifest.baseVersion == manifest.baseVersion && loaded.manifest.budgetEpoch == manifest.budgetEpoch
         self.state = loaded.state
+        // The same base (a reload on partition assignment, or after another writer's update): its preconditioner
+        // still applies. A rebase brings a new base, whose preconditioner is built before its first update.
+        if sameBase { self.state.keepNewtonPreconditioning(of: previous) }
         self.manifest = loaded.manifest
         self.snapshotSHA256 = loaded.sha256
         self.standardization = loaded.standardization
@@ -423,7 +428,7 @@ public final class ModelRuntime: @unchecked Sendable {
         var seeded = options
         seeded.seed = options.seed &+ version
         if !rows.isEmpty {
-            // A reload or rebase since the last update brought a state without the preconditioner.
+            // A rebase since the last update (or a reload that brought a new base) left the state without one.
             if prepareNewtonPreconditioner(options: options) != nil { next = state }
             var attempt = next
             let outcome = Result { () throws(UnlearningError) in try Unlearner.update(rows: rows, in: &attempt, options: seeded, policy: policy) }

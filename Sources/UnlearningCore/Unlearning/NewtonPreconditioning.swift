@@ -48,6 +48,14 @@ extension UnlearningState {
         return record
     }
 
+    /// Takes over `other`'s preconditioner (or its record of why there is none), for a state re-read from a
+    /// snapshot of the same base: re-reading does not change the base's curvature, so nothing is rebuilt. The caller
+    /// vouches for the base; a mismatched parameter count is refused (the state keeps none).
+    public mutating func keepNewtonPreconditioning(of other: UnlearningState) {
+        guard other.model.parameterCount == model.parameterCount else { return }
+        newtonPreconditioning = other.newtonPreconditioning
+    }
+
     static func newtonPreconditioning(for state: UnlearningState, options: UnlearningOptions) -> NewtonPreconditioning {
         let clock = DispatchTime.now().uptimeNanoseconds
         let model = state.model
