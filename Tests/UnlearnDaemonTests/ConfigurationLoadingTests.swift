@@ -85,6 +85,8 @@ struct ConfigurationLoadingTests {
             "unlearning.seed": "42", "unlearning.method": "lfoci", "unlearning.newton_tolerance": "1e-6",
             "unlearning.newton_max_iterations": "5", "unlearning.newton_max_seconds": "2.5", "unlearning.newton_damping": "0.1",
             "unlearning.cg_max_iterations": "50", "unlearning.cg_tolerance": "0.01", "unlearning.dense_block_limit": "100",
+            "unlearning.newton_preconditioner_rank": "32", "unlearning.newton_preconditioner_memory_limit": "1000000",
+            "unlearning.newton_preconditioner_rows": "777",
             "unlearning.dampening_alpha": "5", "unlearning.dampening_lambda": "0.5", "unlearning.dampening_scope": "lfoci",
             "budget.mode": "adaptive", "budget.sigma": "0.02", "release.every_updates": "3", "release.every_seconds": "1.5",
             "budget.epsilon": "2", "budget.delta": "1e-6", "budget.epsilon_step": "0.5", "budget.sigma_floor": "0.01",
@@ -111,6 +113,9 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.method == .lfoci && c.unlearning.newtonTolerance == 1e-6 && c.unlearning.newtonMaxIterations == 5)
         #expect(c.unlearning.newtonMaxSeconds == 2.5 && c.unlearning.newtonDamping == 0.1 && c.unlearning.cgMaxIterations == 50)
         #expect(c.unlearning.cgTolerance == 0.01 && c.unlearning.denseBlockLimit == 100)
+        #expect(
+            c.unlearning.newtonPreconditionerRank == 32 && c.unlearning.newtonPreconditionerMemoryLimit == 1_000_000
+                && c.unlearning.newtonPreconditionerRows == 777)
         #expect(c.unlearning.dampeningAlpha == 5 && c.unlearning.dampeningLambda == 0.5 && c.unlearning.dampeningScope == .lfoci)
         #expect(c.budget.epsilonBudget == 2 && c.budget.delta == 1e-6 && c.budget.epsilonStep == 0.5)
         #expect(c.budget.sigmaFloor == 0.01 && c.budget.sigmaMax == 0.2 && c.budget.maxRemovals == 100)
