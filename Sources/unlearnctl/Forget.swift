@@ -59,6 +59,13 @@ struct Forget: AsyncParsableCommand {
     @Option(help: "Seed of the selection's sampling.")
     var seed: UInt64 = 1
 
+    @Option(
+        name: .customLong("preconditioner-rank"),
+        help:
+            "Rank of newton's Nyström preconditioner, built from the model before the update (0: plain CG; one request alone rarely repays the build)."
+    )
+    var preconditionerRank: Int = UnlearningOptions().newtonPreconditionerRank
+
     @Flag(help: "Replace an existing --out directory.")
     var force = false
 
@@ -71,6 +78,9 @@ struct Forget: AsyncParsableCommand {
         if stateDirectory != nil, model == nil { throw ValidationError("--state-dir needs --model ID") }
         guard method == "auto" || UnlearningOptions.Method(rawValue: method) != nil else {
             throw ValidationError("--method must be auto or one of \(UnlearningOptions.Method.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard (0...4096).contains(preconditionerRank) else {
+            throw ValidationError("--preconditioner-rank must be 0 (plain CG) to 4096, got \(preconditionerRank)")
         }
         guard UnlearningOptions.Selection(rawValue: selection) != nil else {
             throw ValidationError("--selection must be one of \(UnlearningOptions.Selection.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -89,6 +99,7 @@ struct Forget: AsyncParsableCommand {
         o.selection = UnlearningOptions.Selection(rawValue: selection)!
         o.noise = !noNoise
         o.seed = seed
+        o.newtonPreconditionerRank = preconditionerRank
         return o
     }
 
@@ -107,6 +118,14 @@ struct Forget: AsyncParsableCommand {
             model: source.model, trainFeatures: source.trainFeatures, trainLabels: source.train.labels,
             validationFeatures: source.validationFeatures, validationLabels: source.validation.labels
         )
+        var extra: [String: String] = [:]
+        if options.resolvedMethod(for: state.model.architecture) == .newton {
+            let record = state.prepareNewtonPreconditioner(options: options)
+            extra["preconditioner"] =
+                record.outcome == .built
+                ? "rank \(record.preconditioner?.rank ?? 0), \(record.bytes) bytes, built in \(String(format: "%.2f", record.seconds)) s"
+                : "\(record.outcome.rawValue): \(record.reason ?? "")"
+        }
         let report = try Unlearner.forget(rows: rows, in: &state, options: options, policy: BudgetPolicy())
         var descriptor = source.descriptor
         descriptor.trainRows = state.residualCount
@@ -117,7 +136,9 @@ struct Forget: AsyncParsableCommand {
         let result = ModelBundle(
             descriptor: descriptor, model: released, train: source.train.subset(state.residualIndices), validation: source.validation)
         try result.write(to: out, replace: force)
-        try printReport(report, extra: ["out": out, "weights": noNoise ? "noise-free" : "released"])
+        extra["out"] = out
+        extra["weights"] = noNoise ? "noise-free" : "released"
+        try printReport(report, extra: extra)
     }
 
     func forgetInState(stateDirectory: String, model: String) throws {

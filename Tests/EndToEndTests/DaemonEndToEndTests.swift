@@ -124,6 +124,20 @@ struct DaemonEndToEndTests {
         options.perturbations = 300
         var checked = 0
         var worst = 0.0
+        // The daemon builds newton's preconditioner from the state it loads at start-up (the base here: one daemon
+        // run, no rebase) and every update of the run uses it; the replay does the same.
+        let base = previous
+        let baseStandardization = base.parameters.standardization
+        var baseState = UnlearningState(
+            model: try base.parameters.engineModel(lambda: base.manifest.lambda),
+            trainFeatures: baseStandardization!.apply(bundle.train.features), trainLabels: bundle.train.labels,
+            validationFeatures: baseStandardization!.apply(bundle.validation.features), validationLabels: bundle.validation.labels,
+            removed: (0..<bundle.train.count).map { Set(base.manifest.tombstones.rows).contains($0) },
+            budget: try base.manifest.budget.decode(BudgetState.self)
+        )
+        if options.resolvedMethod(for: baseState.model.architecture) == .newton {
+            baseState.prepareNewtonPreconditioner(options: options)
+        }
         for v in versions.dropFirst() {
             let current = try store.load(version: v).snapshot
             let before = Set(previous.manifest.tombstones.rows)
@@ -137,6 +151,7 @@ struct DaemonEndToEndTests {
                     removed: (0..<bundle.train.count).map { before.contains($0) },
                     budget: try previous.manifest.budget.decode(BudgetState.self)
                 )
+                state.keepNewtonPreconditioning(of: baseState)
                 options.seed = seed &+ v
                 var policy = BudgetPolicy()
                 policy.epsilonBudget = 1e9

@@ -85,6 +85,8 @@ struct ConfigurationLoadingTests {
             "unlearning.seed": "42", "unlearning.method": "lfoci", "unlearning.newton_tolerance": "1e-6",
             "unlearning.newton_max_iterations": "5", "unlearning.newton_max_seconds": "2.5", "unlearning.newton_damping": "0.1",
             "unlearning.cg_max_iterations": "50", "unlearning.cg_tolerance": "0.01", "unlearning.dense_block_limit": "100",
+            "unlearning.newton_preconditioner_rank": "32", "unlearning.newton_preconditioner_memory_limit": "1000000",
+            "unlearning.newton_preconditioner_rows": "777",
             "unlearning.dampening_alpha": "5", "unlearning.dampening_lambda": "0.5", "unlearning.dampening_scope": "lfoci",
             "unlearning.dampening_repair_steps": "3", "unlearning.lfoci_steps": "4", "unlearning.finetune_steps": "11",
             "unlearning.finetune_batch_size": "12", "unlearning.finetune_learning_rate": "0.01", "unlearning.finetune_scope": "lfoci",
@@ -120,6 +122,9 @@ struct ConfigurationLoadingTests {
         #expect(c.unlearning.method == .lfoci && c.unlearning.newtonTolerance == 1e-6 && c.unlearning.newtonMaxIterations == 5)
         #expect(c.unlearning.newtonMaxSeconds == 2.5 && c.unlearning.newtonDamping == 0.1 && c.unlearning.cgMaxIterations == 50)
         #expect(c.unlearning.cgTolerance == 0.01 && c.unlearning.denseBlockLimit == 100)
+        #expect(
+            c.unlearning.newtonPreconditionerRank == 32 && c.unlearning.newtonPreconditionerMemoryLimit == 1_000_000
+                && c.unlearning.newtonPreconditionerRows == 777)
         #expect(c.unlearning.dampeningAlpha == 5 && c.unlearning.dampeningLambda == 0.5 && c.unlearning.dampeningScope == .lfoci)
         #expect(c.unlearning.dampeningRepairSteps == 3 && c.unlearning.lfociSteps == 4)
         #expect(c.unlearning.finetuneSteps == 11 && c.unlearning.finetuneBatchSize == 12 && c.unlearning.finetuneLearningRate == 0.01)

@@ -23,6 +23,7 @@ struct DaemonMetricsTests {
         )
         metrics.lag(partition: 1, messages: 12)
         metrics.brokersDown(false)
+        metrics.newtonPreconditioner(model: "digits", bytes: 8_040_448)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).prom").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try metrics.writeTextfile(path)
@@ -45,6 +46,7 @@ struct DaemonMetricsTests {
             #"unlearnd_snapshot_version{model="digits"} 7.0"#,
             #"unlearnd_consumer_lag{partition="1"} 12.0"#,
             "unlearnd_kafka_all_brokers_down 0.0",
+            #"unlearnd_newton_preconditioner_bytes{model="digits"} 8040448.0"#,
         ] {
             #expect(lines.contains(expected), "missing line: \(expected)\n\(lines.sorted().joined(separator: "\n"))")
         }

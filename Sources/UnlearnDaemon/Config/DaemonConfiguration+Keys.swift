@@ -72,6 +72,18 @@ extension DaemonConfiguration {
                 "Initial Levenberg-Marquardt damping of newton on MLPs (ignored for logistic regression)."
             ),
             .integer(
+                "unlearning.newton_preconditioner_rank", \.unlearning.newtonPreconditionerRank, 0...4096,
+                "Rank of newton's Nyström preconditioner, built from the base model at load and after each rebase and kept in memory (logistic regression; MLPs run plain CG). 0: plain CG."
+            ),
+            .integer(
+                "unlearning.newton_preconditioner_memory_limit", \.unlearning.newtonPreconditionerMemoryLimit, 0...(1 << 40),
+                "Largest newton preconditioner kept in memory, in bytes (rank x parameters x 4 + rank x 8); a model whose preconditioner would exceed it runs plain CG, with a warning at load."
+            ),
+            .integer(
+                "unlearning.newton_preconditioner_rows", \.unlearning.newtonPreconditionerRows, 1...10_000_000,
+                "The preconditioner's products run over a seeded uniform subsample of at most this many residual rows (bounds its build time; the solves stay exact)."
+            ),
+            .integer(
                 "unlearning.cg_max_iterations", \.unlearning.cgMaxIterations, 1...100_000,
                 "Cap on conjugate-gradient iterations per linear solve (newton's steps, large lfoci blocks)."
             ),

@@ -108,6 +108,14 @@ public final class DaemonMetrics: Sendable {
             to: Double(version))
     }
 
+    /// Bytes `newton`'s preconditioner of `model` holds in memory (0: none built; `unlearnctl status` reads it).
+    public func newtonPreconditioner(model: String, bytes: Int) {
+        registry.makeGauge(
+            descriptor: Self.metric("unlearnd_newton_preconditioner_bytes", "Bytes newton's preconditioner of the model holds in memory (0: none)."),
+            labels: [("model", model)]
+        ).set(to: Double(bytes))
+    }
+
     public func lag(partition: Int32, messages: Int64) {
         registry.makeGauge(
             descriptor: Self.metric("unlearnd_consumer_lag", "Consumer lag of an assigned deletions partition (messages)."),

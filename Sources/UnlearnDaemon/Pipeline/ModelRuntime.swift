@@ -205,13 +205,45 @@ public final class ModelRuntime: @unchecked Sendable {
     /// Re-reads the newest valid snapshot (after another writer, or `unlearnctl rebase`, created one).
     public func reload() throws {
         let loaded = try Self.load(store: store, bundle: bundle, logger: logger, id: id)
+        let previous = state
+        let sameBase = loaded.manifest.baseVersion == manifest.baseVersion && loaded.manifest.budgetEpoch == manifest.budgetEpoch
         self.state = loaded.state
+        // The same base (a reload on partition assignment, or after another writer's update): its preconditioner
+        // still applies. A rebase brings a new base, whose preconditioner is built before its first update.
+        if sameBase { self.state.keepNewtonPreconditioning(of: previous) }
         self.manifest = loaded.manifest
         self.snapshotSHA256 = loaded.sha256
         self.standardization = loaded.standardization
         self.ledger = Set(loaded.manifest.appliedRequestIds.map(ExactText.init))
         self.replaying = replaying || loaded.replaying
         self.unreleased = Unreleased(history: loaded.manifest.updates)
+    }
+
+    /// Builds `newton`'s preconditioner for the loaded base unless the state already has one or a record of why
+    /// not (at load, and after a reload or rebase brought a new state), and logs the outcome: its memory when built,
+    /// a warning when the memory bound or the build stopped it (newton then runs plain CG). Only where the update
+    /// method is newton. Returns the record when it built or tried.
+    @discardableResult
+    public func prepareNewtonPreconditioner(options: UnlearningOptions) -> NewtonPreconditioning? {
+        guard state.newtonPreconditioning == nil, options.resolvedMethod(for: state.model.architecture) == .newton else { return nil }
+        let record = state.prepareNewtonPreconditioner(options: options)
+        var metadata: Logger.Metadata = [
+            LogKey.model: "\(id)", LogKey.preconditionerOutcome: "\(record.outcome.rawValue)",
+            LogKey.preconditionerRank: "\(record.preconditioner?.rank ?? record.requestedRank)",
+            LogKey.preconditionerBytes: "\(record.bytes)", LogKey.preconditionerRequiredBytes: "\(record.requiredBytes)",
+        ]
+        switch record.outcome {
+        case .built:
+            metadata[LogKey.preconditionerRows] = "\(record.rows)"
+            metadata[LogKey.seconds] = "\(record.seconds)"
+            logger.notice("Built newton's preconditioner", metadata: metadata)
+        case .overMemoryLimit, .failed:
+            metadata[LogKey.reason] = "\(record.reason ?? "")"
+            logger.warning("newton's preconditioner was not built; newton runs plain CG", metadata: metadata)
+        case .disabled, .notConvex:
+            logger.info("newton runs plain CG", metadata: metadata)
+        }
+        return record
     }
 
     /// Adopts a version just committed.
@@ -396,6 +428,8 @@ public final class ModelRuntime: @unchecked Sendable {
         var seeded = options
         seeded.seed = options.seed &+ version
         if !rows.isEmpty {
+            // A rebase since the last update (or a reload that brought a new base) left the state without one.
+            if prepareNewtonPreconditioner(options: options) != nil { next = state }
             var attempt = next
             let outcome = Result { () throws(UnlearningError) in try Unlearner.update(rows: rows, in: &attempt, options: seeded, policy: policy) }
             switch outcome {

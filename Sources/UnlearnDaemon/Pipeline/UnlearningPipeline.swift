@@ -115,6 +115,7 @@ public final class UnlearningPipeline: Service, Sendable {
                             "model \(model.id) has hidden layers: budget.mode certified needs a convex model (logistic regression); use auto or adaptive"
                     )
                 }
+                runtime.prepareNewtonPreconditioner(options: configuration.unlearning)
                 table.set(runtime, for: model.id)
             }
         }
@@ -158,6 +159,7 @@ public final class UnlearningPipeline: Service, Sendable {
                     removals: budget.removedRows, residualRows: runtime.state.residualCount,
                     retrainRequired: budget.retrainRequired, epoch: runtime.manifest.budgetEpoch, version: runtime.manifest.version
                 )
+                metrics.newtonPreconditioner(model: runtime.id, bytes: runtime.state.newtonPreconditioning?.bytes ?? 0)
             }
         }
     }

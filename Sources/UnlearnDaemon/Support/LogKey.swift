@@ -29,4 +29,9 @@ public enum LogKey {
     public static let config = "unlearnd.config"
     public static let alertID = "unlearnd.alert_id"
     public static let path = "unlearnd.path"
+    public static let preconditionerOutcome = "unlearnd.newton.preconditioner.outcome"
+    public static let preconditionerRank = "unlearnd.newton.preconditioner.rank"
+    public static let preconditionerBytes = "unlearnd.newton.preconditioner.bytes"
+    public static let preconditionerRequiredBytes = "unlearnd.newton.preconditioner.required_bytes"
+    public static let preconditionerRows = "unlearnd.newton.preconditioner.rows"
 }

@@ -74,6 +74,41 @@ public struct GaussNewtonOperator: Sendable {
         }
     }
 
+    /// The operator over every parameter at the model of `pass`, a forward pass over all the rows already computed
+    /// (Newton's method has it from evaluating F and grad F), so no pass is repeated. With `precision: .single`,
+    /// `previous`'s Float32 rows are reused when it was built over the same rows with the same count (the caller's
+    /// promise: only the probabilities change from one Newton step to the next), which skips their conversion.
+    init(model: Network, forward pass: ForwardPass, precision: Precision, reusingRowsOf previous: GaussNewtonOperator? = nil) {
+        self.model = model
+        self.slices = nil
+        self.rows = pass.samples
+        let arch = model.architecture
+        self.dimension = model.parameterCount
+        self.lowestLayer = 0
+        self.layersInBlock = Set(arch.parametricLayers.indices)
+        self.chunks = pass.samples > 0 ? [pass] : []
+        let last = arch.parametricLayers.count - 1
+        if precision == .single && last == 0 && pass.samples > 0 {
+            // Chunks of at most 2048 rows, as the other initialiser makes them: the Float32 GEMMs accumulate over
+            // no more rows than `OutputLayerRows` states its accuracy for.
+            let ranges = stride(from: 0, to: pass.samples, by: 2048).map { $0..<min(pass.samples, $0 + 2048) }
+            func probabilities(_ r: Range<Int>) -> Matrix {
+                ranges.count == 1 ? pass.probabilities : pass.probabilities.selectingRows(r)
+            }
+            if let reused = previous?.singleChunks, reused.map(\.rows) == ranges.map(\.count) {
+                singleChunks = zip(reused, ranges).map { $0.with(probabilities: probabilities($1)) }
+            } else {
+                singleChunks = ranges.map { r in
+                    OutputLayerRows(
+                        input: ranges.count == 1 ? pass.layerInputs[last] : pass.layerInputs[last].selectingRows(r),
+                        probabilities: probabilities(r))
+                }
+            }
+        } else {
+            singleChunks = nil
+        }
+    }
+
     /// Whether the products run in Float32 (`precision: .single` with a block in the output layer).
     public var isSinglePrecision: Bool { singleChunks != nil }
 

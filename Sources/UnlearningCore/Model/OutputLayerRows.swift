@@ -39,6 +39,19 @@ struct OutputLayerRows: Sendable {
         self.probabilities = probabilities
     }
 
+    init(columns: [Int], input: [Float], rows: Int, probabilities: Matrix) {
+        self.rows = rows
+        self.columns = columns
+        self.input = input
+        self.probabilities = probabilities
+    }
+
+    /// The same rows at other probabilities (another theta): the Float32 copy is shared, not converted again.
+    func with(probabilities: Matrix) -> OutputLayerRows {
+        precondition(probabilities.rows == rows, "probabilities for \(probabilities.rows) rows, the chunk has \(rows)")
+        return OutputLayerRows(columns: columns, input: input, rows: rows, probabilities: probabilities)
+    }
+
     /// Adds J^T H_z J v over these rows to `out` (full parameter layout), for v and out in the output layer's
     /// coordinates: unit k's weights at `offset + k (fanIn + 1)`, its bias after them.
     func accumulateProduct(_ v: UnsafeBufferPointer<Double>, offset: Int, fanIn: Int, units: Int, into out: inout [Double]) {

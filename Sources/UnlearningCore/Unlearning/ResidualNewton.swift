@@ -51,6 +51,10 @@ struct ResidualNewton {
         /// logistic regression it took more CG iterations than plain CG (BENCHMARKS.md, newton section): the
         /// spectrum's spread there comes from correlated pixels, not from the diagonal's scale.
         case jacobi
+        /// M^-1 from a Nyström approximation of the Gauss-Newton matrix built once per base
+        /// (`NystromPreconditioner`), applied with the step's shift lambda + mu. It approximates the base's curvature,
+        /// not the current step's, which is all a preconditioner needs: the solve's stopping rule is unchanged.
+        case nystrom(NystromPreconditioner)
     }
 
     enum Status: Sendable, Equatable {
@@ -81,7 +85,12 @@ struct ResidualNewton {
     static func minimize(_ start: Network, x: Matrix, labels: [Int], options: Options) -> Result {
         let clock = DispatchTime.now().uptimeNanoseconds
         var model = start
-        var (f, g) = objectiveAndGradient(model, x, labels)
+        let convex = start.architecture.isConvex
+        let first = objectiveGradientAndPass(model, x, labels)
+        var f = first.0
+        var g = first.1
+        // Kept for convex models only (the operator reuses it); a deep network's activations are not held twice.
+        var pass: ForwardPass? = convex ? first.2 : nil
         var gNorm = Vector.norm(g)
         var mu = options.damping
         var result = Result(
@@ -96,6 +105,7 @@ struct ResidualNewton {
             return result
         }
         var previous: (gradientNorm: Double, forcing: Double)?  // the last step's, for the adaptive forcing term
+        var previousCurvature: GaussNewtonOperator?
         while true {
             if gNorm <= options.tolerance { return finish(.converged) }
             if result.iterations >= options.maxIterations { return finish(.iterationLimit) }
@@ -118,12 +128,22 @@ struct ResidualNewton {
             }
             cg.tolerance = max(options.cg.tolerance, min(0.5, eta))
             previous = (gNorm, cg.tolerance)
-            let curvature = GaussNewtonOperator(model: model, rows: x, precision: options.precision)
+            // Convex models (logistic regression, one layer): the operator takes the forward pass F and grad F were
+            // computed from, and the previous step's Float32 rows (the rows are the same, only theta moved).
+            let curvature =
+                if let pass {
+                    GaussNewtonOperator(model: model, forward: pass, precision: options.precision, reusingRowsOf: previousCurvature)
+                } else {
+                    GaussNewtonOperator(model: model, rows: x, precision: options.precision)
+                }
+            previousCurvature = curvature
             let shift = model.lambda + mu
             let preconditioner: (([Double]) -> [Double])? =
                 switch options.preconditioner {
                 case .none: nil
                 case .jacobi: curvature.diagonal().map { ConjugateGradient.jacobi(diagonal: $0, shift: shift) }
+                case .nystrom(let nystrom):
+                    nystrom.dimension == g.count ? { nystrom.apply($0, shift: shift) } : nil
                 }
             let solution = ConjugateGradient.solve(shift: shift, g, preconditioner: preconditioner, options: cg, apply: curvature.apply)
             result.cgIterations += solution.iterations
@@ -136,18 +156,18 @@ struct ResidualNewton {
             // decrease ~ ||g||^2 / lambda), so a step that keeps F equal within rounding is accepted when it
             // reduces ||grad F|| (the same rule as Trainer.lbfgs).
             var step = 1.0
-            var accepted: (model: Network, f: Double, g: [Double])?
+            var accepted: (model: Network, f: Double, g: [Double], pass: ForwardPass?)?
             for _ in 0..<40 {
                 var candidate = model
                 Vector.axpy(-step, d, &candidate.theta)
-                let (fNew, gNew) = objectiveAndGradient(candidate, x, labels)
+                let (fNew, gNew, passNew) = objectiveGradientAndPass(candidate, x, labels)
                 let armijo = fNew <= f - 1e-4 * step * slope
                 // On non-convex models only a step that does not raise F counts as flat.
                 let flat =
                     abs(fNew - f) <= 1e-13 * max(1, abs(f)) && Vector.norm(gNew) < gNorm
                     && (model.architecture.isConvex || fNew <= f)
                 if armijo || flat {
-                    accepted = (candidate, fNew, gNew)
+                    accepted = (candidate, fNew, gNew, convex ? passNew : nil)
                     break
                 }
                 step *= 0.5
@@ -164,6 +184,7 @@ struct ResidualNewton {
             model = accepted.model
             f = accepted.f
             g = accepted.g
+            pass = accepted.pass
             gNorm = Vector.norm(g)
             result.iterations += 1
             result.objectives.append(f)
@@ -172,6 +193,12 @@ struct ResidualNewton {
 
     /// F and grad F over the rows from one forward pass.
     static func objectiveAndGradient(_ model: Network, _ x: Matrix, _ labels: [Int]) -> (Double, [Double]) {
+        let (f, g, _) = objectiveGradientAndPass(model, x, labels)
+        return (f, g)
+    }
+
+    /// F, grad F and the forward pass they came from (which the next step's curvature operator reuses).
+    static func objectiveGradientAndPass(_ model: Network, _ x: Matrix, _ labels: [Int]) -> (Double, [Double], ForwardPass) {
         let pass = model.forward(x)
         let losses = Network.perRowLoss(logits: pass.logits, labels: labels)
         let n = Double(max(x.rows, 1))
@@ -180,6 +207,6 @@ struct ResidualNewton {
         var g = model.lossGradientSum(forward: pass, labels: labels)
         if x.rows > 0 { Vector.scale(&g, by: 1 / n) }
         Vector.axpy(model.lambda, model.theta, &g)
-        return (f, g)
+        return (f, g, pass)
     }
 }

@@ -9,9 +9,12 @@ extension Unlearner {
     /// residual rows as it was on the rows before this removal, ||grad F_residual|| <= max(tolerance, ||grad
     /// F_before(theta_0)||), the point a retrain from the current weights would also stop at
     /// (`UnlearningOptions.newtonStopAtBaseGradient`).
+    ///
+    /// `preconditioner` (the state's `NewtonPreconditioning`, convex models only) preconditions every CG solve; it
+    /// changes how many iterations a step takes, not when a step, the iteration or the certification stops.
     static func newtonStep(
         model: Network, residual: (x: Matrix, labels: [Int]), batch: (x: Matrix, labels: [Int]), options: UnlearningOptions,
-        report: inout UpdateReport, clock: inout PhaseClock
+        preconditioner: NystromPreconditioner? = nil, report: inout UpdateReport, clock: inout PhaseClock
     ) throws(UnlearningError) -> Network {
         var tolerance = options.newtonTolerance
         if !model.architecture.isConvex && options.newtonStopAtBaseGradient {
@@ -23,7 +26,7 @@ extension Unlearner {
             tolerance = max(tolerance, Vector.norm(before))
             clock.lap("tolerance")
         }
-        let newtonOptions = ResidualNewton.Options(
+        var newtonOptions = ResidualNewton.Options(
             tolerance: tolerance, maxIterations: options.newtonMaxIterations,
             maxSeconds: options.newtonMaxSeconds,
             cg: ConjugateGradient.Options(tolerance: options.cgTolerance, maxIterations: options.cgMaxIterations),
@@ -35,6 +38,11 @@ extension Unlearner {
             // faster (BENCHMARKS.md, newton precision section); MLP steps keep Float64.
             precision: model.architecture.isConvex ? .single : .double
         )
+        let usable = preconditioner.flatMap { $0.dimension == model.parameterCount && model.architecture.isConvex ? $0 : nil }
+        if let usable {
+            newtonOptions.preconditioner = .nystrom(usable)
+            report.preconditionerRank = usable.rank
+        }
         let result = ResidualNewton.minimize(model, x: residual.x, labels: residual.labels, options: newtonOptions)
         clock.lap("newton")
         report.newtonIterations = result.iterations

@@ -54,6 +54,7 @@ public enum Unlearner {
         let residualAfter = state.residualIndices.filter { !removing.contains($0) }
         let residualX = state.trainFeatures.selectingRows(residualAfter)
         let residualY = residualAfter.map { state.trainLabels[$0] }
+        clock.lap("rows")
 
         // 1-3. The step: a noise-free model `updated` and the slices it changed (the scope of block noise).
         let updated: Network
@@ -61,8 +62,8 @@ public enum Unlearner {
         switch report.method {
         case .newton:
             updated = try newtonStep(
-                model: model, residual: (residualX, residualY), batch: (batchX, batchY), options: options, report: &report,
-                clock: &clock
+                model: model, residual: (residualX, residualY), batch: (batchX, batchY), options: options,
+                preconditioner: state.newtonPreconditioning?.preconditioner, report: &report, clock: &clock
             )
             slices = model.architecture.allSlices
         case .lfoci:

@@ -164,6 +164,15 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
     /// `salun`: weight of the residual loss against the random-label loss of the forgotten rows (SalUn's alpha in
     /// its random-labelling objective, 1 here).
     public var salunAlpha: Double = 1
+    /// Rank l of `newton`'s Nyström preconditioner (`NystromPreconditioner`), built once per base from the Gauss-Newton
+    /// products of the base model (`UnlearningState.prepareNewtonPreconditioner`); 0: plain CG. Convex models only.
+    public var newtonPreconditionerRank: Int = 256
+    /// Largest preconditioner, in bytes, that may be kept in memory (rank x parameters x 4 plus rank x 8); a larger
+    /// one is not built and `newton` runs plain CG.
+    public var newtonPreconditionerMemoryLimit: Int = 256 << 20
+    /// The preconditioner's products run over a seeded uniform subsample of at most this many residual rows (any
+    /// symmetric positive definite preconditioner leaves the solve exact; the subsample bounds its build time).
+    public var newtonPreconditionerRows: Int = 4096
     /// Conjugate-gradient iterations allowed per linear solve.
     public var cgMaxIterations: Int = 500
     /// Relative residual ||b - (H + lambda I) x|| / ||b|| at which a conjugate-gradient solve stops.

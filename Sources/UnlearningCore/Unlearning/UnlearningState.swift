@@ -15,6 +15,9 @@ public struct UnlearningState: Sendable {
     /// `removed[i]` is true once training row i was forgotten.
     public private(set) var removed: [Bool]
     public var budget: BudgetState
+    /// `newton`'s preconditioner for the current base, built by `prepareNewtonPreconditioner` (at load and after a
+    /// rebase); runtime state, never part of a snapshot. Copies of the state share it (it is immutable).
+    public internal(set) var newtonPreconditioning: NewtonPreconditioning?
 
     public init(
         model: Network, trainFeatures: Matrix, trainLabels: [Int], validationFeatures: Matrix, validationLabels: [Int],
@@ -59,6 +62,7 @@ public struct UnlearningState: Sendable {
     public mutating func rebase(model: Network) {
         self.model = model
         self.releasedTheta = nil
+        self.newtonPreconditioning = nil  // it approximated the old base's curvature; the caller rebuilds it
         let epoch = budget.epoch
         budget = BudgetState()
         budget.epoch = epoch + 1

@@ -28,6 +28,8 @@ public struct UpdateReport: Codable, Sendable {
     public var cgIterations: Int = 0
     /// Hessian-vector products computed (CG iterations plus residual checks).
     public var hessianVectorProducts: Int = 0
+    /// Rank of the Nyström preconditioner `newton`'s CG solves used (0: plain CG).
+    public var preconditionerRank: Int = 0
     /// `dampening`: parameters scaled down by the update (nil for the other methods).
     public var dampenedParameters: Int?
     /// Optimiser steps of the gradient-step methods (`finetune`, `neggrad`, `scrub` max- plus min-steps, `salun`,
@@ -68,9 +70,9 @@ public struct UpdateReport: Codable, Sendable {
     /// `destructive_update: ...` with the validation accuracy the step would have had); the rows stay tombstoned.
     public var failure: String?
     public var residualRowsAfter: Int = 0
-    /// Wall time per phase in seconds: perturb, select, gradient, hessian, solve (lfoci), newton, or importance, dampen,
-    /// repair (dampening), or finetune, neggrad, scrub, saliency, salun, then residual, guard (the per-update accuracy
-    /// guard), audit.
+    /// Wall time per phase in seconds: rows (gathering the residual rows), then perturb, select, gradient, hessian,
+    /// solve (lfoci), newton, or importance, dampen, repair (dampening), or finetune, neggrad, scrub, saliency, salun,
+    /// then residual, guard (the per-update accuracy guard), audit.
     public var seconds: [String: Double] = [:]
 
     public var totalSeconds: Double { seconds.values.reduce(0, +) }

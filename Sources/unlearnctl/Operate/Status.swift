@@ -53,6 +53,8 @@ struct Status: AsyncParsableCommand {
         var validationAccuracy: Double?
         /// Validation accuracy of the daemon's secret noise-free state.
         var noiseFreeValidationAccuracy: Double?
+        /// Bytes newton's preconditioner holds in the daemon's memory, from its metrics file (nil: no metrics file).
+        var newtonPreconditionerBytes: Int?
     }
 
     /// Consumer lag as the daemon last wrote it, with the file's age.
@@ -74,6 +76,7 @@ struct Status: AsyncParsableCommand {
         }
         let ids = try model.map { [$0] } ?? FileManager.default.contentsOfDirectory(atPath: modelsRoot).filter { !$0.hasPrefix(".") }.sorted()
         var rows: [ModelStatus] = []
+        let preconditionerBytes = Self.readPreconditionerBytes(stateDirectory: stateDirectory)
         for id in ids {
             let runtime = try ModelRuntime.openExisting(id: id, stateDirectory: stateDirectory, logger: logger, readOnly: true)
             let budget = runtime.state.budget
@@ -100,7 +103,8 @@ struct Status: AsyncParsableCommand {
                     validationAccuracy: runtime.state.validationFeatures.rows > 0
                         ? runtime.state.releasedModel.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil,
                     noiseFreeValidationAccuracy: runtime.state.validationFeatures.rows > 0
-                        ? runtime.state.model.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil
+                        ? runtime.state.model.accuracy(runtime.state.validationFeatures, labels: runtime.state.validationLabels) : nil,
+                    newtonPreconditionerBytes: preconditionerBytes?[id] ?? (preconditionerBytes == nil ? nil : 0)
                 ))
         }
         let lag = Self.readLag(stateDirectory: stateDirectory, maxAge: lagMaxAge)
@@ -130,6 +134,12 @@ struct Status: AsyncParsableCommand {
                   retrain         \(s.retrainRequired ? "REQUIRED (" + s.retrainReasons.joined(separator: ", ") + ")" : "not required")
                 """)
             if let e = s.exclusionList { print("  exclusion list  \(e)") }
+            if let bytes = s.newtonPreconditionerBytes {
+                print(
+                    bytes > 0
+                        ? String(format: "  preconditioner  %.1f MiB in the daemon's memory (newton)", Double(bytes) / 1_048_576)
+                        : "  preconditioner  none (newton runs plain CG, or another method is used)")
+            }
             if let a = s.validationAccuracy { print(String(format: "  validation acc  %.2f%% (released model)", 100 * a)) }
             if let a = s.noiseFreeValidationAccuracy, a != s.validationAccuracy {
                 print(String(format: "                  %.2f%% (noise-free secret state, never published)", 100 * a))
@@ -145,6 +155,20 @@ struct Status: AsyncParsableCommand {
                 print(String(format: "consumer lag      %d messages (daemon's metrics file, %.0f s ago)", lag.messages, lag.ageSeconds))
             }
         }
+    }
+
+    /// Bytes of each model's newton preconditioner from the daemon's Prometheus text file, if present.
+    static func readPreconditionerBytes(stateDirectory: String) -> [String: Int]? {
+        let path = (stateDirectory as NSString).appendingPathComponent("metrics/unlearnd.prom")
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let prefix = "unlearnd_newton_preconditioner_bytes{model=\""
+        var bytes: [String: Int] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            let rest = line.dropFirst(prefix.count)
+            guard let quote = rest.firstIndex(of: "\""), let value = rest.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            bytes[String(rest[..<quote])] = Int(value)
+        }
+        return bytes
     }
 
     /// Total consumer lag from the daemon's Prometheus text file, if present, with the file's age.

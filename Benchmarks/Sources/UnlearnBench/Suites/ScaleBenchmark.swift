@@ -9,14 +9,16 @@ extension Bench {
     struct ScaleBenchmark: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "scale",
-            abstract: "Per-request unlearning time of newton and lfoci versus warm-started retraining at n = 4k, 16k, 64k rows.",
+            abstract:
+                "Per-request time of newton with and without its preconditioner versus warm-started and from-scratch retraining at n = 4k, 16k, 64k rows.",
             discussion: """
                 Resamples the MNIST extract's training split with replacement to each n, adding Gaussian input noise \
                 (sd --input-noise in standardised units) to every copy so no two rows are equal, and groups the rows \
                 into synthetic subjects of --subject-rows rows. At each n it trains logistic regression (L-BFGS to \
-                |grad F| < 1e-9), then forgets --subjects subjects one at a time from the same base with newton and \
-                with lfoci (noise off), and retrains warm from the base on the residual rows (L-BFGS, same \
-                tolerance) as the reference for time and distance.
+                |grad F| < 1e-9), builds newton's Nyström preconditioner (timed, with its memory), then forgets \
+                --subjects subjects one at a time from the same base with newton on plain CG and with the \
+                preconditioner (noise off), and retrains warm from the base on the residual rows (L-BFGS, same \
+                tolerance) as the reference for time and distance; from-scratch retraining is timed once per n.
                 """
         )
 
@@ -35,6 +37,12 @@ extension Bench {
         @Option(name: .customLong("input-noise"), help: "Input noise sd of the resampled copies (standardised units).")
         var inputNoise: Double = 0.1
 
+        @Option(help: "Rank of newton's Nyström preconditioner (UnlearningOptions.newtonPreconditionerRank).")
+        var preconditionerRank: Int = UnlearningOptions().newtonPreconditionerRank
+
+        @Option(help: "Residual rows the preconditioner's products run over (UnlearningOptions.newtonPreconditionerRows).")
+        var preconditionerRows: Int = UnlearningOptions().newtonPreconditionerRows
+
         @Option(help: "Where to write the JSON result.")
         var json: String = "/tmp/unlearnd-bench-scale.json"
 
@@ -43,7 +51,16 @@ extension Bench {
             var method: String
             var secondsPerRequest: [Double]
             var distanceRatio: [Double]
+            var cgIterations: [Int]
+            var newtonIterations: [Int]
+            var gradientResidual: [Double]
             var warmRetrainSeconds: [Double]
+            var scratchRetrainSeconds: Double
+            var preconditionerSeconds: Double?
+            var preconditionerBytes: Int?
+            var preconditionerRank: Int?
+            /// The update's phases (`UpdateReport.seconds`) per request.
+            var phaseSeconds: [[String: Double]]
         }
 
         func run() throws {
@@ -67,12 +84,13 @@ extension Bench {
                     for j in 0..<d { storage[i * d + j] = source.features[r, j] + inputNoise * rng.nextGaussian() }
                 }
                 let x = Matrix(rows: n, cols: d, storage: storage)
-                var model = try Network(architecture: Architecture(inputs: d, hidden: [], classes: 10), lambda: 0.01, seed: 1)
+                let architecture = Architecture(inputs: d, hidden: [], classes: 10)
+                var model = try Network(architecture: architecture, lambda: 0.01, seed: 1)
                 var lbfgs = Trainer.LBFGSOptions()
                 lbfgs.gradientTolerance = 1e-9
                 let trained = Trainer.lbfgs(&model, x: x, labels: labels, options: lbfgs)
                 print("n = \(n): trained in \(BenchTools.fmt(trained.seconds, 1)) s (\(trained.steps) iterations)")
-                let base = UnlearningState(
+                var base = UnlearningState(
                     model: model, trainFeatures: x, trainLabels: labels, validationFeatures: Matrix(rows: 0, cols: d), validationLabels: [])
                 // Subjects are consecutive blocks of rows; the evaluated ones are spread over the set.
                 let subjectCount = n / subjectRows
@@ -90,34 +108,76 @@ extension Bench {
                     warmSeconds.append(report.seconds)
                     retrained.append(warm)
                 }
+                // From scratch (the seed initialisation) without the first subject: once per n, it is the slowest.
+                let scratchSeconds: Double = {
+                    let drop = Set(chosen[0])
+                    let keep = (0..<n).filter { !drop.contains($0) }
+                    guard var scratch = try? Network(architecture: architecture, lambda: 0.01, seed: 1) else { return .nan }
+                    return Trainer.lbfgs(&scratch, x: x.selectingRows(keep), labels: keep.map { labels[$0] }, options: lbfgs).seconds
+                }()
                 let warm = BenchTools.median(warmSeconds)
-                table.append(["\(n)", "warm retrain (L-BFGS)", BenchTools.fmt(warm), "1", "0"])
-                for method in [UnlearningOptions.Method.newton, .lfoci] {
+                table.append(["\(n)", "warm retrain (L-BFGS)", BenchTools.fmt(warm), "1", "", "0", ""])
+                table.append(["\(n)", "scratch retrain (L-BFGS)", BenchTools.fmt(scratchSeconds), BenchTools.fmt(scratchSeconds / warm), "", "0", ""])
+                var pcOptions = UnlearningOptions()
+                pcOptions.newtonPreconditionerRank = preconditionerRank
+                pcOptions.newtonPreconditionerRows = preconditionerRows
+                let plain = base
+                let build = base.prepareNewtonPreconditioner(options: pcOptions)
+                print(
+                    "n = \(n): preconditioner \(build.outcome.rawValue), rank \(build.preconditioner?.rank ?? 0) over \(build.rows) rows in "
+                        + "\(BenchTools.fmt(build.seconds, 2)) s, \(BenchTools.bytes(Double(build.bytes)))"
+                        + (build.reason.map { " (\($0))" } ?? ""))
+                for (label, start) in [("newton (plain CG)", plain), ("newton (Nyström PCG)", base)] {
                     var seconds: [Double] = []
                     var ratios: [Double] = []
+                    var cg: [Int] = []
+                    var steps: [Int] = []
+                    var gradients: [Double] = []
+                    var phases: [[String: Double]] = []
                     for (k, rows) in chosen.enumerated() {
-                        var state = base
+                        var state = start
                         var options = UnlearningOptions()
-                        options.method = method
+                        options.method = .newton
                         options.noise = false
-                        let (_, s) = try BenchTools.timed {
+                        let (report, s) = try BenchTools.timed {
                             try Unlearner.forget(rows: rows, in: &state, options: options, policy: BenchTools.unguardedPolicy)
                         }
                         seconds.append(s)
+                        cg.append(report.cgIterations)
+                        steps.append(report.newtonIterations)
+                        gradients.append(report.gradientResidual)
+                        phases.append(report.seconds)
                         let reference = Vector.distance(model.theta, retrained[k].theta)
                         ratios.append(Vector.distance(state.model.theta, retrained[k].theta) / reference)
                     }
                     let median = BenchTools.median(seconds)
+                    let preconditioned = start.newtonPreconditioning != nil
                     table.append([
-                        "\(n)", method.rawValue, BenchTools.fmt(median), BenchTools.fmt(median / warm),
+                        "\(n)", label, BenchTools.fmt(median), BenchTools.fmt(median / warm, 4),
+                        cg.map(String.init).joined(separator: ","),
                         String(format: "%.2e", BenchTools.median(ratios)),
+                        preconditioned
+                            ? "\(BenchTools.fmt(build.seconds, 2)) s, \(BenchTools.bytes(Double(build.bytes)))" : "",
                     ])
                     results.append(
-                        Row(n: n, method: method.rawValue, secondsPerRequest: seconds, distanceRatio: ratios, warmRetrainSeconds: warmSeconds))
+                        Row(
+                            n: n, method: label, secondsPerRequest: seconds, distanceRatio: ratios, cgIterations: cg, newtonIterations: steps,
+                            gradientResidual: gradients, warmRetrainSeconds: warmSeconds, scratchRetrainSeconds: scratchSeconds,
+                            preconditionerSeconds: preconditioned ? build.seconds : nil, preconditionerBytes: preconditioned ? build.bytes : nil,
+                            preconditionerRank: preconditioned ? build.preconditioner?.rank : nil, phaseSeconds: phases))
+                    let names = Set(phases.flatMap(\.keys)).sorted()
+                    print(
+                        "n = \(n), \(label): phases (median s) "
+                            + names.map { name in "\(name) \(BenchTools.fmt(BenchTools.median(phases.map { $0[name] ?? 0 }), 4))" }
+                            .joined(separator: ", "))
                 }
             }
             print("")
-            BenchTools.printTable(["n", "method", "s/request (median)", "time / warm retrain", "distance ratio (median)"], table)
+            BenchTools.printTable(
+                [
+                    "n", "method", "s/request (median)", "time / warm retrain", "CG iterations", "distance ratio (median)",
+                    "preconditioner build, memory",
+                ], table)
             try BenchTools.writeJSON(results, to: json)
             print("\nJSON: \(json)")
         }
