@@ -185,10 +185,14 @@ public struct UnlearningOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// `newton` for convex models (logistic regression: certified, converged updates), `dampening` otherwise: on
-    /// the 784-128-10 MLP it is the method that met the deep-model targets of BENCHMARKS.md (section dampening) with its defaults fixed in advance
-    /// (forgotten-row loss 1.02x a same-seed retrain's; `lfoci` stayed at 0.11x). On the next 10 subjects the loss
-    /// ratio was 0.63 (lfoci 0.13): closer than any other method here, but not robustly at target (BENCHMARKS.md).
+    /// `newton` for convex models (logistic regression: certified, converged updates), `dampening` otherwise.
+    ///
+    /// Judged by the NeurIPS 2023 challenge's forgetting score against 32 retrained models (docs/FORGETTING.md;
+    /// BENCHMARKS.md, section forgetting), no deep method here forgets as retraining does: on the 784-128-10 MLP's
+    /// evaluation forget sets `dampening` closed 20% of the gap between doing nothing and retraining on average
+    /// (median 0, lowest -0.07), the best of the methods measured, with the per-update guard refusing 43 of its 224
+    /// updates. It stays the default because no other method did better; it is not re-chosen by the score, which
+    /// asks a default to beat doing nothing on every evaluation set.
     public static func defaultMethod(for architecture: Architecture) -> Method {
         architecture.isConvex ? .newton : .dampening
     }
