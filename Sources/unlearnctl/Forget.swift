@@ -62,9 +62,9 @@ struct Forget: AsyncParsableCommand {
     @Option(
         name: .customLong("preconditioner-rank"),
         help:
-            "Rank of newton's Nyström preconditioner, built from the model before the update (0: plain CG; one request alone rarely repays the build)."
+            "Rank of newton's Nyström preconditioner, built from the model before the update (0: plain CG). Off by default here: one request alone rarely repays the build (BENCHMARKS.md, newton preconditioner); the daemon keeps one per base and uses rank 256."
     )
-    var preconditionerRank: Int = UnlearningOptions().newtonPreconditionerRank
+    var preconditionerRank: Int = 0
 
     @Flag(help: "Replace an existing --out directory.")
     var force = false
