@@ -9,60 +9,17 @@ import UnlearningCore
 @Suite("ModelRuntime and the per-update accuracy guard", .serialized)
 struct ModelRuntimeGuardTests {
     /// A state directory with a small MLP imported (4-8-3 on three well separated classes, 24 subjects of 5 rows).
-    final class World {
-        let root: String
-        let bundlePath: String
-        let stateDirectory: String
-
-        init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("model-runtime-guard-\(UUID().uuidString)").path
-            bundlePath = root + "/bundle"
-            stateDirectory = root + "/state"
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try Self.bundle().write(to: bundlePath)
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-
-        func open() throws -> ModelRuntime {
-            try ModelRuntime.open(
-                id: "mlp", bundlePath: bundlePath, stateDirectory: stateDirectory, retain: 3, compressionLevel: 1,
-                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-            )
-        }
-
-        static func bundle() throws -> ModelBundle {
-            var generator = SeededGenerator(seed: 11)
-            func rows(_ count: Int, prefix: String) -> Dataset {
-                var features: [Double] = []
-                var labels: [Int] = []
-                for row in 0..<count {
-                    let label = row % 3
-                    labels.append(label)
-                    for feature in 0..<4 {
-                        features.append((feature == label ? 2.0 : 0.0) + Double.random(in: -0.5...0.5, using: &generator))
-                    }
-                }
-                return Dataset(
-                    features: Matrix(rows: count, cols: 4, storage: features), labels: labels,
-                    sampleIDs: (0..<count).map { "\(prefix)\($0)" }, subjects: (0..<count).map { "s\($0 / 5)" },
-                    featureNames: ["a", "b", "c", "d"]
-                )
-            }
-            let train = rows(120, prefix: "t")
-            let validation = rows(30, prefix: "v")
-            var model = try Network(architecture: Architecture(inputs: 4, hidden: [8], classes: 3), lambda: 1e-3, seed: 1)
-            var adam = Trainer.AdamOptions()
-            adam.epochs = 300
-            adam.learningRate = 0.01
-            adam.evaluateEveryEpoch = false
-            _ = Trainer.adam(&model, x: train.features, labels: train.labels, options: adam)
-            let descriptor = ModelBundle.Descriptor(
-                architecture: model.architecture, lambda: model.lambda, standardization: nil, training: nil, source: nil,
-                trainRows: train.count, validationRows: validation.count, trainAccuracy: nil, validationAccuracy: nil
-            )
-            return ModelBundle(descriptor: descriptor, model: model, train: train, validation: validation)
-        }
+    static func world() throws -> ModelRuntimeWorld {
+        var generator = SeededGenerator(seed: 11)
+        let train = ModelRuntimeWorld.separatedClasses(120, prefix: "t", using: &generator)
+        let validation = ModelRuntimeWorld.separatedClasses(30, prefix: "v", using: &generator)
+        var model = try Network(architecture: Architecture(inputs: 4, hidden: [8], classes: 3), lambda: 1e-3, seed: 1)
+        var adam = Trainer.AdamOptions()
+        adam.epochs = 300
+        adam.learningRate = 0.01
+        adam.evaluateEveryEpoch = false
+        _ = Trainer.adam(&model, x: train.features, labels: train.labels, options: adam)
+        return try ModelRuntimeWorld(id: "mlp", bundle: ModelRuntimeWorld.bundle(model, train: train, validation: validation))
     }
 
     /// The MLP default (dampening with the paper's settings), noise off.
@@ -94,7 +51,7 @@ struct ModelRuntimeGuardTests {
 
     @Test("a destructive batch is tombstoned without a step and raises removal_limit; the runtime goes on with the next batch")
     func destructiveBatchRecordedOnly() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         let base = try #require(runtime.state.budget.baseValidationAccuracy)
         #expect(base > 0.9, "the toy MLP must have learnt its classes (validation accuracy \(base))")

@@ -20,16 +20,13 @@ private struct KeepingHandler: LogHandler {
 /// CG) above the memory bound, kept across reloads of the same base and rebuilt for a new base.
 @Suite("ModelRuntime newton preconditioner", .serialized)
 struct ModelRuntimePreconditionerTests {
-    static func open(_ world: ModelRuntimeReleaseTests.World, events: LockedValue<[LogEvent]>) throws -> ModelRuntime {
-        try ModelRuntime.open(
-            id: "toy", bundlePath: world.bundlePath, stateDirectory: world.stateDirectory, retain: 3, compressionLevel: 1,
-            logger: Logger(label: "test") { _ in KeepingHandler(events: events) }
-        )
+    static func open(_ world: ModelRuntimeWorld, events: LockedValue<[LogEvent]>) throws -> ModelRuntime {
+        try world.open(logger: Logger(label: "test") { _ in KeepingHandler(events: events) })
     }
 
     @Test("built at load with its memory logged, used by updates, kept by a reload of the same base, rebuilt after a rebase")
     func builtAndRebuilt() throws {
-        let world = try ModelRuntimeReleaseTests.World()
+        let world = try ModelRuntimeReleaseTests.world()
         let events = LockedValue<[LogEvent]>([])
         let runtime = try Self.open(world, events: events)
         var options = ModelRuntimeReleaseTests.options
@@ -65,7 +62,7 @@ struct ModelRuntimePreconditionerTests {
 
     @Test("above the memory bound it is not built: a warning at load, and updates run plain CG, still certified")
     func memoryBoundFallback() throws {
-        let world = try ModelRuntimeReleaseTests.World()
+        let world = try ModelRuntimeReleaseTests.world()
         let events = LockedValue<[LogEvent]>([])
         let runtime = try Self.open(world, events: events)
         var options = ModelRuntimeReleaseTests.options

@@ -8,58 +8,15 @@ import UnlearningCore
 
 @Suite("ModelRuntime releases and their cadence", .serialized)
 struct ModelRuntimeReleaseTests {
-    /// A model directory with a freshly imported toy bundle, removed when the test ends.
-    final class World {
-        let root: String
-        let bundlePath: String
-        let stateDirectory: String
-
-        init() throws {
-            root = FileManager.default.temporaryDirectory.appendingPathComponent("model-runtime-release-\(UUID().uuidString)").path
-            bundlePath = root + "/bundle"
-            stateDirectory = root + "/state"
-            try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try Self.toyBundle().write(to: bundlePath)
-        }
-
-        deinit { try? FileManager.default.removeItem(atPath: root) }
-
-        func open() throws -> ModelRuntime {
-            try ModelRuntime.open(
-                id: "toy", bundlePath: bundlePath, stateDirectory: stateDirectory, retain: 3, compressionLevel: 1,
-                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
-            )
-        }
-
-        /// Logistic regression on three well separated classes in four dimensions: 12 subjects of 5 training rows.
-        static func toyBundle() throws -> ModelBundle {
-            var generator = SeededGenerator(seed: 7)
-            func rows(_ count: Int, prefix: String) -> Dataset {
-                var features: [Double] = []
-                var labels: [Int] = []
-                for row in 0..<count {
-                    let label = row % 3
-                    labels.append(label)
-                    for feature in 0..<4 {
-                        features.append((feature == label ? 2.0 : 0.0) + Double.random(in: -0.5...0.5, using: &generator))
-                    }
-                }
-                return Dataset(
-                    features: Matrix(rows: count, cols: 4, storage: features), labels: labels,
-                    sampleIDs: (0..<count).map { "\(prefix)\($0)" }, subjects: (0..<count).map { "s\($0 / 5)" },
-                    featureNames: ["a", "b", "c", "d"]
-                )
-            }
-            let train = rows(60, prefix: "t")
-            let validation = rows(15, prefix: "v")
-            var model = try Network(architecture: Architecture(inputs: 4, hidden: [], classes: 3), lambda: 0.01, seed: 1)
-            _ = Trainer.lbfgs(&model, x: train.features, labels: train.labels)
-            let descriptor = ModelBundle.Descriptor(
-                architecture: model.architecture, lambda: model.lambda, standardization: nil, training: nil, source: nil,
-                trainRows: train.count, validationRows: validation.count, trainAccuracy: nil, validationAccuracy: nil
-            )
-            return ModelBundle(descriptor: descriptor, model: model, train: train, validation: validation)
-        }
+    /// A state directory with a toy bundle imported: logistic regression on three well separated classes in four
+    /// dimensions, 12 subjects of 5 training rows.
+    static func world() throws -> ModelRuntimeWorld {
+        var generator = SeededGenerator(seed: 7)
+        let train = ModelRuntimeWorld.separatedClasses(60, prefix: "t", using: &generator)
+        let validation = ModelRuntimeWorld.separatedClasses(15, prefix: "v", using: &generator)
+        var model = try Network(architecture: Architecture(inputs: 4, hidden: [], classes: 3), lambda: 0.01, seed: 1)
+        _ = Trainer.lbfgs(&model, x: train.features, labels: train.labels)
+        return try ModelRuntimeWorld(id: "toy", bundle: ModelRuntimeWorld.bundle(model, train: train, validation: validation))
     }
 
     /// Noise off: every release is allowed, so the tests follow the bookkeeping rather than the release rule.
@@ -101,7 +58,7 @@ struct ModelRuntimeReleaseTests {
 
     @Test("the unreleased updates kept by the runtime match its history through updates, releases, a reopen and a rebase")
     func unreleasedKept() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         #expect(runtime.unreleased.updates == 0)
         Self.expectKept(runtime)
@@ -161,7 +118,7 @@ struct ModelRuntimeReleaseTests {
 
     @Test("the cadence counts the waiting updates plus the ones about to land, and times the oldest waiting one")
     func cadence() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         let everyUpdate = ModelRuntime.ReleaseCadence(updates: 1, seconds: 0)
         #expect(runtime.releaseDue(everyUpdate, counting: 1))
@@ -190,7 +147,7 @@ struct ModelRuntimeReleaseTests {
 
     @Test("no release is due while the model waits for a retrain")
     func waitingForRetrain() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         var capped = Self.policy
         capped.maxRemovals = 5
@@ -207,7 +164,7 @@ struct ModelRuntimeReleaseTests {
     // but stays where it is (the daemon quarantines it when it loads); a writer's open moves it.
     @Test("a read-only open skips a version that does not verify without moving it; a writer's open quarantines it")
     func readOnlyOpenMovesNothing() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         try Self.apply(runtime, "r0", subject: "s0", offset: 0)
         let newest = runtime.manifest.version
@@ -232,7 +189,7 @@ struct ModelRuntimeReleaseTests {
     // last release (applied but unreleased, and tombstoned after the limit), so no request misses a receipt.
     @Test("rebase serves the retrained base as a release whose receipt lists the requests no earlier receipt listed")
     func rebaseReceiptCoversTheUnreleased() throws {
-        let world = try World()
+        let world = try Self.world()
         let runtime = try world.open()
         var policy = Self.policy
         policy.maxRemovals = 10  // two subjects of 5 rows: the second reaches the cap, the third is only recorded
