@@ -189,17 +189,6 @@ extension Bench {
             }
         }
 
-        func architecture(inputs: Int) throws -> (Architecture, Double) {
-            if model.hasPrefix("mlp"), let width = Int(model.dropFirst(3)), width > 0 {
-                return (Architecture(inputs: inputs, hidden: [width], classes: 10), lambda ?? 1e-3)
-            }
-            let side = Int(Double(inputs).squareRoot().rounded())
-            guard side * side == inputs, let preset = try Architecture.preset(model, input: [1, side, side], classes: 10) else {
-                throw ValidationError("unknown model \"\(model)\"; use mlp<width> or a preset (cnn, resnet8, small-cnn) on square images")
-            }
-            return (preset, lambda ?? 1e-4)
-        }
-
         func run() throws {
             let command = CommandLine.arguments.joined(separator: " ")
             #if DEBUG
@@ -212,7 +201,8 @@ extension Bench {
             let standardization = Standardization(fitting: trainRaw.features)
             let train = (x: standardization.apply(trainRaw.features), labels: trainRaw.labels)
             let validation = (x: standardization.apply(validationRaw.features), labels: validationRaw.labels)
-            let (arch, lambda) = try architecture(inputs: train.x.cols)
+            let (arch, presetLambda) = try BenchModels.architecture(model, inputs: train.x.cols)
+            let lambda = self.lambda ?? presetLambda
             let sets = forgetSets(trainRaw)
             print(
                 "unlearn-bench forgetting  (\(ProcessInfo.processInfo.activeProcessorCount) cores, load \(BenchTools.loadAverage()), "

@@ -114,15 +114,6 @@ extension Bench {
             try BenchTools.writeJSON(results, to: json)
         }
 
-        /// The model `name` over `inputs` features (784 for the MNIST extract the documented runs use).
-        func architecture(_ name: String, inputs: Int) throws -> (Architecture, Double) {
-            if name == "logreg" { return (Architecture(inputs: inputs, hidden: [], classes: 10), 0.01) }
-            guard name.hasPrefix("mlp"), let width = Int(name.dropFirst(3)), width > 0 else {
-                throw ValidationError("unknown model \"\(name)\"; use logreg or mlp<width>, e.g. mlp256")
-            }
-            return (Architecture(inputs: inputs, hidden: [width], classes: 10), 1e-3)
-        }
-
         func fit(_ arch: Architecture, lambda: Double, x: Matrix, labels: [Int]) throws -> (Network, Double) {
             var model = try Network(architecture: arch, lambda: lambda, seed: 1)
             if arch.isConvex {
@@ -138,7 +129,7 @@ extension Bench {
         }
 
         func benchmark(_ name: String, train: Dataset, validation: Dataset, subjects: [[Int]]) throws -> ModelResult {
-            let (arch, lambda) = try architecture(name, inputs: train.features.cols)
+            let (arch, lambda) = try BenchModels.architecture(name, inputs: train.features.cols)
             print("\n== \(name): \(arch.parameterCount) parameters, lambda \(lambda)")
             let (model, trainSeconds) = try fit(arch, lambda: lambda, x: train.features, labels: train.labels)
             let base = UnlearningState(
