@@ -387,17 +387,23 @@ struct Demo: AsyncParsableCommand {
         return model
     }
 
-    /// The deep-model comparison: each method's update of `subject` from the same base (noise off), beside a
-    /// same-seed retrain; forgotten-row loss, validation accuracy and time. One retrain is no reference for a deep
-    /// model (its seed alone moves the forgotten loss several-fold); BENCHMARKS.md has the multi-seed measurements.
-    static func compareDeepMethods(_ bundle: ModelBundle, subject: String) throws {
+    /// The rows of `subject`, the bundle's model as an unlearning state, and the residual rows: what both comparisons
+    /// start from.
+    static func removal(of subject: String, from bundle: ModelBundle) throws -> (rows: [Int], base: UnlearningState, residual: [Int]) {
         let rows = try RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes).rows(for: .subject(subject)).get()
         let base = UnlearningState(
             model: bundle.model, trainFeatures: bundle.trainFeatures, trainLabels: bundle.train.labels,
             validationFeatures: bundle.validationFeatures, validationLabels: bundle.validation.labels
         )
         let removing = Set(rows)
-        let residual = (0..<bundle.train.count).filter { !removing.contains($0) }
+        return (rows, base, (0..<bundle.train.count).filter { !removing.contains($0) })
+    }
+
+    /// The deep-model comparison: each method's update of `subject` from the same base (noise off), beside a
+    /// same-seed retrain; forgotten-row loss, validation accuracy and time. One retrain is no reference for a deep
+    /// model (its seed alone moves the forgotten loss several-fold); BENCHMARKS.md has the multi-seed measurements.
+    static func compareDeepMethods(_ bundle: ModelBundle, subject: String) throws {
+        let (rows, base, residual) = try removal(of: subject, from: bundle)
         let forgottenX = base.trainFeatures.selectingRows(rows)
         let forgottenY = rows.map { bundle.train.labels[$0] }
         func loss(_ m: Network) -> String {
@@ -461,13 +467,7 @@ struct Demo: AsyncParsableCommand {
     /// steps), retrains exactly without it (L-BFGS from the base to |grad F| < 1e-9), and prints, per method, the
     /// distance to the retrained weights relative to the base's distance, the residual bound and the time.
     static func compareMethods(_ bundle: ModelBundle, subject: String) throws {
-        let rows = try RowIndex(bundle.train, classes: bundle.descriptor.architecture.classes).rows(for: .subject(subject)).get()
-        let base = UnlearningState(
-            model: bundle.model, trainFeatures: bundle.trainFeatures, trainLabels: bundle.train.labels,
-            validationFeatures: bundle.validationFeatures, validationLabels: bundle.validation.labels
-        )
-        let removing = Set(rows)
-        let residual = (0..<bundle.train.count).filter { !removing.contains($0) }
+        let (rows, base, residual) = try removal(of: subject, from: bundle)
         let t0 = Date()
         let retrained = try retrain(bundle, residual: residual, deep: false)
         let retrainSeconds = Date().timeIntervalSince(t0)
