@@ -148,7 +148,7 @@ struct TansuTests {
         let daemon = try fixture.startDaemon(config: try fixture.writeConfig(), label: "unlearnd-old", environment: [:])
         do {
             // librdkafka's own line, at least twice (two clients, and reconnects), before counting the daemon's.
-            try await eventually(.seconds(90), "two ApiVersionRequest failures in the log") { () -> Bool? in
+            _ = try await eventually(.seconds(90), "two ApiVersionRequest failures in the log") { () -> Bool? in
                 daemon.stderr.components(separatedBy: "ApiVersionRequest failed").count - 1 >= 2 ? true : nil
             }
             let clear = daemon.stderr.split(separator: "\n").filter { $0.contains("librdkafka is too old for this broker") }

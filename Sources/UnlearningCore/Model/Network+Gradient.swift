@@ -87,6 +87,21 @@ extension Network {
         return g
     }
 
+    /// `objectiveGradient` and the rows' logits, from the same forward passes.
+    func objectiveGradientAndLogits(_ x: Matrix, labels: [Int]) -> (gradient: [Double], logits: Matrix) {
+        precondition(labels.count == x.rows, "labels: \(labels.count), rows: \(x.rows)")
+        var g = [Double](repeating: 0, count: theta.count)
+        var logits = Matrix(rows: x.rows, cols: architecture.classes)
+        forEachChunk(x) { chunk, range in
+            let pass = forward(chunk)
+            logits.storage.replaceSubrange((range.lowerBound * logits.cols)..<(range.upperBound * logits.cols), with: pass.logits.storage)
+            backpropagate(Self.lossDelta(pass, labels: Array(labels[range]), classes: architecture.classes), forward: pass, downTo: 0, into: &g)
+        }
+        if x.rows > 0 { Vector.scale(&g, by: 1 / Double(x.rows)) }
+        Vector.axpy(lambda, theta, &g)
+        return (g, logits)
+    }
+
     /// The entries of a full-length parameter vector that belong to `slices`, in the order given.
     public func gather(_ vector: [Double], slices: [Slice]) -> [Double] {
         var out: [Double] = []

@@ -106,10 +106,9 @@ extension Unlearner {
         report.reasonsRaised = raised
         report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
         let served = state.releasedModel
-        if state.validationFeatures.rows > 0 {
-            report.validationAccuracy = served.accuracy(state.validationFeatures, labels: state.validationLabels)
-        }
-        (report.validationLoss, report.membershipAUC) = audit(served, state: state, removing: [])
+        let validation = validationPredictions(served, state: state)
+        report.validationAccuracy = validation?.accuracy
+        (report.validationLoss, report.membershipAUC) = audit(served, state: state, validation: validation, removing: [])
         return report
     }
 }

@@ -37,16 +37,27 @@ extension Unlearner {
     public static func updateAccuracyCheck(
         _ updated: Network, method: UnlearningOptions.Method, state: UnlearningState, residualLabels: [Int], policy: BudgetPolicy
     ) -> UpdateAccuracyCheck? {
+        guard isGuarded(method, on: state.model.architecture), state.validationFeatures.rows > 0 else { return nil }
+        let x = state.validationFeatures
+        let y = state.validationLabels
+        return updateAccuracyCheck(
+            before: RowPredictions(state.model, x, labels: y), after: RowPredictions(updated, x, labels: y), method: method,
+            state: state, residualLabels: residualLabels, policy: policy)
+    }
+
+    /// As above, from the validation rows' predictions under `state.model` and under the update's result.
+    static func updateAccuracyCheck(
+        before: RowPredictions, after: RowPredictions, method: UnlearningOptions.Method, state: UnlearningState,
+        residualLabels: [Int], policy: BudgetPolicy
+    ) -> UpdateAccuracyCheck? {
         guard isGuarded(method, on: state.model.architecture) else { return nil }
         let classesLeft = Set(residualLabels)
         let kept = state.validationLabels.indices.filter { classesLeft.contains(state.validationLabels[$0]) }
         guard !kept.isEmpty else { return nil }
-        let x = state.validationFeatures.selectingRows(kept)
-        let y = kept.map { state.validationLabels[$0] }
-        let before = state.model.accuracy(x, labels: y)
-        let p = state.budget.baseValidationAccuracy ?? before
+        let accuracyBefore = before.accuracy(over: kept)
+        let p = state.budget.baseValidationAccuracy ?? accuracyBefore
         guard let allowed = policy.allowedUpdateAccuracyDrop(baseAccuracy: p, validationRows: kept.count) else { return nil }
-        return UpdateAccuracyCheck(before: before, after: updated.accuracy(x, labels: y), rows: kept.count, allowed: allowed)
+        return UpdateAccuracyCheck(before: accuracyBefore, after: after.accuracy(over: kept), rows: kept.count, allowed: allowed)
     }
 
     /// Throws `.destructiveUpdate` when `check` fails, with the numbers and what to do (no row or label appears).

@@ -42,7 +42,10 @@ public enum Unlearner {
         let model = state.model
         let batchX = state.trainFeatures.selectingRows(rows)
         let batchY = rows.map { state.trainLabels[$0] }
-        var report = reportBefore(rows: rows, batch: (batchX, batchY), state: state, options: options)
+        // The released model's predictions on the validation rows serve the report, its audit and, when it is the
+        // noise-free model too, the guard's "before".
+        let releasedValidation = validationPredictions(state.releasedModel, state: state)
+        var report = reportBefore(rows: rows, batch: (batchX, batchY), state: state, options: options, validation: releasedValidation)
 
         if state.budget.retrainRequired {
             // Stop applying approximate updates; keep recording so the retrain can exclude these rows.
@@ -96,16 +99,23 @@ public enum Unlearner {
         report.slices = slices
         report.blockSize = model.blockSize(slices)
 
-        // 4. Residual bound of the step: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity).
-        report.gradientResidual = Vector.norm(updated.objectiveGradient(residualX, labels: residualY))
+        // 4. Residual bound of the step: r = ||grad F_residual(theta')||, Delta = r / lambda (strong convexity). The
+        // same pass gives the residual rows' accuracy for the record.
+        let (residualGradient, residualLogits) = updated.objectiveGradientAndLogits(residualX, labels: residualY)
+        report.gradientResidual = Vector.norm(residualGradient)
         report.residualBound = model.lambda > 0 ? report.gradientResidual / model.lambda : .infinity
         clock.lap("residual")
 
         // 5. The per-update guard (heuristic methods only): refuse, state untouched, a step that loses too much accuracy.
-        try enforce(
-            updateAccuracyCheck(updated, method: report.method, state: state, residualLabels: residualY, policy: policy),
-            method: report.method
-        )
+        let updatedValidation = validationPredictions(updated, state: state)
+        if let after = updatedValidation, isGuarded(report.method, on: model.architecture) {
+            let before = state.releasedTheta == nil ? releasedValidation : validationPredictions(model, state: state)
+            try enforce(
+                updateAccuracyCheck(
+                    before: before ?? after, after: after, method: report.method, state: state, residualLabels: residualY, policy: policy),
+                method: report.method
+            )
+        }
         clock.lap("guard")
 
         // The weights being served stay those of the last release (the imported base before the first one).
@@ -124,11 +134,9 @@ public enum Unlearner {
         // "After" is the noise-free state the next release publishes (plus its noise).
         report.forgottenLossAfter = mean(updated.perRowLoss(batchX, labels: batchY))
         report.forgottenAccuracyAfter = updated.accuracy(batchX, labels: batchY)
-        report.validationAccuracyAfter =
-            state.validationFeatures.rows > 0
-            ? updated.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        report.residualAccuracyAfter = updated.accuracy(residualX, labels: residualY)
-        (report.validationLossAfter, report.membershipAUCAfter) = audit(updated, state: state, removing: [])
+        report.validationAccuracyAfter = updatedValidation?.accuracy
+        report.residualAccuracyAfter = RowPredictions(logits: residualLogits, labels: residualY).accuracy
+        (report.validationLossAfter, report.membershipAUCAfter) = audit(updated, state: state, validation: updatedValidation, removing: [])
         clock.lap("audit")
         report.seconds = clock.laps
         return report
@@ -142,7 +150,8 @@ public enum Unlearner {
     ) throws(UnlearningError) -> UpdateReport {
         try validate(rows, state)
         let batch = (state.trainFeatures.selectingRows(rows), rows.map { state.trainLabels[$0] })
-        var report = reportBefore(rows: rows, batch: batch, state: state, options: options)
+        var report = reportBefore(
+            rows: rows, batch: batch, state: state, options: options, validation: validationPredictions(state.releasedModel, state: state))
         report.failure = failure
         let raised = !state.budget.retrainReasons.contains(reason)
         state.budget.raise(reason)
@@ -164,34 +173,41 @@ public enum Unlearner {
     }
 
     /// A record-only report with the "before" half filled in: the released model's validation accuracy, its loss and
-    /// accuracy on the batch, and the audit (the batch counted as forgotten).
+    /// accuracy on the batch, and the audit (the batch counted as forgotten). `validation`: the released model's
+    /// predictions on the validation rows (nil without validation rows).
     static func reportBefore(
-        rows: [Int], batch: (x: Matrix, labels: [Int]), state: UnlearningState, options: UnlearningOptions
+        rows: [Int], batch: (x: Matrix, labels: [Int]), state: UnlearningState, options: UnlearningOptions, validation: RowPredictions?
     ) -> UpdateReport {
         let released = state.releasedModel
         var report = UpdateReport(
             outcome: .recordedOnly, rows: rows.count, method: options.resolvedMethod(for: state.model.architecture),
             selection: options.selection
         )
-        report.validationAccuracyBefore =
-            state.validationFeatures.rows > 0
-            ? released.accuracy(state.validationFeatures, labels: state.validationLabels) : nil
-        report.forgottenLossBefore = mean(released.perRowLoss(batch.x, labels: batch.labels))
-        report.forgottenAccuracyBefore = released.accuracy(batch.x, labels: batch.labels)
-        (report.validationLossBefore, report.membershipAUCBefore) = audit(released, state: state, removing: rows)
+        let forgotten = RowPredictions(released, batch.x, labels: batch.labels)
+        report.validationAccuracyBefore = validation?.accuracy
+        report.forgottenLossBefore = forgotten.meanLoss
+        report.forgottenAccuracyBefore = forgotten.accuracy
+        (report.validationLossBefore, report.membershipAUCBefore) = audit(released, state: state, validation: validation, removing: rows)
         return report
     }
 
+    /// `model`'s predictions on the state's validation rows, or nil when it has none.
+    static func validationPredictions(_ model: Network, state: UnlearningState) -> RowPredictions? {
+        state.validationFeatures.rows > 0 ? RowPredictions(model, state.validationFeatures, labels: state.validationLabels) : nil
+    }
+
     /// The forgetting audit under `model`: mean validation loss, and the loss-based membership AUC of every removed
-    /// row (plus `removing`) against the validation rows (nil without validation rows).
-    static func audit(_ model: Network, state: UnlearningState, removing: [Int]) -> (validationLoss: Double?, membershipAUC: Double?) {
-        guard state.validationFeatures.rows > 0 else { return (nil, nil) }
-        let validationLosses = model.perRowLoss(state.validationFeatures, labels: state.validationLabels)
+    /// row (plus `removing`) against the validation rows (nil without validation rows). `validation`: `model`'s
+    /// predictions on the validation rows.
+    static func audit(
+        _ model: Network, state: UnlearningState, validation: RowPredictions?, removing: [Int]
+    ) -> (validationLoss: Double?, membershipAUC: Double?) {
+        guard let validation else { return (nil, nil) }
         let forgotten = Array(Set(state.removedIndices + removing)).sorted()
         let forgottenLosses =
             forgotten.isEmpty
             ? [] : model.perRowLoss(state.trainFeatures.selectingRows(forgotten), labels: forgotten.map { state.trainLabels[$0] })
-        return (mean(validationLosses), MembershipInference.lossAUC(members: forgottenLosses, nonMembers: validationLosses))
+        return (validation.meanLoss, MembershipInference.lossAUC(members: forgottenLosses, nonMembers: validation.losses))
     }
 
     static func validate(_ rows: [Int], _ state: UnlearningState) throws(UnlearningError) {
