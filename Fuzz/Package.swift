@@ -21,7 +21,7 @@ let package = Package(
                 .product(name: "Checkpoints", package: "unlearnd"),
                 .product(name: "UnlearningCore", package: "unlearnd"),
             ]
-        )
+        ),
     ]
 )
 
