@@ -72,6 +72,25 @@ struct ZstdTests {
         #expect(try Zstd.decompress(compressed, maxSize: 100_000).count == 100_000)
     }
 
+    @Test("a declared content size the blocks cannot produce is rejected before allocating")
+    func declaredSizeBeyondBlocks() throws {
+        // 21 bytes: a frame header declaring 2 GiB (single segment, checksum flag), one raw block of 1 byte, a
+        // checksum. The fuzz harness's allocation bound (README, "Development") caught the 2 GiB allocation.
+        let path = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/fuzz/zstd-declares-2gib.zst").path
+        let file = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        #expect(file.count == 21)
+        let error = try #require(throws: CheckpointError.self) {
+            try file.withUnsafeBytes { try FrameInfo.strict($0, maxSize: 1 << 32) }
+        }
+        #expect(error.code == .corruptFrame)
+        #expect(error.reason.contains("its blocks can produce at most 1"))
+        // Frames whose blocks do produce the declared size still pass: RLE (one byte per 128 KiB block), raw, compressed.
+        for bytes in [[UInt8](repeating: 7, count: 1 << 20), sample(300_000), []] {
+            let compressed = try Zstd.compress(bytes)
+            #expect(try compressed.withUnsafeBytes { try FrameInfo.strict($0, maxSize: 1 << 32) }.contentSize == bytes.count)
+        }
+    }
+
     @Test("truncation and garbage detected")
     func truncation() throws {
         let bytes = sample(50_000)

@@ -47,6 +47,11 @@ public struct PyTorchImport: Sendable {
         }
         try architecture.validateForSnapshot()
 
+        // Every weight tensor present with its shape before theta is allocated: the architecture file alone may
+        // declare up to 2^31 parameters, and the weights, which occupy memory already, must hold them.
+        for tensor in architecture.parameterTensors where !(tensor.isBias && tensors[tensor.name] == nil) {
+            try Self.checkShape(tensors, tensor.name, shape: tensor.shape)
+        }
         var used = Set<String>()
         var theta = [Double](repeating: 0, count: architecture.parameterCount)
         for tensor in architecture.parameterTensors {
@@ -143,13 +148,19 @@ public struct PyTorchImport: Sendable {
         return out
     }
 
-    static func values(_ tensors: [String: SafetensorsTensor], _ name: String, shape: [Int]) throws -> [Double] {
+    @discardableResult
+    static func checkShape(_ tensors: [String: SafetensorsTensor], _ name: String, shape: [Int]) throws -> SafetensorsTensor {
         guard let tensor = tensors[name] else {
             throw CheckpointError(.shapeMismatch, "the weights have no tensor \"\(name)\"; the architecture needs it with shape \(shape)")
         }
         guard tensor.shape == shape else {
             throw CheckpointError(.shapeMismatch, "tensor \"\(name)\" has shape \(tensor.shape), the architecture needs \(shape)")
         }
+        return tensor
+    }
+
+    static func values(_ tensors: [String: SafetensorsTensor], _ name: String, shape: [Int]) throws -> [Double] {
+        let tensor = try checkShape(tensors, name, shape: shape)
         switch tensor.dtype {
         case .float64: return try tensor.float64Values()
         case .float32: return try tensor.float32Values().map(Double.init)

@@ -112,7 +112,35 @@ struct FrameInfo {
                 .trailingData,
                 "snapshot holds \(source.count - frameSize) bytes after its zstd frame (\(frameSize) bytes); a second frame or garbage was appended")
         }
+        // The declared size is allocated before decompressing, so it must be one the blocks can produce: a 21-byte
+        // file must not make the reader allocate gigabytes.
+        let bound = try contentBound(source, headerSize: Int(header.headerSize), frameSize: frameSize)
+        guard header.frameContentSize <= bound else {
+            throw CheckpointError(
+                .corruptFrame,
+                "zstd frame declares \(header.frameContentSize) bytes of content but its blocks can produce at most \(bound)")
+        }
         return FrameInfo(contentSize: Int(header.frameContentSize))
+    }
+
+    /// The most bytes the blocks of a frame can regenerate, from their headers (RFC 8878, section 3.1.1.2): a raw
+    /// or RLE block regenerates its Block_Size bytes, a compressed block at most Block_Maximum_Size (128 KiB).
+    static func contentBound(_ source: UnsafeRawBufferPointer, headerSize: Int, frameSize: Int) throws -> UInt64 {
+        let blockMax: UInt64 = 1 << 17
+        var position = headerSize
+        var bound: UInt64 = 0
+        while true {
+            guard position + 3 <= frameSize else {
+                throw CheckpointError(.truncated, "zstd frame ends inside a block header at byte \(position)")
+            }
+            let header = Int(source[position]) | Int(source[position + 1]) << 8 | Int(source[position + 2]) << 16
+            let last = header & 1 == 1
+            let type = (header >> 1) & 3
+            let size = header >> 3
+            bound += type == 2 ? blockMax : UInt64(size)
+            position += 3 + (type == 1 ? 1 : size)
+            if last { return bound }
+        }
     }
 }
 

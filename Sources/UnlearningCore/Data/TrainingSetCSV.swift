@@ -45,7 +45,11 @@ public enum TrainingSetCSV {
         let n = lines.count - 1
         guard n > 0 else { throw ParseError(file: file, line: 2, reason: "the file has a header but no data rows") }
 
-        var features = Matrix(rows: n, cols: d)
+        // Filled row by row as cells parse, never sized from the line and column counts alone: a header of many
+        // commas over many empty lines would otherwise allocate rows x columns doubles from a few kilobytes.
+        var storage: [Double] = []
+        // A valid row spends at least two bytes per feature (a digit and a separator).
+        storage.reserveCapacity(min(n, bytes.count / (2 * d)) * d)
         var labels: [Int] = []
         var ids: [String] = []
         var subjects: [String?] = []
@@ -98,10 +102,11 @@ public enum TrainingSetCSV {
                         reason: "value is \(value); features must be finite (impute or drop missing values first)"
                     )
                 }
-                features[r, j] = value
+                storage.append(value)
             }
         }
-        return Dataset(features: features, labels: labels, sampleIDs: ids, subjects: subjects, featureNames: featureNames)
+        return Dataset(
+            features: Matrix(rows: n, cols: d, storage: storage), labels: labels, sampleIDs: ids, subjects: subjects, featureNames: featureNames)
     }
 
     /// Renders a dataset in the same format (features printed exactly: Swift's shortest round-trip form).
