@@ -8,24 +8,7 @@ CG iterations per step, the cost in passes over all rows, and ||grad F|| after e
 Run from the repository root: python3 Benchmarks/python/newton_row_truncation.py (about two minutes).
 """
 import numpy as np, scipy.optimize as so, subprocess, time
-raw = subprocess.run(["zstdcat","data/mnist5k.csv.zst"],capture_output=True).stdout
-lines = raw.decode().strip().split('\n')[1:]
-rows=[l.split(',') for l in lines]
-subj=np.array([r[1] for r in rows]); y=np.array([int(r[2]) for r in rows]); X=np.array([[float(v) for v in r[3:]] for r in rows])
-rng = np.random.default_rng(1); us = np.unique(subj); rng.shuffle(us)
-val = set(us[:len(us)//5]); tr = np.array([s not in val for s in subj])
-X, y, subj = X[tr], y[tr], subj[tr]
-mu, sd = X.mean(0), X.std(0); sd[sd==0]=1; X=(X-mu)/sd
-n, d = X.shape; K=10; lam=0.01
-Xt = np.hstack([X, np.ones((n,1))]); D=d+1
-Y = np.eye(K)[y]
-def fg(t, Xt, Y):
-    W = t.reshape(K, D); Z = Xt@W.T; Z -= Z.max(1,keepdims=True); P=np.exp(Z); P/=P.sum(1,keepdims=True)
-    f = -np.mean(np.log(P[Y>0]+1e-300)) + 0.5*lam*t@t
-    G = (P-Y).T@Xt/len(Xt) + lam*W
-    return f, G.ravel(), P
-r = so.minimize(lambda t: fg(t,Xt,Y)[:2], np.zeros(K*D), jac=True, method='L-BFGS-B', options=dict(gtol=1e-10, maxiter=2000))
-t0 = r.x; print("trained", np.linalg.norm(fg(t0,Xt,Y)[1]), n, r.nit)
+from mnist_logreg import subj, y, X, Xt, Y, n, d, K, lam, D, fg, t0
 _,_,P0 = fg(t0,Xt,Y)
 c = (P0*(1-P0)).sum(1) * (Xt**2).sum(1)
 print("row curvature weight quantiles", np.quantile(c,[0.1,0.25,0.5,0.75,0.9,0.99]), "lam*n", lam*n)
