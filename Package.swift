@@ -92,17 +92,25 @@ let package = Package(
             ]
         ),
 
-        // Tests mirror the library targets; EndToEndTests run the built binaries.
-        .testTarget(name: "UnlearningCoreTests", dependencies: ["UnlearningCore", "Checkpoints", "ProcessHarness"]),
-        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore", "ProcessHarness"]),
+        // Tests mirror the library targets; EndToEndTests run the built binaries. TestSupport holds what every test
+        // target shares (test traits), and is linked only into tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(
+            name: "UnlearningCoreTests",
+            dependencies: ["UnlearningCore", "Checkpoints", "ProcessHarness", "TestSupport"]
+        ),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "UnlearningCore", "ProcessHarness", "TestSupport"]),
         .testTarget(name: "KafkaLogTests", dependencies: ["KafkaLog", "ProcessHarness", "UnlearnSupport"]),
         .testTarget(
             name: "UnlearnDaemonTests",
-            dependencies: ["UnlearnDaemon", "UnlearningCore", "Checkpoints", "KafkaLog", "ProcessHarness"]
+            dependencies: ["UnlearnDaemon", "UnlearningCore", "Checkpoints", "KafkaLog", "ProcessHarness", "TestSupport"]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["UnlearningCore", "Checkpoints", "UnlearnDaemon", "KafkaLog", "ProcessHarness", "UnlearnSupport"]
+            dependencies: [
+                "UnlearningCore", "Checkpoints", "UnlearnDaemon", "KafkaLog", "ProcessHarness", "UnlearnSupport",
+                "TestSupport",
+            ]
         ),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -8,7 +9,7 @@ import UnlearningCore
 /// the dense MLP), read with the current code. The files are in Tests/Fixtures/legacy (its README says which
 /// commands wrote them); they must keep loading unchanged, and what the current code writes for dense stacks must
 /// stay in the legacy form the previous release reads.
-@Suite("Files of the previous release")
+@Suite("Files of the previous release", .computeBound)
 struct LegacyFormatTests {
     static let fixtures = TestSupport.packageRoot.appendingPathComponent("Tests/Fixtures/legacy", isDirectory: true)
 

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import Checkpoints
 
-@Suite("PyTorchImport")
+@Suite("PyTorchImport", .computeBound)
 struct PyTorchImportTests {
     /// A fuzz finding's input: the architecture JSON, a NUL byte, the safetensors bytes (Fuzz/, target pytorch-import).
     static func input(_ name: String) throws -> (json: Data, tensors: [String: SafetensorsTensor]) {

@@ -1,11 +1,12 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import Checkpoints
 
-@Suite("SHA-256")
+@Suite("SHA-256", .computeBound)
 struct SHA256Tests {
     /// Every block function this machine can run (software always; SHA-NI where compiled in and supported).
     static let implementations = SHA256.Implementation.allCases.filter(\.isAvailable)

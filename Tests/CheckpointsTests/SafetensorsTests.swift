@@ -1,11 +1,12 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import Checkpoints
 
-@Suite("Safetensors codec")
+@Suite("Safetensors codec", .computeBound)
 struct SafetensorsTests {
     /// One tensor per dtype with seeded bytes (F64/F32 include NaN payloads, -0, infinities and subnormals).
     static func everyDType(seed: UInt64 = 42) throws -> SafetensorsFile {

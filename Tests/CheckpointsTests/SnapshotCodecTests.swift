@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import Checkpoints
 
-@Suite("Snapshot codec and corruption")
+@Suite("Snapshot codec and corruption", .computeBound)
 struct SnapshotCodecTests {
     @Test("snapshot round trip is bit-exact, manifest included")
     func roundTrip() throws {

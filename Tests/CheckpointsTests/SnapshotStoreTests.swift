@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Checkpoints
 
-@Suite("Snapshot store")
+@Suite("Snapshot store", .computeBound)
 struct SnapshotStoreTests {
     /// A store with versions 1...count committed in order (1 is the base).
     func makeStore(count: UInt64, retain: Int = 10) throws -> (SnapshotStore, URL) {

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Checkpoints
 
 /// What the store does with files it did not write: symbolic links, other files, files open to other users, and
 /// directories others can write to. Nothing of the kind is read, and nothing of the kind can block new versions.
-@Suite("Snapshot store safety")
+@Suite("Snapshot store safety", .computeBound)
 struct StoreSafetyTests {
     func makeStore(count: UInt64) throws -> (SnapshotStore, URL) {
         let directory = try TestSupport.makeTemporaryDirectory("safety")

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Checkpoints
 
-@Suite("update records: the gradient-step methods' audit fields")
+@Suite("update records: the gradient-step methods' audit fields", .computeBound)
 struct UpdateRecordCodingTests {
     @Test("optimizer_steps and salient_parameters are written under their names, read back, and absent when nil")
     func auditFields() throws {

@@ -1,10 +1,11 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 
 @testable import Checkpoints
 
-@Suite("Zstd")
+@Suite("Zstd", .computeBound)
 struct ZstdTests {
     private func sample(_ count: Int) -> [UInt8] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15

@@ -1,11 +1,12 @@
 import Checkpoints
 import Foundation
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
 /// `unlearnctl forget` run as a real process: the engine checked from outside, against retraining done here.
-@Suite("unlearnctl forget", .serialized)
+@Suite("unlearnctl forget", .serialized, .computeBound)
 struct ForgetCommandTests {
     @Test("forgetting a subject from a bundle writes a bundle without its rows, next to the model retrained without them")
     func fromBundle() throws {

@@ -1,12 +1,13 @@
 import Checkpoints
 import Foundation
 import Logging
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import UnlearnDaemon
 
-@Suite("ModelRuntime and the per-update accuracy guard", .serialized)
+@Suite("ModelRuntime and the per-update accuracy guard", .serialized, .computeBound)
 struct ModelRuntimeGuardTests {
     /// A state directory with a small MLP imported (4-8-3 on three well separated classes, 24 subjects of 5 rows).
     static func world() throws -> ModelRuntimeWorld {

@@ -1,4 +1,5 @@
 import Logging
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -18,7 +19,7 @@ private struct KeepingHandler: LogHandler {
 
 /// The daemon's newton preconditioner: built at load with a log line giving its memory, not built (a warning, plain
 /// CG) above the memory bound, kept across reloads of the same base and rebuilt for a new base.
-@Suite("ModelRuntime newton preconditioner", .serialized)
+@Suite("ModelRuntime newton preconditioner", .serialized, .computeBound)
 struct ModelRuntimePreconditionerTests {
     static func open(_ world: ModelRuntimeWorld, events: LockedValue<[LogEvent]>) throws -> ModelRuntime {
         try world.open(logger: Logger(label: "test") { _ in KeepingHandler(events: events) })

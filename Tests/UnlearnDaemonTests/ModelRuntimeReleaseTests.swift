@@ -1,12 +1,13 @@
 import Checkpoints
 import Foundation
 import Logging
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import UnlearnDaemon
 
-@Suite("ModelRuntime releases and their cadence", .serialized)
+@Suite("ModelRuntime releases and their cadence", .serialized, .computeBound)
 struct ModelRuntimeReleaseTests {
     /// A state directory with a toy bundle imported: logistic regression on three well separated classes in four
     /// dimensions, 12 subjects of 5 training rows.

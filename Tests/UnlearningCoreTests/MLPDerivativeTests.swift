@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -6,7 +7,7 @@ import UnlearningCore
 /// Tolerance: relative error < 1e-5 (the bound). Central differences with step h have truncation error
 /// O(h^2 f''') and rounding error O(eps f / h); with h = 1e-5 both are ~1e-10 relative on these O(1) losses, so
 /// 1e-5 leaves a wide margin while still catching any wrong term (those show up at 1e-2 or worse).
-@Suite("MLP derivatives")
+@Suite("MLP derivatives", .computeBound)
 struct MLPDerivativeTests {
     static let h = 1e-5
 

@@ -1,8 +1,9 @@
 import Dispatch
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Trainer on the bundled datasets", .serialized)
+@Suite("Trainer on the bundled datasets", .serialized, .computeBound)
 struct TrainerTests {
     @Test("L-BFGS logistic regression on digits: gradient norm < 1e-8, validation accuracy >= 0.95")
     func logisticRegressionDigits() throws {

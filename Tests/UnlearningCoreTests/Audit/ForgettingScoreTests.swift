@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Forgetting score (NeurIPS 2023 unlearning challenge)")
+@Suite("Forgetting score (NeurIPS 2023 unlearning challenge)", .computeBound)
 struct ForgettingScoreTests {
     /// K models x `rows` rows of N(centre_row + shift, spread^2) confidences from one seeded generator.
     static func sample(models: Int, rows: Int, shift: Double = 0, spread: Double = 1, seed: UInt64) -> [[Double]] {

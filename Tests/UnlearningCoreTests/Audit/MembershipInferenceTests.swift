@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Membership inference audit")
+@Suite("Membership inference audit", .computeBound)
 struct MembershipInferenceTests {
     /// The definition, pair by pair: O(m n), independent of the rank computation.
     static func bruteForce(_ members: [Double], _ nonMembers: [Double]) -> Double {

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("TrainingSetCSV")
+@Suite("TrainingSetCSV", .computeBound)
 struct TrainingSetCSVTests {
     static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("OpenBLAS kernel check")
+@Suite("OpenBLAS kernel check", .computeBound)
 struct BLASLibraryTests {
     static let avx512: Set<String> = ["sse3", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
 

@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// Cholesky.solve against an independent computation: the residual A x - b evaluated with plain loops, which
 /// share nothing with LAPACK's factorisation.
-@Suite("Cholesky solve")
+@Suite("Cholesky solve", .computeBound)
 struct CholeskyTests {
     /// A = M M^T + shift I for a seeded Gaussian M (n x n): symmetric, positive definite when shift > 0.
     static func spd(_ n: Int, shift: Double, seed: UInt64) -> Matrix {

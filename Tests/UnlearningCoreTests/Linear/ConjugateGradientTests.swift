@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// Conjugate gradients against Cholesky (LAPACK) on the same systems, and its failure reports.
-@Suite("Conjugate gradients")
+@Suite("Conjugate gradients", .computeBound)
 struct ConjugateGradientTests {
     static func product(_ a: Matrix) -> ([Double]) -> [Double] {
         { v in Matrix.product(a, Matrix(rows: v.count, cols: 1, storage: v)).storage }

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
@@ -5,7 +6,7 @@ import Testing
 /// The diagonal `GaussNewtonOperator.diagonal` computes for the Jacobi preconditioner, against the dense
 /// `hessianBlock` (which forms J^T H_z J by backpropagating the rows of a factor of H_z, sharing no code with it)
 /// and against central finite differences of the gradient.
-@Suite("Hessian diagonal for the Jacobi preconditioner")
+@Suite("Hessian diagonal for the Jacobi preconditioner", .computeBound)
 struct HessianDiagonalTests {
     static let h = 1e-5
 

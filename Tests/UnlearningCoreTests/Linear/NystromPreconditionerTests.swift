@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// The randomized Nyström approximation and the preconditioned CG it gives, against Cholesky on the same systems.
-@Suite("Nyström preconditioner")
+@Suite("Nyström preconditioner", .computeBound)
 struct NystromPreconditionerTests {
     /// M M^T for an n x r Gaussian M: rank r exactly.
     static func lowRank(_ n: Int, rank r: Int, seed: UInt64) -> Matrix {

@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// Hessian- and Gauss-Newton-vector products against central finite differences of the gradient and against the
 /// dense `hessianBlock`, which shares no code with the R-operator pass.
-@Suite("Gauss-Newton-vector products")
+@Suite("Gauss-Newton-vector products", .computeBound)
 struct GaussNewtonOperatorTests {
     static let h = 1e-5
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -7,7 +8,7 @@ import UnlearningCore
 /// rounding error O(eps f / h), both ~1e-10 relative on these O(1) losses; a wrong term in any layer's backward or
 /// forward-mode pass shows up at 1e-2 or worse. The inputs are continuous random values, so no ReLU input or
 /// max-pool window sits within h of a kink or a tie (the seeds are fixed).
-@Suite("Network derivatives against finite differences")
+@Suite("Network derivatives against finite differences", .computeBound)
 struct NetworkDerivativeTests {
     static let h = 1e-5
 

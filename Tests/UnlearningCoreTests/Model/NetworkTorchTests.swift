@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -8,7 +9,7 @@ import UnlearningCore
 /// in summation order (BLAS blocking, PyTorch's conv kernels), which moves results by ~1e-14 relative per sum; the
 /// product's softmax-Hessian step p * (Jv - p.Jv) cancels, which amplified that to 1.4e-9 on resnet8. A wrong
 /// term in any layer is off by 1e-2 or more.
-@Suite("Network derivatives against PyTorch", .serialized)
+@Suite("Network derivatives against PyTorch", .serialized, .computeBound)
 struct NetworkTorchTests {
     static func close(_ a: [Double], _ b: [Double], _ what: String, tolerance: Double = 1e-9) {
         let error = Vector.distance(a, b) / max(Vector.norm(b), 1e-300)

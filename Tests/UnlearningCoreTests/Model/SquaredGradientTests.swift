@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// `squaredGradientSum` (the GEMM form (delta o delta)^T (A o A)) against the definition: the element-wise square
 /// of `lossGradientSum` on each row alone, summed over rows.
-@Suite("Squared per-row gradients")
+@Suite("Squared per-row gradients", .computeBound)
 struct SquaredGradientTests {
     static func perRowLoop(_ model: Network, _ x: Matrix, _ labels: [Int]) -> [Double] {
         var sum = [Double](repeating: 0, count: model.parameterCount)

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// Certified releases (`BudgetPolicy`): the noise is the epoch's fixed sigma, Delta decides release or limit, every
 /// release is accounted with Delta* = sigma epsilon_step / sqrt(2 ln(1.25/delta)); updates alone release nothing.
-@Suite("Certified releases with fixed noise, separate from updates")
+@Suite("Certified releases with fixed noise, separate from updates", .computeBound)
 struct CertifiedReleaseTests {
     /// What every release test starts from: the digits logistic regression, the rows of its first subjects, noise
     /// drawn from a fixed seed, and a policy whose accuracy guard never refuses (these tests are about Delta and

@@ -1,5 +1,6 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearningCore
 
@@ -9,7 +10,7 @@ import UnlearningCore
 /// Required: never below dp_accounting's privacy-loss-distribution value (PLD with a 1e-4 value discretisation,
 /// pessimistic, so an upper bound that is close to the exact epsilon; anything below it would be a wrong claim), and
 /// at most 1% above its RDP accountant (same RDP of the Gaussian, same improved conversion, its default orders).
-@Suite("Accountant versus dp_accounting", .serialized, .timeLimit(.minutes(5)))
+@Suite("Accountant versus dp_accounting", .serialized, .timeLimit(.minutes(5)), .computeBound)
 struct DPAccountingComparisonTests {
     /// A named release sequence: (L2 sensitivity, noise sd) per release, in order.
     struct Sequence: Sendable, CustomTestStringConvertible {

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Privacy accountant and removal policy")
+@Suite("Privacy accountant and removal policy", .computeBound)
 struct PrivacyAccountantTests {
     /// One Gaussian release, against the continuous optimum of the conversion over alpha > 1. The classic
     /// conversion (Mironov 2017, Proposition 3) has the closed form Delta^2/(2 sigma^2) + (Delta/sigma) sqrt(2 ln(1/delta));

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Lattice discrete Gaussian noise from the kernel CSPRNG")
+@Suite("Lattice discrete Gaussian noise from the kernel CSPRNG", .computeBound)
 struct SecureGaussianTests {
     /// 200,000 seeded draws at sigma 0.37. Tolerances are 5 standard errors of each statistic for N(0, sigma^2)
     /// (the discrete Gaussian at 2^24 lattice points per sigma has the same moments to ~1e-14 relative):

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("CODEC coefficient")
+@Suite("CODEC coefficient", .computeBound)
 struct CODECTests {
     // Hand-computed from the definition (Azadkia and Chatterjee 2021, Section 2). Z = [0, 1, 3, 6, 10] has
     // unique nearest neighbours M = [1, 0, 1, 2, 3]; with Y = [5, 4, 3, 2, 1], R = [5, 4, 3, 2, 1] and

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("Conditioning-set neighbour lists")
+@Suite("Conditioning-set neighbour lists", .computeBound)
 struct ConditioningSetTests {
     @Test("each sample's list holds its nearest samples by (squared distance, index), and N(i) is the first")
     func listsAreSortedPrefixes() {

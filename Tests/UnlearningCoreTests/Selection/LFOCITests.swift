@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("L-FOCI selection")
+@Suite("L-FOCI selection", .computeBound)
 struct LFOCITests {
     @Test("Y = X1 + X2^2 + noise among 20 distractors: exactly {X1, X2} in at least 95 of 100 seeded runs")
     func knownAnswer() throws {

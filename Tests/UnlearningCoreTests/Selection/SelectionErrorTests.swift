@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 // Invalid input throws a typed error with a clear message, never crashes.
-@Suite("Selection input validation")
+@Suite("Selection input validation", .computeBound)
 struct SelectionErrorTests {
     private func expectError(
         _ code: SelectionError.Code, mentioning words: [String], _ body: () throws -> Void,

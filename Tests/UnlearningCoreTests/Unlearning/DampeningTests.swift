@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("Selective Synaptic Dampening")
+@Suite("Selective Synaptic Dampening", .computeBound)
 struct DampeningRuleTests {
     // Exact values: the rule is a comparison and one division of small integers' ratios.
     @Test("SSD's factor: 1 unless forget > alpha data, then min(lambda data / forget, 1)")
@@ -44,7 +45,7 @@ struct DampeningRuleTests {
     }
 }
 
-@Suite("dampening on an MLP (MNIST extract)", .serialized)
+@Suite("dampening on an MLP (MNIST extract)", .serialized, .computeBound)
 struct DampeningMLPTests {
     /// The 784-128-10 MLP of `MLPUnlearningTests` (the bench's mlp128: Adam, 20 epochs on the MNIST extract), which
     /// fits its training rows, the regime unlearning is about. Measured while writing this test, and the reason it

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("SCRUB's distillation loss and its gradient")
+@Suite("SCRUB's distillation loss and its gradient", .computeBound)
 struct DistillationTests {
     /// Direct evaluation of T^2 sum_j p_t,j log(p_t,j / p_s,j) with p = softmax(z / T), without the shifted
     /// log-softmax of `Network.distillation`.

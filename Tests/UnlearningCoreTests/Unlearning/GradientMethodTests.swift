@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
@@ -10,7 +11,7 @@ import Testing
 /// digits' own subjects look like the rest of the data (measured while writing this test: with the paper defaults
 /// and one epoch or less, `finetune`, `neggrad` and `scrub` lowered the loss of the first three subjects, which the
 /// model classifies like unseen rows).
-@Suite("gradient-step unlearning methods (digits MLP)", .serialized)
+@Suite("gradient-step unlearning methods (digits MLP)", .serialized, .computeBound)
 struct GradientMethodTests {
     static let trained: (state: UnlearningState, train: Dataset, memorised: [Int]) = {
         let (train, validation, _) = BundledData.split(BundledData.digits)
@@ -255,7 +256,7 @@ struct GradientMethodTests {
     }
 }
 
-@Suite("unlearning releases: certification")
+@Suite("unlearning releases: certification", .computeBound)
 struct CertificationTests {
     @Test("on logistic regression in certified mode, a newton release is certified and a finetune release is not")
     func onlyNewtonIsCertified() throws {
@@ -284,7 +285,7 @@ struct CertificationTests {
     }
 }
 
-@Suite("every unlearning method on a small CNN (digits)", .serialized)
+@Suite("every unlearning method on a small CNN (digits)", .serialized, .computeBound)
 struct ConvMethodTests {
     /// The `small-cnn` preset on the 8x8 digits, trained for 5 Adam epochs (a few seconds in a debug build).
     static let trained: (state: UnlearningState, train: Dataset) = {

@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Unlearner on an MLP (MNIST extract)", .serialized)
+@Suite("Unlearner on an MLP (MNIST extract)", .serialized, .computeBound)
 struct MLPUnlearningTests {
     static let trained: (state: UnlearningState, train: Dataset) = {
         let (train, validation, _) = BundledData.split(BundledData.mnist)

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
@@ -5,7 +6,7 @@ import Testing
 /// `newton` with the Nyström preconditioner built from the base (digits logistic regression, 650 parameters): the
 /// same solves, the same stopping point and the same certification as plain CG, and the fallback when the memory
 /// bound does not allow it.
-@Suite("Newton with the Nyström preconditioner (digits)", .serialized)
+@Suite("Newton with the Nyström preconditioner (digits)", .serialized, .computeBound)
 struct NewtonPreconditionerTests {
     static func options(rank: Int = 64) -> UnlearningOptions {
         var options = NewtonUnlearningTests.noiseless()

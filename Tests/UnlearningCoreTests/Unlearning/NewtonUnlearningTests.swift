@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("Newton unlearning (digits)", .serialized)
+@Suite("Newton unlearning (digits)", .serialized, .computeBound)
 struct NewtonUnlearningTests {
     static func noiseless() -> UnlearningOptions {
         var options = UnlearningOptions()
@@ -206,7 +207,7 @@ struct NewtonUnlearningTests {
     }
 }
 
-@Suite("Newton on an MLP (digits)", .serialized)
+@Suite("Newton on an MLP (digits)", .serialized, .computeBound)
 struct NewtonMLPTests {
     static let trained: (model: Network, x: Matrix, labels: [Int]) = {
         let (train, _, _) = BundledData.split(BundledData.digits)

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("the gradient-step methods' optimiser and mini-batches")
+@Suite("the gradient-step methods' optimiser and mini-batches", .computeBound)
 struct StepOptimizerTests {
     // Exact for SGD (one multiply-add per entry); Adam's first step is lr g / (|g| + epsilon) after bias correction
     // (Kingma and Ba, Algorithm 1), compared to 1e-15 relative, the rounding of a few operations.

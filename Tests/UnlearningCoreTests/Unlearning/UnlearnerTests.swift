@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
-@Suite("Unlearner on logistic regression (digits)", .serialized)
+@Suite("Unlearner on logistic regression (digits)", .serialized, .computeBound)
 struct UnlearnerTests {
     static func noiseless(_ selection: UnlearningOptions.Selection) -> UnlearningOptions {
         var options = UnlearningOptions()

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
 /// The numbers an update records about the models before and after it (accuracy, loss, membership AUC), which the
 /// update computes from one pass per model over each set of rows, against each computed on its own.
-@Suite("the update's audit numbers")
+@Suite("the update's audit numbers", .computeBound)
 struct UpdateAuditTests {
     @Test(
         "before (the released, noisy model) and after (the noise-free result) match separately computed values",

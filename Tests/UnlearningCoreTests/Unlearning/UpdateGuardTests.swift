@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import UnlearningCore
 
-@Suite("The per-update accuracy guard", .serialized)
+@Suite("The per-update accuracy guard", .serialized, .computeBound)
 struct UpdateGuardTests {
     /// A 64-16-10 MLP on the digits set (Adam, 30 epochs): a small non-convex model, so every method is heuristic.
     static let mlp: (state: UnlearningState, train: Dataset) = {
