@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Checkpoints
 
 /// A writer process SIGKILLed at random moments never leaves the store without a loadable newest-valid
 /// snapshot, and a partial snapshot is never loaded.
-@Suite("Crash safety", .serialized)
+@Suite("Crash safety", .serialized, .blockingWaits)
 struct CrashSafetyTests {
     /// The `unlearnctl` binary: `$UNLEARNCTL` if set, else next to this test bundle (SwiftPM puts products and the
     /// test bundle in the same `.build/<triple>/<config>/` directory).

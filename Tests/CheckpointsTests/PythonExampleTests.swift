@@ -1,11 +1,12 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearningCore
 
 @testable import Checkpoints
 
-@Suite("Python interop example")
+@Suite("Python interop example", .blockingWaits)
 struct PythonExampleTests {
     @Test("Deploy/python/predict.py reproduces the predictions from an export")
     func predictMatches() throws {

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -8,7 +9,7 @@ import UnlearningCore
 /// A convolutional network (Config/architectures/digits-cnn.json) through the whole pipeline: deletions from the
 /// broker, updates by the default deep-model method, adaptive releases (never certified), receipts, and the released
 /// file read by Deploy/python/predict.py.
-@Suite("a CNN end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("a CNN end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct ConvolutionalEndToEndTests {
     static let model = "digits-cnn"
 

@@ -1,12 +1,13 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
 /// On the mock cluster and on Tansu.
-@Suite("unlearnd budget and retrain", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd budget and retrain", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct DaemonBudgetTests {
     static func subjects(_ bundle: ModelBundle) -> [String] {
         Array(Set(bundle.train.subjects.compactMap { $0 })).sorted()

@@ -3,12 +3,13 @@ import Foundation
 import KafkaLog
 import Logging
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
 /// The real `unlearnd` against the real dev broker, fed by kcat.
-@Suite("unlearnd end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct DaemonEndToEndTests {
     /// A mixed stream for one model: 2 class deletions, subject deletions, sample lists, and re-sent duplicates.
     static func stream(model: String, bundle: ModelBundle, count: Int, seed: UInt64) -> (lines: [String], ids: [String], rows: Set<Int>) {

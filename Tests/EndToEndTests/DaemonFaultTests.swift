@@ -3,12 +3,13 @@ import Foundation
 import KafkaLog
 import Logging
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
 /// Crashes, broker outages and rebalances against the real processes, on the mock cluster and on Tansu.
-@Suite("unlearnd under faults", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd under faults", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct DaemonFaultTests {
     /// Every version of a model loads and verifies; budget counters never decrease along the history.
     static func checkHistory(_ fixture: DaemonFixture, _ model: String) throws -> [Snapshot] {

@@ -3,6 +3,7 @@ import Foundation
 import KafkaLog
 import Logging
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -12,7 +13,7 @@ import UnlearningCore
 ///
 /// The assertions on the state directory read it with plain file-system calls where they can (quarantine names,
 /// symlinks, modes), so that they mean the same against the old binaries (`UNLEARND_BIN_DIR`).
-@Suite("unlearnd hardening", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd hardening", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct DaemonHardeningTests {
     static let model = "digits-a"
 

@@ -3,11 +3,12 @@ import Foundation
 import KafkaLog
 import Logging
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
 
-@Suite("unlearnd robustness", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("unlearnd robustness", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct DaemonRobustnessTests {
     static func request(_ fields: [String: Any]) -> [UInt8] {
         Array(try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]))

@@ -1,10 +1,11 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 
 /// The failure messages of the end-to-end tests say what they could not show, and the fixture reads a daemon's
 /// partitions from its log lines as the daemon writes them.
-@Suite("end-to-end test harness")
+@Suite("end-to-end test harness", .blockingWaits)
 struct HarnessReportTests {
     @Test("a log tail names a missing file, a vanished directory and an empty file; invalid UTF-8 does not hide the text")
     func logTailSaysWhy() throws {

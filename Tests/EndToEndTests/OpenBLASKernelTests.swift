@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 import UnlearningCore
 
 /// `unlearnd` restarts itself once with `OPENBLAS_CORETYPE` when OpenBLAS fell back to kernels older than the CPU
 /// (`BLASLibrary.restartWithBetterKernels`); an operator's own setting is kept.
-@Suite("OpenBLAS kernels of unlearnd")
+@Suite("OpenBLAS kernels of unlearnd", .blockingWaits)
 struct OpenBLASKernelTests {
     /// The kernels `unlearnd --version` reports it runs.
     static func kernels(environment: [String: String]) throws -> String {

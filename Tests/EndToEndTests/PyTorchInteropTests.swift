@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -11,7 +12,7 @@ import UnlearningCore
 /// Tolerances: the state dict is float32, which import widens exactly; both sides then compute in float64, and the
 /// batch-norm fold (W' = s W, b' = s (b - mu) + beta) reorders a few roundings: logits agree to 1e-9 relative to
 /// max(1, |logit|). Classes must agree on every row.
-@Suite("PyTorch interop", .serialized)
+@Suite("PyTorch interop", .serialized, .blockingWaits)
 struct PyTorchInteropTests {
     struct Logits: Decodable {
         var logits: [[Double]]

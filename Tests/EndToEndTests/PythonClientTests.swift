@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -12,7 +13,8 @@ import UnlearningCore
     "Python and kcat clients",
     .serialized,
     .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"),
-    .enabled(if: PythonClient.available, "python3 with confluent-kafka is not available (pip install confluent-kafka; ./dev test installs it)")
+    .enabled(if: PythonClient.available, "python3 with confluent-kafka is not available (pip install confluent-kafka; ./dev test installs it)"),
+    .blockingWaits
 )
 struct PythonClientTests {
     @Test(

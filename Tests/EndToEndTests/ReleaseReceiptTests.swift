@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -8,7 +9,7 @@ import UnlearningCore
 /// Releases against the real processes: the receipts on the receipts topic cover every applied request exactly once,
 /// a receipt lost to a crash is re-sent with the same id, and the released file is what the daemon serves; on the mock
 /// cluster and on Tansu.
-@Suite("release receipts end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"))
+@Suite("release receipts end to end", .serialized, .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits)
 struct ReleaseReceiptTests {
     static let model = "digits-a"
     static let topic = "unlearn.receipts"

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -14,7 +15,7 @@ import UnlearningCore
     "unlearnctl report",
     .serialized,
     .enabled(if: Chromium.path != nil, "Chromium is not installed (apt-get install chromium)"),
-    .enabled(if: Chromium.python, "python3 is not available to decode the screenshot PNG")
+    .enabled(if: Chromium.python, "python3 is not available to decode the screenshot PNG"), .blockingWaits
 )
 struct ReportTests {
     @Test("the report of a demo epoch renders in headless Chromium with all four charts non-empty and fits 1280 px", .timeLimit(.minutes(5)))

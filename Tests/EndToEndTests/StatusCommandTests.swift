@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("unlearnctl status without a daemon")
+@Suite("unlearnctl status without a daemon", .blockingWaits)
 struct StatusCommandTests {
     @Test("a state directory without models/ is named, with what to give instead")
     func noStateDirectory() throws {

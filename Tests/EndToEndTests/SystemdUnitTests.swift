@@ -1,5 +1,6 @@
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 
 /// Deploy/systemd/unlearnd.service checked by systemd's own tools.
@@ -7,7 +8,7 @@ enum SystemdAnalyze {
     static let path: String? = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
-@Suite("systemd unit", .enabled(if: SystemdAnalyze.path != nil, "systemd-analyze is not installed"))
+@Suite("systemd unit", .enabled(if: SystemdAnalyze.path != nil, "systemd-analyze is not installed"), .blockingWaits)
 struct SystemdUnitTests {
     /// The unit with ExecStart pointing at the built daemon (verify checks that the binary exists).
     static func unitFile() throws -> String {

@@ -2,6 +2,7 @@ import Checkpoints
 import Foundation
 import KafkaLog
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -11,7 +12,7 @@ import UnlearningCore
 @Suite(
     "unlearnd against Tansu", .serialized,
     .enabled(if: TansuSetup.shouldRun, "Tansu is not prepared: run ./dev real-broker, or ./dev test, which requires it"),
-    .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)")
+    .enabled(if: Kcat.path != nil, "kcat is not installed (apt-get install kcat)"), .blockingWaits
 )
 struct TansuTests {
     static let model = "digits-a"

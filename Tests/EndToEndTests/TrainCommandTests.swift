@@ -1,10 +1,11 @@
 import Checkpoints
 import Foundation
+import TestSupport
 import Testing
 import UnlearningCore
 
 /// `unlearnctl train` run as a real process.
-@Suite("unlearnctl train", .serialized)
+@Suite("unlearnctl train", .serialized, .blockingWaits)
 struct TrainCommandTests {
     @Test("trains logistic regression on the bundled digits and writes a loadable bundle")
     func trainsDigits() throws {

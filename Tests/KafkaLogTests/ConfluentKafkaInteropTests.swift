@@ -1,6 +1,7 @@
 import Foundation
 import KafkaLog
 import ProcessHarness
+import TestSupport
 import Testing
 
 /// Python's confluent-kafka (which bundles its own, newer librdkafka) against the dev broker. Optional: it runs
@@ -13,7 +14,7 @@ import Testing
     .enabled(
         if: PythonConfluentKafka.interpreter != nil,
         "Python confluent-kafka is not importable (pip install confluent-kafka, or set KAFKALOG_TEST_PYTHON)"
-    )
+    ), .blockingWaits
 )
 struct ConfluentKafkaInteropTests {
     static let topic = "unlearn.deletions"

@@ -1,6 +1,7 @@
 import Foundation
 import KafkaLog
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnSupport
 
@@ -9,7 +10,7 @@ import UnlearnSupport
     "Dev broker end to end",
     .serialized,
     .timeLimit(.minutes(2)),
-    .enabled(if: DevBrokerProcess.executable != nil, DevBrokerProcess.missingReason)
+    .enabled(if: DevBrokerProcess.executable != nil, DevBrokerProcess.missingReason), .blockingWaits
 )
 struct DevBrokerEndToEndTests {
     static let topic = "unlearn.deletions"

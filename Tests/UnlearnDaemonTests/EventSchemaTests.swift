@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import ProcessHarness
+import TestSupport
 import Testing
 import UnlearnDaemon
 import UnlearningCore
@@ -10,7 +11,7 @@ import UnlearningCore
 /// the daemon's decoder agrees with the schema on every example and on generated boundary cases, and what the Swift
 /// code encodes validates. Deploy/python/receipts.py, which checks receipts without a schema library, agrees with the
 /// release schema on its examples.
-@Suite("Event JSON Schemas", .serialized, .timeLimit(.minutes(2)))
+@Suite("Event JSON Schemas", .serialized, .timeLimit(.minutes(2)), .blockingWaits)
 struct EventSchemaTests {
     static let deletionSchema = "deletion-request.schema.json"
     static let retrainSchema = "retrain-event.schema.json"

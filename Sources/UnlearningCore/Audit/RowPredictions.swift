@@ -9,11 +9,7 @@ struct RowPredictions: Sendable {
     init(logits: Matrix, labels: [Int]) {
         precondition(labels.count == logits.rows, "labels: \(labels.count), rows: \(logits.rows)")
         losses = Network.perRowLoss(logits: logits, labels: labels)
-        correct = (0..<logits.rows).map { i in
-            var best = 0
-            for j in 1..<logits.cols where logits[i, j] > logits[i, best] { best = j }
-            return best == labels[i]
-        }
+        correct = zip(Network.predictions(logits: logits), labels).map { $0 == $1 }
     }
 
     init(_ model: Network, _ x: Matrix, labels: [Int]) {

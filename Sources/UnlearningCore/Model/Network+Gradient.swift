@@ -2,13 +2,20 @@ extension Network {
     /// Sum over the rows of `x` of the gradient of the per-row cross-entropy loss (no L2 term), by backpropagation
     /// from delta = P - Y at the logits.
     public func lossGradientSum(_ x: Matrix, labels: [Int]) -> [Double] {
+        lossGradientSumAndLogits(x, labels: labels).gradient
+    }
+
+    /// `lossGradientSum(_:labels:)` and the rows' logits, from the same forward passes.
+    private func lossGradientSumAndLogits(_ x: Matrix, labels: [Int]) -> (gradient: [Double], logits: Matrix) {
         precondition(labels.count == x.rows, "labels: \(labels.count), rows: \(x.rows)")
         var grad = [Double](repeating: 0, count: theta.count)
+        var logits = Matrix(rows: x.rows, cols: architecture.classes)
         forEachChunk(x) { chunk, range in
             let pass = forward(chunk)
+            logits.storage.replaceSubrange((range.lowerBound * logits.cols)..<(range.upperBound * logits.cols), with: pass.logits.storage)
             backpropagate(Self.lossDelta(pass, labels: Array(labels[range]), classes: architecture.classes), forward: pass, downTo: 0, into: &grad)
         }
-        return grad
+        return (grad, logits)
     }
 
     /// As `lossGradientSum(_:labels:)`, reusing a forward pass over the same rows.
@@ -81,22 +88,12 @@ extension Network {
 
     /// Gradient of the objective F over the given rows: (1/n) sum of loss gradients + lambda * theta.
     public func objectiveGradient(_ x: Matrix, labels: [Int]) -> [Double] {
-        var g = lossGradientSum(x, labels: labels)
-        if x.rows > 0 { Vector.scale(&g, by: 1 / Double(x.rows)) }
-        Vector.axpy(lambda, theta, &g)
-        return g
+        objectiveGradientAndLogits(x, labels: labels).gradient
     }
 
     /// `objectiveGradient` and the rows' logits, from the same forward passes.
     func objectiveGradientAndLogits(_ x: Matrix, labels: [Int]) -> (gradient: [Double], logits: Matrix) {
-        precondition(labels.count == x.rows, "labels: \(labels.count), rows: \(x.rows)")
-        var g = [Double](repeating: 0, count: theta.count)
-        var logits = Matrix(rows: x.rows, cols: architecture.classes)
-        forEachChunk(x) { chunk, range in
-            let pass = forward(chunk)
-            logits.storage.replaceSubrange((range.lowerBound * logits.cols)..<(range.upperBound * logits.cols), with: pass.logits.storage)
-            backpropagate(Self.lossDelta(pass, labels: Array(labels[range]), classes: architecture.classes), forward: pass, downTo: 0, into: &g)
-        }
+        var (g, logits) = lossGradientSumAndLogits(x, labels: labels)
         if x.rows > 0 { Vector.scale(&g, by: 1 / Double(x.rows)) }
         Vector.axpy(lambda, theta, &g)
         return (g, logits)

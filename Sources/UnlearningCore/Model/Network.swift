@@ -148,9 +148,11 @@ extension Network {
     }
 
     /// Predicted class of each row.
-    public func predict(_ x: Matrix) -> [Int] {
-        let logits = logits(x)
-        return (0..<logits.rows).map { i in
+    public func predict(_ x: Matrix) -> [Int] { Self.predictions(logits: logits(x)) }
+
+    /// The class of the largest logit in each row (the first on ties).
+    static func predictions(logits: Matrix) -> [Int] {
+        (0..<logits.rows).map { i in
             var best = 0
             for j in 1..<logits.cols where logits[i, j] > logits[i, best] { best = j }
             return best
@@ -159,17 +161,9 @@ extension Network {
 
     /// F and the fraction of rows predicted correctly, from one pass over the rows.
     public func objectiveAndAccuracy(_ x: Matrix, labels: [Int]) -> (objective: Double, accuracy: Double) {
-        let logits = logits(x)
-        let losses = Self.perRowLoss(logits: logits, labels: labels)
-        var correct = 0
-        for i in 0..<logits.rows {
-            var best = 0
-            for j in 1..<logits.cols where logits[i, j] > logits[i, best] { best = j }
-            if best == labels[i] { correct += 1 }
-        }
-        let n = Double(max(x.rows, 1))
+        let rows = RowPredictions(self, x, labels: labels)
         let norm = Vector.norm(theta)
-        return (losses.reduce(0, +) / n + 0.5 * lambda * norm * norm, Double(correct) / n)
+        return (rows.meanLoss + 0.5 * lambda * norm * norm, rows.accuracy)
     }
 
     /// Fraction of rows predicted correctly (0 for no rows).

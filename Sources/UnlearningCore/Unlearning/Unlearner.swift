@@ -108,11 +108,12 @@ public enum Unlearner {
 
         // 5. The per-update guard (heuristic methods only): refuse, state untouched, a step that loses too much accuracy.
         let updatedValidation = validationPredictions(updated, state: state)
-        if let after = updatedValidation, isGuarded(report.method, on: model.architecture) {
+        if isGuarded(report.method, on: model.architecture), let after = updatedValidation,
             let before = state.releasedTheta == nil ? releasedValidation : validationPredictions(model, state: state)
+        {
             try enforce(
                 updateAccuracyCheck(
-                    before: before ?? after, after: after, method: report.method, state: state, residualLabels: residualY, policy: policy),
+                    before: before, after: after, method: report.method, state: state, residualLabels: residualY, policy: policy),
                 method: report.method
             )
         }
@@ -132,8 +133,9 @@ public enum Unlearner {
         report.epsilonSpent = state.budget.epsilonSpent(delta: policy.delta)
         report.residualRowsAfter = state.residualCount
         // "After" is the noise-free state the next release publishes (plus its noise).
-        report.forgottenLossAfter = mean(updated.perRowLoss(batchX, labels: batchY))
-        report.forgottenAccuracyAfter = updated.accuracy(batchX, labels: batchY)
+        let forgotten = RowPredictions(updated, batchX, labels: batchY)
+        report.forgottenLossAfter = forgotten.meanLoss
+        report.forgottenAccuracyAfter = forgotten.accuracy
         report.validationAccuracyAfter = updatedValidation?.accuracy
         report.residualAccuracyAfter = RowPredictions(logits: residualLogits, labels: residualY).accuracy
         (report.validationLossAfter, report.membershipAUCAfter) = audit(updated, state: state, validation: updatedValidation, removing: [])
