@@ -23,25 +23,24 @@ struct DedicatedThreadsTests {
         #expect(TestThreads.waiting.ownsCurrentThread && !TestThreads.compute.ownsCurrentThread)
     }
 
-    /// Two child tasks each block their thread until the other has started: on a pool that did not grow, the
-    /// second would never run and the test would hang until its time limit.
-    @Test("the waiting pool grows: two tasks that block until both run both finish", .blockingWaits, .timeLimit(.minutes(1)))
+    /// Two child tasks each block their thread until the other has started. On a pool that did not grow, the first
+    /// would hold the only thread until its wait timed out, and only then would the second run.
+    @Test("the waiting pool grows: two tasks that block until both run both finish", .blockingWaits)
     func waitingPoolGrows() async {
         let first = DispatchSemaphore(value: 0)
         let second = DispatchSemaphore(value: 0)
-        await withTaskGroup(of: Bool.self) { group in
+        let results = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 first.signal()
-                second.wait()
-                return TestThreads.waiting.ownsCurrentThread
+                return second.wait(timeout: .now() + 20) == .success && TestThreads.waiting.ownsCurrentThread
             }
             group.addTask {
                 second.signal()
-                first.wait()
-                return TestThreads.waiting.ownsCurrentThread
+                return first.wait(timeout: .now() + 20) == .success && TestThreads.waiting.ownsCurrentThread
             }
-            for await onWaitingPool in group { #expect(onWaitingPool) }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        #expect(results == [true, true])
     }
 
     @Test("an unmarked test runs on the cooperative pool")
