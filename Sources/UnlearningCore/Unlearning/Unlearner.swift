@@ -235,10 +235,6 @@ public enum Unlearner {
             )
         }
     }
-
-    static func mean(_ values: [Double]) -> Double {
-        values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count)
-    }
 }
 
 /// Wall-clock laps of the update's phases.

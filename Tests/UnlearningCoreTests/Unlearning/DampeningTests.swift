@@ -68,8 +68,8 @@ struct DampeningMLPTests {
     @Test("forgetting a subject raises its rows' loss, scales down only parameters, and is never certified")
     func forgetsSubjects() throws {
         let (base, train) = Self.state()
-        let validationLoss = Unlearner.mean(base.model.perRowLoss(base.validationFeatures, labels: base.validationLabels))
-        let trainLoss = Unlearner.mean(base.model.perRowLoss(base.trainFeatures, labels: base.trainLabels))
+        let validationLoss = mean(base.model.perRowLoss(base.validationFeatures, labels: base.validationLabels))
+        let trainLoss = mean(base.model.perRowLoss(base.trainFeatures, labels: base.trainLabels))
         print(
             "MNIST 784-32-10 fixture: train loss \(trainLoss), validation loss \(validationLoss), validation accuracy "
                 + "\(base.budget.baseValidationAccuracy!)")

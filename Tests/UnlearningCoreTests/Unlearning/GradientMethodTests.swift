@@ -42,7 +42,7 @@ struct GradientMethodTests {
     @Test("each method with its defaults raises the memorised rows' loss and keeps the residual rows", arguments: gradientMethods)
     func forgets(method: UnlearningOptions.Method) throws {
         let (base, _, memorised) = Self.trained
-        let loss = Unlearner.mean(base.model.perRowLoss(base.trainFeatures.selectingRows(memorised), labels: memorised.map { base.trainLabels[$0] }))
+        let loss = mean(base.model.perRowLoss(base.trainFeatures.selectingRows(memorised), labels: memorised.map { base.trainLabels[$0] }))
         #expect(loss < 0.5, "the fixture must memorise the relabelled rows (their mean loss is \(loss))")
         var state = base
         let report = try Unlearner.forget(rows: memorised, in: &state, options: Self.options(method))

@@ -65,8 +65,8 @@ struct UpdateAuditTests {
         }
         let validationBefore = released.perRowLoss(validation.features, labels: validation.labels)
         #expect(report.validationAccuracyBefore == released.accuracy(validation.features, labels: validation.labels))
-        #expect(report.validationLossBefore == Unlearner.mean(validationBefore))
-        #expect(report.forgottenLossBefore == Unlearner.mean(released.perRowLoss(batchX, labels: batchY)))
+        #expect(report.validationLossBefore == mean(validationBefore))
+        #expect(report.forgottenLossBefore == mean(released.perRowLoss(batchX, labels: batchY)))
         #expect(report.forgottenAccuracyBefore == released.accuracy(batchX, labels: batchY))
         #expect(
             report.membershipAUCBefore
@@ -75,7 +75,7 @@ struct UpdateAuditTests {
         let after = state.model
         let validationAfter = after.perRowLoss(validation.features, labels: validation.labels)
         #expect(report.validationAccuracyAfter == after.accuracy(validation.features, labels: validation.labels))
-        #expect(report.validationLossAfter == Unlearner.mean(validationAfter))
+        #expect(report.validationLossAfter == mean(validationAfter))
         #expect(
             report.residualAccuracyAfter
                 == after.accuracy(state.trainFeatures.selectingRows(residual), labels: residual.map { state.trainLabels[$0] }))
