@@ -31,7 +31,9 @@ public final class TestThreads: TaskExecutor, @unchecked Sendable {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
-        let spawn = idle == 0 && limit.map { spawned < $0 } ?? true
+        // More jobs waiting than idle threads to take them: an idle thread already signalled for an earlier job is
+        // still counted idle until it wakes, so `idle == 0` alone could leave this job behind a blocked one.
+        let spawn = jobs.count > idle && limit.map { spawned < $0 } ?? true
         if spawn { spawned += 1 }
         condition.signal()
         condition.unlock()
