@@ -186,6 +186,28 @@ struct ModelRuntimeReleaseTests {
         #expect(try runtime.store.quarantinedFiles().map(\.version).contains(newest))
     }
 
+    // A kill between the two links of the very first import leaves the record of version 1 without its snapshot and
+    // no model.json: nothing was adopted, so the next start imports again. A model that has its model.json has had
+    // state, and the same files then stop the daemon instead of reverting deletions.
+    @Test("a first import killed between its two links is imported again; a model with an identity is never re-imported")
+    func interruptedFirstImportImportsAgain() throws {
+        let world = try Self.world()
+        let first = try world.open()
+        #expect(first.manifest.version == 1)
+        try FileManager.default.removeItem(atPath: first.store.snapshotPath(1))
+        try FileManager.default.removeItem(atPath: first.store.identityPath)
+
+        let again = try world.open()
+        #expect(again.manifest.version == 2, "the interrupted version 1 keeps its number in quarantine")
+        #expect(again.manifest.baseVersion == 2)
+        #expect(try again.store.quarantinedFiles().map(\.version) == [1])
+        #expect(again.store.hasIdentity)
+
+        try FileManager.default.removeItem(atPath: again.store.snapshotPath(2))
+        let refusal = #expect(throws: DaemonExit.self) { try world.open() }
+        #expect(refusal?.status == DaemonExit.noValidStateStatus)
+    }
+
     // A retrained base is the new epoch's first release: its receipt lists what the old epoch recorded after its
     // last release (applied but unreleased, and tombstoned after the limit), so no request misses a receipt.
     @Test("rebase serves the retrained base as a release whose receipt lists the requests no earlier receipt listed")

@@ -95,12 +95,13 @@ final class DaemonFixture: @unchecked Sendable {
     }
 
     /// The newest valid snapshot of a model, read the way a restarting daemon would (without quarantining); nil
-    /// before the daemon has imported the model.
+    /// before the daemon has imported the model, and after a kill between the two links of its first import (a
+    /// record without a snapshot: nothing was adopted, and the next daemon imports again).
     func newest(_ model: String) throws -> Snapshot? {
         let directory = try SnapshotStore.modelDirectory(root: stateDirectory, modelId: model)
         guard FileManager.default.fileExists(atPath: directory) else { return nil }
         let store = try SnapshotStore(directory: directory)
-        guard try !store.versions().isEmpty else { return nil }
+        guard try store.versions().contains(where: \.hasSnapshot) else { return nil }
         return try store.loadNewestValid(quarantine: false).snapshot
     }
 
